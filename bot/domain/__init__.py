@@ -1,0 +1,1 @@
+"""Pure domain logic: detection, questions, traps. No Slack, no SQL."""

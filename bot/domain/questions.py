@@ -1,0 +1,247 @@
+"""The reframing question library and the rule for which question a rep gets next."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from bot.domain.traps import TRAP_PRIORITY, Trap
+
+MAX_QUESTION_CHARS = 200
+MIN_QUESTIONS_PER_TRAP = 4
+MIN_REFLECTIVE_QUESTIONS = 6
+KNOWN_MOVES: frozenset[str] = frozenset(
+    {
+        "perspective_swap",
+        "evidence_check",
+        "mindset_mirror",
+        "half_full_glass",
+        "ownership",
+        "honest_exit",
+        "safety_over_happiness",
+        "care_not_convince",
+    }
+)
+_KEBAB_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# A nudge never quotes the rep back at them, so quote marks have no place in a question.
+_QUOTE_MARKS = re.compile(r"[\"\u201c\u201d\u2018\u2019`]|(?<!\w)'|'(?!\w)")
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    move: str
+    traps: tuple[Trap, ...]
+    text: str
+    source: str
+
+    @property
+    def is_reflective(self) -> bool:
+        """Reflective questions fit no trap: they are for /reframe without text."""
+        return not self.traps
+
+
+class QuestionLibrary:
+    """Validated, ordered questions; choice is deterministic so tests and reps see stable picks."""
+
+    def __init__(
+        self,
+        questions: Sequence[Question],
+        moves: Mapping[str, str],
+        sources: Mapping[str, str],
+    ) -> None:
+        self._questions = tuple(questions)
+        self.moves = dict(moves)
+        self.sources = dict(sources)
+        self._by_id = {question.id: question for question in self._questions}
+
+    @classmethod
+    def load(cls) -> QuestionLibrary:
+        """Read and validate bot/content/questions.json shipped with the package."""
+        raw = resources.files("bot.content").joinpath("questions.json").read_text("utf-8")
+        return cls.from_data(json.loads(raw))
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> QuestionLibrary:
+        """Build from the JSON structure; raises ValueError listing every problem found."""
+        problems = _problems_in(data)
+        if problems:
+            raise ValueError("invalid question library: " + "; ".join(problems))
+        questions = [
+            Question(
+                id=entry["id"],
+                move=entry["move"],
+                traps=tuple(Trap(code) for code in entry["traps"]),
+                text=entry["text"],
+                source=entry["source"],
+            )
+            for entry in data["questions"]
+        ]
+        return cls(questions, data["moves"], data["sources"])
+
+    @property
+    def questions(self) -> tuple[Question, ...]:
+        return self._questions
+
+    def get(self, question_id: str) -> Question | None:
+        return self._by_id.get(question_id)
+
+    def for_trap(self, trap: Trap) -> tuple[Question, ...]:
+        """Questions fitting the trap; those that name it first (the closest fit) come first."""
+        fitting = [question for question in self._questions if trap in question.traps]
+        return tuple(sorted(fitting, key=lambda question: question.traps.index(trap)))
+
+    def reflective(self) -> tuple[Question, ...]:
+        return tuple(question for question in self._questions if question.is_reflective)
+
+    def choose(self, trap: Trap | None, recently_used: Sequence[str]) -> Question:
+        """Next question for this rep: one they have not had, else the one had longest ago.
+
+        ``recently_used`` holds the ids the rep already got, newest first.
+        """
+        candidates = self.for_trap(trap) if trap is not None else self.reflective()
+        picked = _least_recent(candidates, recently_used, exclude=())
+        if picked is None:  # unreachable with a validated library; guards hand-built ones
+            raise LookupError(f"no question for trap {trap!r}")
+        return picked
+
+    def choose_several(
+        self, traps: Sequence[Trap], recently_used: Sequence[str], k: int = 3
+    ) -> list[Question]:
+        """Up to k distinct questions: main trap, second trap, then other moves to widen the view.
+
+        No traps means the rep asked without text: reflective questions only.
+        """
+        chosen: list[Question] = []
+        if not traps:
+            return self._fill(chosen, self.reflective(), recently_used, k)
+        for trap in traps[:2]:
+            self._add_preferring_new_move(chosen, self.for_trap(trap), recently_used, k)
+        fitting = [q for q in self._questions if any(trap in q.traps for trap in traps)]
+        self._fill(chosen, fitting, recently_used, k)
+        self._fill(chosen, self.reflective(), recently_used, k)
+        return self._fill(chosen, self._questions, recently_used, k)
+
+    def _add_preferring_new_move(
+        self,
+        chosen: list[Question],
+        candidates: Sequence[Question],
+        recently_used: Sequence[str],
+        k: int,
+    ) -> None:
+        if len(chosen) >= k:
+            return
+        used_moves = {question.move for question in chosen}
+        fresh_moves = [question for question in candidates if question.move not in used_moves]
+        picked = _least_recent(fresh_moves, recently_used, exclude=chosen)
+        picked = picked or _least_recent(candidates, recently_used, exclude=chosen)
+        if picked is not None:
+            chosen.append(picked)
+
+    def _fill(
+        self,
+        chosen: list[Question],
+        candidates: Sequence[Question],
+        recently_used: Sequence[str],
+        k: int,
+    ) -> list[Question]:
+        while len(chosen) < k:
+            before = len(chosen)
+            self._add_preferring_new_move(chosen, candidates, recently_used, k)
+            if len(chosen) == before:
+                break
+        return chosen
+
+
+def _least_recent(
+    candidates: Iterable[Question], recently_used: Sequence[str], exclude: Iterable[Question]
+) -> Question | None:
+    """Unused questions first (in candidate order), then the one used longest ago."""
+    excluded = {question.id for question in exclude}
+    recency: dict[str, int] = {}
+    for position, question_id in enumerate(recently_used):
+        recency.setdefault(question_id, position)
+    best: Question | None = None
+    best_key: tuple[int, int] | None = None
+    for order, question in enumerate(candidates):
+        if question.id in excluded:
+            continue
+        key = (1, -recency[question.id]) if question.id in recency else (0, order)
+        if best_key is None or key < best_key:
+            best, best_key = question, key
+    return best
+
+
+def _problems_in(data: Mapping[str, Any]) -> list[str]:
+    sources = data.get("sources")
+    moves = data.get("moves")
+    entries = data.get("questions")
+    well_formed = isinstance(sources, dict) and isinstance(moves, dict)
+    if not well_formed or not isinstance(entries, list):
+        return ["expected 'sources' and 'moves' objects and a 'questions' list"]
+    problems = [f"unknown move {name!r} in moves" for name in moves if name not in KNOWN_MOVES]
+    problems += [f"move {name!r} has no description" for name in KNOWN_MOVES - moves.keys()]
+    seen: set[str] = set()
+    for entry in entries:
+        problems += _entry_problems(entry, moves, sources, seen)
+    problems += _coverage_problems(entries)
+    return problems
+
+
+def _entry_problems(
+    entry: Any, moves: Mapping[str, str], sources: Mapping[str, str], seen: set[str]
+) -> list[str]:
+    if not isinstance(entry, dict):
+        return [f"question entry {entry!r} is not an object"]
+    qid = str(entry.get("id", ""))
+    problems: list[str] = []
+    if not _KEBAB_ID.match(qid):
+        problems.append(f"question id {qid!r} is not kebab-case")
+    if qid in seen:
+        problems.append(f"duplicate question id {qid!r}")
+    seen.add(qid)
+    if entry.get("move") not in moves:
+        problems.append(f"{qid}: unknown move {entry.get('move')!r}")
+    if entry.get("source") not in sources:
+        problems.append(f"{qid}: unknown source {entry.get('source')!r}")
+    traps = entry.get("traps")
+    if not isinstance(traps, list):
+        problems.append(f"{qid}: traps must be a list")
+    else:
+        known = {trap.value for trap in Trap}
+        problems += [f"{qid}: unknown trap {code!r}" for code in traps if code not in known]
+    problems += _text_problems(qid, entry.get("text"))
+    return problems
+
+
+def _text_problems(qid: str, text: Any) -> list[str]:
+    if not isinstance(text, str) or not text.strip():
+        return [f"{qid}: text is missing"]
+    problems = []
+    if len(text) >= MAX_QUESTION_CHARS:
+        problems.append(f"{qid}: text is {len(text)} chars, must be under {MAX_QUESTION_CHARS}")
+    if not text.endswith("?") or text.count("?") != 1:
+        problems.append(f"{qid}: text must be a single question ending in '?'")
+    if _QUOTE_MARKS.search(text):
+        problems.append(f"{qid}: text must not contain quote marks")
+    return problems
+
+
+def _coverage_problems(entries: list[Any]) -> list[str]:
+    valid = [entry for entry in entries if isinstance(entry, dict)]
+    problems = []
+    for trap in TRAP_PRIORITY:
+        count = sum(1 for entry in valid if trap.value in (entry.get("traps") or []))
+        if count < MIN_QUESTIONS_PER_TRAP:
+            needed = MIN_QUESTIONS_PER_TRAP
+            problems.append(f"trap {trap.value} has {count} questions, needs {needed}")
+    used_moves = {entry.get("move") for entry in valid}
+    problems += [f"move {move!r} has no question" for move in sorted(KNOWN_MOVES - used_moves)]
+    reflective = sum(1 for entry in valid if entry.get("traps") == [])
+    if reflective < MIN_REFLECTIVE_QUESTIONS:
+        problems.append(f"only {reflective} reflective questions, needs {MIN_REFLECTIVE_QUESTIONS}")
+    return problems

@@ -1,0 +1,242 @@
+"""The question library: valid content, and rotation so a rep never hears a repeat too soon."""
+
+from __future__ import annotations
+
+import copy
+import json
+from importlib import resources
+from typing import Any
+
+import pytest
+
+from bot.domain.questions import KNOWN_MOVES, Question, QuestionLibrary
+from bot.domain.traps import TRAP_PRIORITY, Trap, describe, sort_by_priority
+
+
+@pytest.fixture(scope="module")
+def library() -> QuestionLibrary:
+    return QuestionLibrary.load()
+
+
+@pytest.fixture(scope="module")
+def raw_data() -> dict[str, Any]:
+    text = resources.files("bot.content").joinpath("questions.json").read_text("utf-8")
+    return json.loads(text)
+
+
+# --- traps -----------------------------------------------------------------------------------
+
+
+def test_trap_codes_are_the_public_eight() -> None:
+    assert {trap.value for trap in Trap} == {
+        "competitor_bias",
+        "chasing_happiness",
+        "convincing_value",
+        "labeling",
+        "blaming",
+        "mind_reading",
+        "fortune_telling",
+        "overgeneralizing",
+    }
+
+
+def test_priority_follows_labelling_guide() -> None:
+    assert [trap.value for trap in TRAP_PRIORITY] == [
+        "competitor_bias",
+        "chasing_happiness",
+        "convincing_value",
+        "labeling",
+        "blaming",
+        "mind_reading",
+        "fortune_telling",
+        "overgeneralizing",
+    ]
+
+
+def test_sort_by_priority_puts_main_trap_first_and_drops_duplicates() -> None:
+    traps = [Trap.OVERGENERALIZING, Trap.LABELING, Trap.COMPETITOR_BIAS, Trap.LABELING]
+    assert sort_by_priority(traps) == (Trap.COMPETITOR_BIAS, Trap.LABELING, Trap.OVERGENERALIZING)
+    assert sort_by_priority([]) == ()
+
+
+@pytest.mark.parametrize("trap", list(Trap))
+def test_every_trap_has_a_plain_description(trap: Trap) -> None:
+    description = describe(trap)
+    assert 20 < len(description) < 120
+    assert "_" not in description
+
+
+# --- library content -------------------------------------------------------------------------
+
+
+def test_library_loads(library: QuestionLibrary) -> None:
+    assert len(library.questions) >= 30
+    assert set(library.sources) == {"brock", "beliefs"}
+
+
+@pytest.mark.parametrize("trap", list(Trap))
+def test_each_trap_has_at_least_four_questions(library: QuestionLibrary, trap: Trap) -> None:
+    assert len(library.for_trap(trap)) >= 4
+
+
+def test_every_move_is_used_and_described(library: QuestionLibrary) -> None:
+    assert {question.move for question in library.questions} == KNOWN_MOVES
+    assert set(library.moves) == KNOWN_MOVES
+
+
+def test_at_least_six_reflective_questions(library: QuestionLibrary) -> None:
+    reflective = library.reflective()
+    assert len(reflective) >= 6
+    assert all(question.traps == () for question in reflective)
+
+
+def test_question_texts_are_short_single_questions_without_quotes(
+    library: QuestionLibrary,
+) -> None:
+    for question in library.questions:
+        assert len(question.text) < 200, question.id
+        assert question.text.endswith("?") and question.text.count("?") == 1, question.id
+        assert not any(mark in question.text for mark in '"\u201c\u201d\u2018`'), question.id
+        assert question.text[0].isupper(), question.id
+
+
+def test_questions_speak_to_the_rep(library: QuestionLibrary) -> None:
+    second_person = [q for q in library.questions if " you" in f" {q.text.lower()}"]
+    assert len(second_person) >= len(library.questions) * 0.8
+
+
+def test_ids_are_unique_and_stable(library: QuestionLibrary) -> None:
+    ids = [question.id for question in library.questions]
+    assert len(ids) == len(set(ids))
+    assert library.get("swap-lean") is not None
+    assert library.get("no-such-question") is None
+
+
+def test_the_weekly_check_in_question_is_in_the_library(library: QuestionLibrary) -> None:
+    texts = [question.text.lower() for question in library.reflective()]
+    assert any("building trust and excitement, or chasing happiness" in t for t in texts)
+
+
+# --- validation ------------------------------------------------------------------------------
+
+
+def _broken(raw: dict[str, Any], change: str) -> dict[str, Any]:
+    data = copy.deepcopy(raw)
+    first = data["questions"][0]
+    if change == "duplicate":
+        data["questions"].append(dict(first))
+    elif change == "move":
+        first["move"] = "pep_talk"
+    elif change == "trap":
+        first["traps"] = ["grumpiness"]
+    elif change == "source":
+        first["source"] = "internet"
+    elif change == "long":
+        first["text"] = "Why " + "really " * 40 + "?"
+    elif change == "no-question":
+        first["text"] = "Think about it."
+    elif change == "quote":
+        first["text"] = 'Why did you say "jerk"?'
+    elif change == "coverage":
+        data["questions"] = [q for q in data["questions"] if "blaming" not in q["traps"]]
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        ("duplicate", "duplicate question id"),
+        ("move", "unknown move 'pep_talk'"),
+        ("trap", "unknown trap 'grumpiness'"),
+        ("source", "unknown source 'internet'"),
+        ("long", "must be under 200"),
+        ("no-question", "ending in '?'"),
+        ("quote", "quote marks"),
+        ("coverage", "trap blaming has 0 questions"),
+    ],
+)
+def test_validation_names_the_problem(raw_data: dict[str, Any], change: str, named: str) -> None:
+    with pytest.raises(ValueError, match=named):
+        QuestionLibrary.from_data(_broken(raw_data, change))
+
+
+def test_validation_accepts_the_shipped_file(raw_data: dict[str, Any]) -> None:
+    assert len(QuestionLibrary.from_data(raw_data).questions) == len(raw_data["questions"])
+
+
+# --- rotation --------------------------------------------------------------------------------
+
+
+def _ask_repeatedly(library: QuestionLibrary, trap: Trap | None, times: int) -> list[Question]:
+    history: list[str] = []  # newest first, as storage hands it over
+    asked = []
+    for _ in range(times):
+        question = library.choose(trap, history)
+        asked.append(question)
+        history.insert(0, question.id)
+    return asked
+
+
+@pytest.mark.parametrize("trap", list(Trap))
+def test_no_repeat_until_the_traps_list_is_used_up(library: QuestionLibrary, trap: Trap) -> None:
+    pool = library.for_trap(trap)
+    asked = _ask_repeatedly(library, trap, len(pool))
+    assert {q.id for q in asked} == {q.id for q in pool}
+    assert all(trap in q.traps for q in asked)
+
+
+@pytest.mark.parametrize("trap", list(Trap))
+def test_after_the_list_is_used_up_the_oldest_comes_back(
+    library: QuestionLibrary, trap: Trap
+) -> None:
+    pool_size = len(library.for_trap(trap))
+    asked = _ask_repeatedly(library, trap, pool_size * 2)
+    assert [q.id for q in asked[pool_size:]] == [q.id for q in asked[:pool_size]]
+
+
+def test_choice_is_deterministic(library: QuestionLibrary) -> None:
+    history = ["evidence-said-done", "swap-lean"]
+    first = library.choose(Trap.LABELING, history)
+    assert all(library.choose(Trap.LABELING, history) == first for _ in range(5))
+    assert first.id not in history
+
+
+def test_oldest_is_reused_even_when_history_has_other_traps(library: QuestionLibrary) -> None:
+    pool = [q.id for q in library.for_trap(Trap.CONVINCING_VALUE)]
+    # newest first: pool[1] was used longest ago, with unrelated ids in between
+    history = [pool[0], "reflect-trust", *pool[2:], "own-ours", pool[1]]
+    assert library.choose(Trap.CONVINCING_VALUE, history).id == pool[1]
+
+
+def test_no_trap_gives_a_reflective_question(library: QuestionLibrary) -> None:
+    asked = _ask_repeatedly(library, None, len(library.reflective()))
+    assert all(q.is_reflective for q in asked)
+    assert len({q.id for q in asked}) == len(library.reflective())
+
+
+def test_choose_several_fits_main_and_second_trap(library: QuestionLibrary) -> None:
+    chosen = library.choose_several([Trap.COMPETITOR_BIAS, Trap.FORTUNE_TELLING], [], k=3)
+    assert len(chosen) == 3
+    assert len({q.id for q in chosen}) == 3
+    assert Trap.COMPETITOR_BIAS in chosen[0].traps
+    assert Trap.FORTUNE_TELLING in chosen[1].traps
+    assert len({q.move for q in chosen}) == 3
+
+
+def test_choose_several_skips_recently_used(library: QuestionLibrary) -> None:
+    first = library.choose_several([Trap.BLAMING], [], k=3)
+    second = library.choose_several([Trap.BLAMING], [q.id for q in first], k=3)
+    assert not {q.id for q in first} & {q.id for q in second}
+    assert Trap.BLAMING in second[0].traps
+
+
+def test_choose_several_without_traps_reflects(library: QuestionLibrary) -> None:
+    chosen = library.choose_several([], [], k=3)
+    assert len(chosen) == 3
+    assert all(q.is_reflective for q in chosen)
+
+
+def test_choose_several_with_one_trap_still_fills(library: QuestionLibrary) -> None:
+    chosen = library.choose_several([Trap.CHASING_HAPPINESS], [], k=4)
+    assert len({q.id for q in chosen}) == 4
+    assert Trap.CHASING_HAPPINESS in chosen[0].traps
