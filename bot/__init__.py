@@ -1,0 +1,1 @@
+"""Reframe: a Slack app that coaches sales reps' mindset where deals are discussed."""

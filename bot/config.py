@@ -1,0 +1,144 @@
+"""One settings class, read from the environment or a `.env` file."""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+ChannelMode = Literal["ephemeral", "thread", "dm"]
+
+
+class Settings(BaseSettings):
+    """Everything the bot can be told. Secrets are SecretStr so they never print."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Slack credentials: a single-workspace bot token, or OAuth client id/secret.
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_api_url: str = DEFAULT_SLACK_API_URL
+
+    database_url: str = "sqlite:///reframe.db"
+    port: int = Field(default=3000, ge=1, le=65535)
+    deal_channel_patterns: Annotated[tuple[str, ...], NoDecode] = ("deal-*", "deals-*")
+    log_level: LogLevel = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    # Nudges: never nag. A rep gets at most one nudge per channel per cooldown
+    # window and at most `nudge_daily_limit` in any rolling 24 hours.
+    nudge_channel_cooldown_hours: float = Field(default=4.0, ge=0)
+    nudge_daily_limit: int = Field(default=3, ge=0)
+    nudge_default_mode: ChannelMode = "ephemeral"
+    # A nudge that could not be delivered within this many minutes is dropped
+    # as stale (the record stays, marked expired): a question about a message
+    # from an hour ago reads as nagging.
+    nudge_delivery_window_minutes: int = Field(default=15, ge=1)
+    channel_name_cache_minutes: int = Field(default=60, ge=1)
+
+    # The scheduler's heartbeat, for deliveries that need a retry.
+    scheduler_tick_seconds: int = Field(default=30, ge=1, le=3600)
+
+    @field_validator("deal_channel_patterns", mode="before")
+    @classmethod
+    def _split_patterns(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(p.strip().lstrip("#").lower() for p in value.split(",") if p.strip())
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _check_api_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_database_url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError("must be a SQLAlchemy URL such as sqlite:///reframe.db")
+        # Accept the plain scheme operators copy from their provider; we ship psycopg 3.
+        for plain in ("postgres://", "postgresql://"):
+            if value.startswith(plain):
+                return "postgresql+psycopg://" + value[len(plain) :]
+        return value
+
+    @property
+    def uses_oauth(self) -> bool:
+        return self.slack_bot_token is None and self.slack_client_id is not None
+
+    def credential_problems(self) -> list[str]:
+        """What is missing before the bot can talk to Slack (empty when ready)."""
+        problems: list[str] = []
+        if self.slack_signing_secret is None:
+            problems.append("SLACK_SIGNING_SECRET is not set (Basic Information > App Credentials)")
+        if self.slack_bot_token is None and not (self.slack_client_id and self.slack_client_secret):
+            problems.append(
+                "SLACK_BOT_TOKEN is not set (OAuth & Permissions > Bot User OAuth Token, "
+                "xoxb-...), nor SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for multi-workspace install"
+            )
+        token = self.slack_bot_token.get_secret_value() if self.slack_bot_token else None
+        if token is not None and not token.startswith("xoxb-"):
+            problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
+        app_token = self.slack_app_token.get_secret_value() if self.slack_app_token else None
+        if app_token is not None and not app_token.startswith("xapp-"):
+            problems.append("SLACK_APP_TOKEN must be an app-level token starting with xapp-")
+        return problems
+
+
+class SettingsError(Exception):
+    """Raised with one message that names every problem in the configuration."""
+
+
+OFFLINE_HINT = (
+    "To try Reframe without Slack:\n"
+    '  python -m bot reframe "their CFO is a jerk, he\'ll never sign"\n'
+    '  echo \'{"id": 1, "text": "no one over there ever answers"}\' | python -m bot classify'
+)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's errors into one readable message."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
+            lines.append(f"  - {name}: {error['msg']}")
+        raise SettingsError(
+            "Reframe cannot start; fix these settings:\n" + "\n".join(lines)
+        ) from None
+
+
+def require_slack_credentials(settings: Settings) -> None:
+    problems = settings.credential_problems()
+    if problems:
+        listed = "\n".join(f"  - {p}" for p in problems)
+        raise SettingsError(
+            "Reframe cannot connect to Slack; set these in the environment or .env:\n"
+            f"{listed}\n(see README.md, 'Create the Slack app')\n\n{OFFLINE_HINT}"
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()
+
+
+def configure_logging(settings: Settings) -> None:
+    from bot.observability import configure_log_format
+
+    logging.basicConfig(level=settings.log_level)
+    logging.getLogger().setLevel(settings.log_level)
+    configure_log_format(settings.log_format)

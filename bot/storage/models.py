@@ -1,0 +1,158 @@
+"""SQLAlchemy models. The schema itself is created only by Alembic migrations.
+
+Every table is keyed or indexed by `team_id` first: each workspace's data is
+separate, and every query names the team.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import (
+    Boolean,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+    true,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.storage.db import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ID = String(32)  # Slack ids (T…, C…, U…) are short; 32 leaves room.
+TS = String(32)  # message timestamps such as "1712345678.123456"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class Channel(Base):
+    """What we know about a channel: its cached name and the channel's choices."""
+
+    __tablename__ = "channels"
+
+    team_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    channel_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    name_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # None: decided by the name patterns; True/False: `/reframe channel on|off`.
+    deal_override: Mapped[bool | None] = mapped_column(Boolean)
+    # None: the workspace default (ephemeral); else ephemeral | thread | dm.
+    mode: Mapped[str | None] = mapped_column(String(16))
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Rep(Base):
+    """A person we coach: enrolment, schedule and pauses. Never their messages."""
+
+    __tablename__ = "reps"
+
+    team_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Weekly check-ins.
+    checkins_enabled: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    checkin_weekday: Mapped[int | None] = mapped_column(SmallInteger)  # 0 = Monday
+    checkin_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM", the rep's local time
+    skip_week: Mapped[str | None] = mapped_column(String(8))  # ISO week "2026-W48" to skip
+    tz: Mapped[str | None] = mapped_column(String(64))  # IANA name from users.info
+    tz_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bots, deleted users and guests are never enrolled; None = not yet checked.
+    eligible: Mapped[bool | None] = mapped_column(Boolean)
+    # Nudges: "Pause for a week".
+    nudges_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Nudge(Base):
+    """One reframing question sent (or to be sent) about one message.
+
+    The unique key on (team, channel, message ts) is what makes a nudge happen
+    exactly once, whatever Slack retries and however many processes run.
+    """
+
+    __tablename__ = "nudges"
+    __table_args__ = (
+        UniqueConstraint("team_id", "channel_id", "message_ts", name="uq_nudges_message"),
+        Index("ix_nudges_rep_created", "team_id", "user_id", "created_at"),
+        Index("ix_nudges_status_next", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ID)
+    channel_id: Mapped[str] = mapped_column(ID)
+    user_id: Mapped[str] = mapped_column(ID)
+    message_ts: Mapped[str] = mapped_column(TS)
+    thread_ts: Mapped[str | None] = mapped_column(TS)
+    trigger: Mapped[str] = mapped_column(String(16))  # message | mention
+    traps: Mapped[str] = mapped_column(String(200))  # comma-separated codes, main first
+    question_id: Mapped[str] = mapped_column(String(64))
+    delivery: Mapped[str] = mapped_column(String(16))  # ephemeral | thread | dm
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    feedback: Mapped[str | None] = mapped_column(String(16))  # helpful | not_for_me | pause
+    feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class Checkin(Base):
+    """One weekly check-in for one rep: claimed, sent, answered, reminded."""
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("team_id", "user_id", "week", name="uq_checkins_rep_week"),
+        Index("ix_checkins_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ID)
+    user_id: Mapped[str] = mapped_column(ID)
+    week: Mapped[str] = mapped_column(String(8))  # ISO week in the rep's time zone
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    dm_channel_id: Mapped[str | None] = mapped_column(ID)
+    message_ts: Mapped[str | None] = mapped_column(TS)
+    answer: Mapped[str | None] = mapped_column(String(24))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The rep's own reflection, kept for them (the one free text we store).
+    note: Mapped[str | None] = mapped_column(Text)
+    note_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminder_status: Mapped[str | None] = mapped_column(String(16))
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    is_manual: Mapped[bool] = mapped_column(Boolean, server_default=false())
+
+
+# slack-sdk's installation and OAuth state stores, on our metadata so that
+# Alembic owns their schema like every other table.
+installations_table = SQLAlchemyInstallationStore.build_installations_table(
+    Base.metadata, "slack_installations"
+)
+bots_table = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_bots")
+oauth_states_table = SQLAlchemyOAuthStateStore.build_oauth_states_table(
+    Base.metadata, "slack_oauth_states"
+)
