@@ -1,0 +1,704 @@
+"""Decide whether a rep is venting about a customer, and which thinking traps it shows.
+
+Rule-based on purpose: it is fast, explainable (every trap comes with the words that
+triggered it) and easy to correct when a rep reports a misfire. A miss costs little and
+a misfire costs a lot, so every rule asks for two things before it fires: a trap cue,
+and a target on the buying side. Quoted speech, negated or corrected judgements,
+questions to the team and remarks about our own side are taken out first.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from bot.domain.text import normalize_slack_text
+from bot.domain.traps import Trap, sort_by_priority
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    trap: Trap
+    phrase: str  # the words that triggered the trap, from the normalised text
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    nudge: bool
+    traps: tuple[Trap, ...]  # main first (priority order); () when nudge is False
+    evidence: tuple[Evidence, ...]
+
+    @property
+    def main_trap(self) -> Trap | None:
+        return self.traps[0] if self.traps else None
+
+
+SILENT = Detection(nudge=False, traps=(), evidence=())
+
+
+class Side(Enum):
+    CUSTOMER = "customer"
+    OWN = "own"  # our tools, teams, process, travel
+    SELF = "self"  # the rep (I / we)
+    UNKNOWN = "unknown"
+
+
+class Target(Enum):
+    """Who a rule's cue has to be about before it may fire."""
+
+    CUSTOMER = "customer"  # the nearest subject before the cue must be the buying side
+    CUSTOMER_OR_DEAL = "customer_or_deal"  # also fine: we/I about this deal ("we'll never win")
+    BUILT_IN = "built_in"  # the pattern names the customer itself ("their cfo's fault")
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    trap: Trap
+    pattern: re.Pattern[str]
+    target: Target
+
+
+def _rx(*alternatives: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{alt})" for alt in alternatives))
+
+
+# --- who is talked about -------------------------------------------------------------------
+
+_ROLE = (
+    r"(?:c[efitmo]o|ciso|cro|chief \w+ officer|s?vp|evp|eb|dm|economic buyer|"
+    r"decision[- ]?makers?|buyers?|buying (?:group|committee)|procurement|purchasing|sourcing|"
+    r"champions?|sponsors?|execs?|executives?|directors?|head of \w+|stakeholders?|"
+    r"customers?|clients?|prospects?|board|committee|gatekeepers?|admins?|architects?|"
+    r"managers?|boss|team|people|folks|guys?|lady|woman|man|dude|lawyers?|legal|finance|it|"
+    r"security|company|org|side|leadership|c-suite|contact|counterpart|owner|founder|"
+    r"president|controller|analyst|lead|pm|engineers?|users?)"
+)
+_CUSTOMER_REF = re.compile(
+    r"\b(?:(?:their|the customer's|the client's|the prospect's)(?: [a-z-]+){0,2} " + _ROLE + r"\b"
+    r"|the (?:new |old |interim |acting |current |main |other )?(?:customer|client|prospect|"
+    r"buyer|c[efit]o|ciso|cro|s?vp|evp|eb|dm|economic buyer|decision[- ]?maker|champion|"
+    r"buying committee|account|director|head of \w+|procurement \w+|it director)s?\b"
+    r"|(?<!our )(?<!my )\b(?:procurement|purchasing|their side|their end|their org|"
+    r"their company|their team|that company|this company|those guys|these guys|"
+    r"this guy|that guy|this dude|that dude|this woman|that woman|this lady|that lady|"
+    r"this client|this customer|this prospect|this buyer)\b"
+    r"|\b[a-z]+'s (?:[a-z-]+ )?" + _ROLE + r"\b"
+    r"|\b(?:our|my) (?:main |new |old |internal )?(?:champion|eb|economic buyer|buyer|"
+    r"contact|sponsor|exec sponsor|customer|client|prospect|dm|decision[- ]?maker|"
+    r"stakeholder)s?\b)"
+)
+_OWN_REF = re.compile(
+    r"\b(?:(?:our|my) (?:[a-z-]+ ){0,2}[a-z-]+"
+    r"|legal|ops|revops|rev ops|deal desk|engineering|product team|support|marketing|"
+    r"enablement|management|the se|the sdr|the bdr|se team|the crm|crm|cpq|the quoting tool|"
+    r"quoting tool|the tool|the portal|the sandbox|the demo env(?:ironment)?|zoom|jira|"
+    r"gong|the airline|the flight|the hotel|the weather|traffic|wifi|vpn|my laptop|"
+    r"the laptop|the printer|hq|finance team|comp plan|the system|"
+    r"(?:internal|team|pipeline|forecast|pipe|standup|stand-up) (?:meetings?|calls?|syncs?))\b"
+)
+_SELF_REF = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|ive|me|myself|we|we're|we've|we'd|we'll|us)\b")
+_PRONOUN_REF = re.compile(
+    r"\b(?:he|he's|hes|he'll|he'd|him|his|she|she's|shes|she'll|she'd|her|they|they're|"
+    r"theyre|they'll|they'd|they've|them|their|everyone there|no one there|nobody there)\b"
+)
+_DEAL_REF = re.compile(
+    r"\b(?:this|that|the|their) (?:deal|renewal|opp|opportunity|account|one|pilot|poc|"
+    r"expansion|upsell|contract|rfp|evaluation|bake-?off|project|process)\b|\b(?:them|him|her)\b"
+    r"|\b(?:these|those|the|their) (?:calls|meetings|demos|sessions|syncs|workshops|qbrs)\b"
+)
+
+# --- what takes a judgement back out -------------------------------------------------------
+
+_NEGATION_BEFORE = re.compile(
+    r"(?:\bnot|n't|\bnever (?:been|was|were)|\bno longer|\bhardly|\bfar from|\bnothing like|"
+    r"\bnowhere near|\bisnt|\bwasnt|\barent|\bdoesnt|\bdidnt|\bwouldnt|\bdont)"
+    r"(?: (?:a|an|the|really|actually|at all|being|even|just|that|so|quite|such a|"
+    r"exactly|some|being a|\w+ly))* ?$"
+)
+_CORRECTION = _rx(
+    r"\b(?:i|we) (?:thought|assumed|figured|was sure|were sure|worried|feared|expected|"
+    r"had (?:him|her|them) pegged|wrote (?:him|her|them) off)\b.*\b(?:but|turns out|turned out|"
+    r"actually|in fact|it was|it's just|instead)\b",
+    r"\b(?:i was|we were) wrong\b",
+    r"\bmy bad\b",
+    r"\b(?:thought|assumed) (?:he|she|they) (?:was|were)\b.*\bbut\b",
+    r"\bto be fair\b",
+    r"\bin (?:his|her|their) defen[cs]e\b",
+    r"\bunfair(?:ly)? (?:to|on) (?:him|her|them)\b",
+)
+_SPEECH_VERB = re.compile(
+    r"\b(?:said|says|say|told (?:me|us|him|her|them|the team)|tells (?:me|us)|wrote|writes|"
+    r"replied|responded|answered|asked|mentioned|claimed|claims|insisted|emailed|texted|"
+    r"messaged|put it|called it|called (?:us|our [a-z]+)|quote|quoted|word for word|"
+    r"their words|his words|her words|literally said|goes|went like|screamed|yelled|"
+    r"complained(?: that)?|warned|announced|let (?:us|me) know|informed us|"
+    r"according to (?:him|her|them))\b"
+)
+_QUOTED_SPAN = re.compile(r"\"[^\"]*\"|(?<![a-z])'(?=[a-z])[^']{3,}'(?![a-z])")
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\s+(?:-|–|—)\s+|\s*\.\.\.\s*")
+_CLAUSE_SPLIT = re.compile(
+    r",? \b(?:but|though|although|however|yet|whereas|while|except)\b,?|\s*\(\s*|\s*\)\s*"
+)
+_TEAM_QUESTION = re.compile(
+    r"^(?:(?:hey|ok|so|quick q|q)[,:]? )?(?:is|are|was|were|do|does|did|can|could|should|"
+    r"would|will|has|have|any ?one|anybody|who|what|when|where|which|how|thoughts|"
+    r"any (?:tips|ideas|advice))\b"
+)
+
+# --- what praise sounds like, so strong words are not taken for insults ---------------------
+
+_PRAISE = _rx(
+    r"\b(?:insane|killer|sick|crazy|beast|monster|wicked|brutal|tough|savage|ruthless|"
+    r"relentless|aggressive|demanding|sharp|hard) (?:deal|demo|call|meeting|session|"
+    r"quarter|negotiator|questions?|bargain|week|win|result|numbers?|pipeline)\b",
+    r"\b(?:but|and) (?:fair|fair enough|reasonable|honest|respectful|professional)\b",
+    r"\bfair enough\b",
+    r"\b(?:respect|admire|love|like) (?:him|her|them|that|how)\b",
+)
+
+# --- the traps ------------------------------------------------------------------------------
+
+_INSULT_NOUN = (
+    r"(?:jerk|idiot|moron|imbecile|clown|clowns|weasel|weasels|snake|snakes|dinosaur|"
+    r"dinosaurs|bully|tyrant|dictator|psycho|lunatic|maniac|egomaniac|narcissist|prick|"
+    r"ass|asshole|arse|arsehole|douche|douchebag|tool|muppet|muppets|amateurs?|bozos?|"
+    r"buffoons?|crooks?|liars?|frauds?|cheapskates?|penny[- ]pinchers?|bean[- ]counters?|"
+    r"bureaucrats?|control freak|nightmare|pain in the (?:ass|neck|butt)|joke|clown show|"
+    r"circus|trainwreck|train wreck|dumpster fire|empty suit|yes[- ]man|lightweight|"
+    r"tire[- ]kicker|tyre[- ]kicker|time[- ]waster|know[- ]it[- ]all|drama queen|"
+    r"toxic \w+|political animal|political snake|snake oil|weirdo|creep|dick|diva|"
+    r"headcase|basket case|hack|coward|suit|pushover|zombie|robot|parasite|leech|vulture)"
+)
+# Insults that only fit a person, so "that muppet" needs no named subject ("this tool" might).
+_PERSON_INSULT = (
+    r"(?:jerk|idiot|moron|imbecile|clowns?|weasels?|snakes?|dinosaurs?|bully|tyrant|"
+    r"dictator|psycho|lunatic|maniac|egomaniac|narcissist|prick|asshole|arsehole|douche|"
+    r"douchebag|muppets?|bozos?|buffoons?|crooks?|liars?|cheapskates?|bean[- ]counters?|"
+    r"control freak|know[- ]it[- ]all|drama queen|weirdo|creep|diva|headcase|coward|"
+    r"parasite|leech|vulture|empty suit|yes[- ]man|tire[- ]kicker|tyre[- ]kicker)"
+)
+_INSULT_ADJ = (
+    r"(?:stupid|dumb|clueless|incompetent|useless|lazy|arrogant|toxic|hostile|"
+    r"power[- ]hungry|political|two[- ]faced|spineless|paranoid|sleazy|shady|slimy|petty|"
+    r"dishonest|sneaky|shifty|rude|condescending|obnoxious|unreasonable|greedy|stingy|"
+    r"cheap|impossible|insufferable|unbearable|ignorant|delusional|crazy|nuts|insane|"
+    r"hopeless|pathetic|inept|dense|thick|backwards|spineless|gutless|cowardly|"
+    r"self-serving|self-centered|selfish|egotistical|full of (?:it|himself|herself|themselves)|"
+    r"out of (?:his|her|their) depth|a (?:total |complete |real )?mess|difficult|"
+    r"a piece of work|bonkers|worthless|untrustworthy|clowns|idiots|morons|amateurs|"
+    r"snakes|weasels)"
+)
+_INTENSIFIER = r"(?:(?:a|an|such a|such an|total|totally|complete|completely|real|really|"
+_INTENSIFIER += r"absolute|absolutely|utter|utterly|so|just|pure|being|being a|acting like a|"
+_INTENSIFIER += r"acting like|like a|freaking|fricking|bloody|damn|massive|huge|the biggest|"
+_INTENSIFIER += r"kind of|kind of a|sort of|bit of a|a bit|pretty|very|super) ){0,3}"
+_BE = r"(?:is|'s|are|'re|was|were|be|been|being|seems|seem|sounds|acts|act|comes across as|"
+_BE += r"is being|are being|is just|are just|is such|are such)"
+
+_LABEL_RULES = (
+    Rule(
+        Trap.LABELING,
+        _rx(
+            rf"\b{_BE}\s+{_INTENSIFIER}{_INSULT_NOUN}\b",
+            rf"\b{_BE}\s+{_INTENSIFIER}{_INSULT_ADJ}\b(?! (?:question|pricing|timeline|deadline))",
+            rf"\b(?:what an?|such an?|total|complete|absolute|utter) {_INSULT_NOUN}\b",
+        ),
+        Target.CUSTOMER,
+    ),
+    Rule(
+        Trap.LABELING,
+        _rx(
+            rf"\b{_INSULT_NOUN} of an? (?:\w+ )?{_ROLE}\b",
+            rf"\b(?:this|that|these|those) (?:{_INSULT_ADJ} )?{_PERSON_INSULT}\b",
+            rf"\b(?:this|that|these|those) {_INSULT_ADJ} (?:guy|woman|dude|lady|man|people|"
+            r"folks|bunch|crowd|lot|team|company|org|buyer|client|customer)\b",
+        ),
+        Target.BUILT_IN,
+    ),
+    Rule(
+        Trap.LABELING,
+        _rx(
+            rf"\btheir (?:{_INSULT_ADJ}|{_INSULT_NOUN}) (?:of an? )?{_ROLE}\b",
+            rf"\b(?:bunch|pack|band|nest|team) of (?:{_INSULT_ADJ} )?{_INSULT_NOUN}s?\b",
+        ),
+        Target.BUILT_IN,
+    ),
+)
+
+_COMPETITOR = (
+    r"(?:the competition|competition|competitors?|the competitor|the incumbent|incumbent|"
+    r"the other (?:vendor|guys|side)|salesforce|oracle|sap|hubspot|microsoft|workday|"
+    r"servicenow|gong|zendesk|adobe|ibm|google|aws|\w+)"
+)
+_COMPETITOR_RULES = (
+    Rule(
+        Trap.COMPETITOR_BIAS,
+        _rx(
+            rf"\b(?:in|on) (?:{_COMPETITOR}'s|the competition's|the competitor's|their) "
+            r"(?:pocket|payroll|side|camp|corner|team|bed)\b",
+            rf"\bbiased (?:toward|towards|to|for|in favou?r of) {_COMPETITOR}",
+            rf"\b(?:bias|biased|partial) (?:for|to|toward|towards) {_COMPETITOR}",
+            rf"\bin bed with {_COMPETITOR}",
+            rf"\b(?:sold|married|wedded|glued|joined at the hip|loyal) to {_COMPETITOR}\b",
+            rf"\b{_COMPETITOR} (?:fanboy|fanboi|fangirl|shill|puppet|groupie|loyalist|stooge|"
+            r"mouthpiece|cheerleader|lapdog|plant)s?\b",
+            rf"\b(?:fanboy|fanboi|shill|puppet|groupie|stooge|mouthpiece|cheerleader|lapdog|"
+            rf"plant|mole) (?:of|for) {_COMPETITOR}",
+            r"\bdr[ai]nk the (?:\w+ )?kool[- ]?aid\b",
+            rf"\b(?:brainwashed|blinded|bewitched) by {_COMPETITOR}",
+            rf"\bcan't see past {_COMPETITOR}",
+            rf"\b(?:rigged|wired|stacked|cooked) (?:for|in favou?r of|toward|towards) "
+            rf"{_COMPETITOR}",
+            r"\b(?:rfp|eval|evaluation|process|bake-?off|deal|whole thing) (?:is|was) "
+            r"(?:rigged|wired|stacked|a sham|a farce|theater|theatre)\b",
+            r"\b(?:column fodder|just here to make up the numbers|checkbox vendor|"
+            r"just a (?:checkbox|price check|stalking horse)|stalking horse)\b",
+            rf"\b(?:bought|paid) (?:off )?by {_COMPETITOR}",
+            rf"\b(?:worships|idolizes|idolises|obsessed with|has a crush on) {_COMPETITOR}",
+            rf"\bcan't (?:think|see) (?:beyond|past|outside) {_COMPETITOR}",
+            rf"\b(?:ex|former)[- ]{_COMPETITOR} (?:guy|person|lifer|lackey|loyalist)\b.*"
+            r"\b(?:of course|obviously|naturally|so)\b",
+            rf"\bstill works for {_COMPETITOR}\b",
+        ),
+        Target.CUSTOMER_OR_DEAL,
+    ),
+)
+
+_HAPPY = r"(?:happy|happier|smiling|content|pleased|satisfied|delighted|sweet|comfy|comfortable)"
+_CUST_OBJECT = (
+    r"(?:them|him|her|the customer|customers|the client|clients|the account|the buyer|"
+    r"the champion|their \w+|everyone over there|everybody there|the \w+ team|acme|\w+'s \w+)"
+)
+_HAPPINESS_RULES = (
+    Rule(
+        Trap.CHASING_HAPPINESS,
+        _rx(
+            rf"\b(?:keep|keeping|kept|make|making|made|get|getting) {_CUST_OBJECT} {_HAPPY}\b",
+            rf"\b(?:as long as|so long as|whatever|anything (?:to|that)) (?:keeps? )?"
+            rf"(?:they're|theyre|they are|he's|she's|the customer is|{_CUST_OBJECT}) {_HAPPY}\b",
+            rf"\b(?:job|goal|priority|mission|role|focus|aim|plan|strategy|number one thing)"
+            rf"(?: here| now| this quarter| this year)? (?:is|=) (?:to |just |simply |really )*"
+            rf"(?:keep|make|keeping|making) (?:{_CUST_OBJECT}|everyone) {_HAPPY}",
+            r"\b(?:customer|client) (?:happiness|smiles)\b.*\b(?:goal|job|priority|all that "
+            r"matters|what matters|number one)\b",
+            r"\b(?:happy|smiling) (?:customers?|clients?) (?:is|are) (?:the|my|our|all)\b",
+            rf"\bkeep (?:{_CUST_OBJECT}) (?:smiling|sweet|on side|onside)\b",
+            r"\b(?:stay|keep us) on (?:their|his|her) good side\b",
+            rf"\bneed (?:{_CUST_OBJECT}) (?:to be |to stay |to feel )?{_HAPPY}\b",
+            rf"\b(?:whatever|anything) (?:it takes|they want) to keep (?:{_CUST_OBJECT}) {_HAPPY}",
+        ),
+        Target.BUILT_IN,
+    ),
+)
+
+_VALUE_RULES = (
+    Rule(
+        Trap.CONVINCING_VALUE,
+        _rx(
+            r"\b(?:remind|reminding|show|showing|prove to|proving to|convince|convincing|"
+            r"re-?convince|re-?convincing|re-?sell|re-?selling|re-?prove) (?:them|him|her|the "
+            r"customer|the client|\w+) (?:again )?(?:why (?:they|he|she) (?:picked|chose|"
+            r"bought|signed|went with|renewed|trusted)|(?:that )?we(?:'re| are) (?:worth|good|"
+            r"great|the right|still the|better|the best|valuable)|how (?:good|great|valuable) "
+            r"we are|(?:our|the) worth)",
+            r"\b(?:one more|another|an extra|extra|more|a new|fresh) (?:\w+ ){0,2}(?:showcase|"
+            r"demo|value|qbr|workshop|deck|business review|case study|feature|session|"
+            r"webinar|dashboard|report|freebie|goodies|roi \w+)s? (?:so|to|and) (?:they|he|"
+            r"she|remind|prove|show|convince|re-?convince|win (?:them|him|her) back)\b"
+            r"(?:.*\b(?:remember|realis|realiz|see|get|appreciate|remind|why|worth|good|great|"
+            r"value|chose|picked))?",
+            r"\bprove (?:ourselves|our worth|our value|we(?:'re| are) (?:worth|good|valuable|"
+            r"the right|still))\b",
+            r"\b(?:so|until) (?:they|he|she) (?:remember|remembers|realise|realize|realises|"
+            r"realizes|see|sees|appreciate|appreciates) (?:why|how (?:good|great|much)|"
+            r"(?:that )?we(?:'re| are) (?:worth|good|great|the))",
+            r"\b(?:earn|win|re-?earn) (?:back )?(?:their|his|her) (?:love|approval|respect|"
+            r"affection) (?:again|back)\b",
+            r"\bwow (?:them|him|her) (?:again|back|into)\b",
+            r"\bjustify (?:our|the) (?:price|renewal|existence|seat)\b",
+            r"\bremind (?:them|him|her|the customer|the client) (?:how|why) (?:lucky|good|"
+            r"great|much)\b",
+        ),
+        Target.BUILT_IN,
+    ),
+)
+
+_BAD_RESULT = (
+    r"(?:lost|lose|losing|slipped|slip|slipping|stalled|stuck|missed|miss|dead|died|blew up|"
+    r"fell through|fell apart|tanked|delayed|late|behind|pushed)"
+)
+_BLAME_RULES = (
+    Rule(
+        Trap.BLAMING,
+        _rx(
+            r"\b(?:screwing|screwed|messing|messed|blowing|blew|ruining|ruined|killing|killed|"
+            r"tanking|tanked|sabotaging|sabotaged|torpedoing|torpedoed|derailing|derailed|"
+            r"wrecking|wrecked|sinking|sank|sunk|botching|botched|bungling|bungled|"
+            r"nuking|nuked|fumbling|fumbled) (?:it|this|everything|the deal|our deal|the "
+            r"renewal|our quarter|the quarter|my quarter|my number|our number|the whole thing|"
+            r"it all|the close|the forecast|my forecast|the timeline|the project|the rollout)"
+            r"(?: up| for us| for me)?\b",
+            r"\b(?:it's|its|it is|that's|this is|was) (?:all |entirely |totally |100% )?"
+            r"(?:their|his|her|the customer's|the client's|(?:their |the )?[\w-]+'s) fault\b",
+            r"\bblame (?:is on|goes to|lies with|sits with) (?:them|him|her|their)\b",
+            r"\b(?:their|his|her) (?:incompetence|indecision|dithering|stupidity|laziness|"
+            r"disorganisation|disorganization|chaos|mess|games|politics|infighting|"
+            r"cluelessness|ego|cheapness|greed|flip-?flopping|waffling|foot-?dragging) "
+            r"(?:cost|costs|killed|kills|sank|sinks|tanked|lost|blew|is killing|is costing|"
+            r"ruined|is ruining|screwed|is why|is the reason|made us|held up|is holding up)\b",
+            r"\b(?:thanks to|because of|all because of) (?:their|his|her) (?:incompetence|"
+            r"indecision|dithering|stupidity|laziness|games|politics|ego|cluelessness|"
+            r"flip-?flopping|waffling|foot-?dragging)\b",
+            rf"\b(?:we|i|the deal|it|this|the renewal) (?:\w+ )?{_BAD_RESULT}\b.*\b(?:thanks to|"
+            r"all because of|entirely because of|because of) (?:him|her|them|their \w+|that "
+            r"\w+|this \w+)\b(?! (?:reorg|budget|freeze|holiday|vacation|leave|audit|policy|"
+            r"review|process|cycle|timing))",
+            r"\b(?:cost|costing|costs) (?:us|me) (?:the|this|our|my) (?:deal|quarter|number|"
+            r"renewal|bonus|club|accelerator|forecast)\b",
+            r"\b(?:holding|held) (?:us|everything|the whole deal|the deal) (?:up|back|hostage)\b",
+        ),
+        Target.CUSTOMER_OR_DEAL,
+    ),
+)
+
+_BLAME_NAMED_RULES = (
+    Rule(
+        Trap.BLAMING,
+        _rx(
+            r"\b(?:we(?:'d| would)?|i(?:'d| would)?|it would|this would|would) (?:have|'ve) "
+            r"(?:closed|won|signed|landed|been done|hit|made|booked|gotten|got)\b.*\b"
+            r"(?:if|had|were it not for|but for) (?:their|he|she|they|him|her|the customer|"
+            r"the client|the buyer)\b",
+            r"\b(?:if|had) (?:their \w+|he|she|they|the \w+) (?:did|had done|could do|would "
+            r"do|just did|actually did|knew how to do) (?:his|her|their|its) (?:job|homework|"
+            r"part)\b",
+        ),
+        Target.BUILT_IN,
+    ),
+)
+
+_MIND_RULES = (
+    Rule(
+        Trap.MIND_READING,
+        _rx(
+            r"\b(?:only|just|really|obviously|clearly|secretly|simply|all) (?:wants?|wanted|"
+            r"cares? about|cared about|is after|are after|is looking for|are looking for|"
+            r"in it for|interested in|looking for) (?:a |an |the |to |us to |some )?(?:free|"
+            r"himself|herself|themselves|a discount|discount|lower price|cheaper|leverage|"
+            r"price check|quote to|squeeze|beat us|look good|cover|protect|pad|credit|"
+            r"his own|her own|their own|bonus|promotion|career|ego|a scapegoat|someone to "
+            r"blame|to get rid|to kill|to stall|to waste|to play)",
+            r"\b(?:free consult(?:ant|ing|ancy)|free consulting|free advice|free work|"
+            r"free labou?r)\b",
+            r"\b(?:using|used|milking) us (?:for|as|to)\b",
+            r"\bjust using us\b",
+            r"\b(?:out for|in it for|looking out for) (?:himself|herself|themselves|number one|"
+            r"no\.? ?1)\b",
+            r"\b(?:protecting|guarding|defending|covering) (?:his|her|their) (?:own )?(?:turf|"
+            r"ass|arse|butt|backside|back|rear|empire|patch|kingdom|fiefdom|job|position|"
+            r"seat|budget|pet project)\b",
+            r"\b(?:building|protect) (?:his|her|their) (?:own )?(?:empire|kingdom|fiefdom|"
+            r"resume|résumé|cv)\b",
+            r"\bempire[- ]building\b",
+            r"\b(?:doesn't|does not|don't|do not|didn't|never) (?:even )?(?:care|give a damn|"
+            r"give a shit|give a toss) (?:about|for|if|whether) (?:us|the project|the deal|"
+            r"anything|solving|fixing|the outcome|their (?:users|people|team|problem)|success|"
+            r"results|what we)\b",
+            r"\b(?:wants?|wanted|hoping|hopes) (?:us|this|the project|the deal|me|it) to fail\b",
+            r"\b(?:hates|hated|despises|can't stand|cannot stand|has it in for|has a grudge "
+            r"against|is out to get|are out to get|resents|loathes) (?:us|me|our|vendors|"
+            r"salespeople|sales)\b",
+            r"\b(?:stringing|strung|leading) (?:us|me) (?:along|on)\b",
+            r"\b(?:playing|played) (?:us|games|politics|hardball for show|dumb|us off)\b",
+            r"\b(?:stalling|stonewalling|slow-?walking|sandbagging|dragging (?:his|her|their) "
+            r"feet) (?:on purpose|deliberately|intentionally|to|so|because|until)\b",
+            r"\b(?:on purpose|deliberately|intentionally)\b",
+            r"\bhas an? (?:hidden |secret |own |personal )?agenda\b",
+            r"\b(?:pretending|faking|going through the motions|just ticking (?:a |the )?box)\b",
+            r"\b(?:never|wasn't ever|was never|were never|weren't ever) (?:really )?"
+            r"(?:serious|interested|going to buy|intending|planning to buy)\b",
+            r"\bnever (?:had|has) any (?:real )?intention\b",
+            r"\b(?:threatened|jealous|insecure|scared|terrified|afraid) (?:by|of) (?:us|me|"
+            r"change|anything|making|losing|looking|being)\b",
+            r"\b(?:wants|wanted|needs) to (?:look good|save face|cover himself|cover herself|"
+            r"cover themselves|take credit|get credit|get his|get her)\b",
+            r"\bto (?:make (?:himself|herself|themselves) look|cover (?:his|her|their) (?:ass|"
+            r"back|butt))\b",
+            r"\b(?:fishing|shopping (?:us|around)|kicking (?:the )?tyres|kicking (?:the )?tires)"
+            r"\b",
+            r"\bknows exactly what (?:he's|she's|they're) doing\b",
+            r"\b(?:already|secretly) (?:decided|made up (?:his|her|their) mind|picked|chosen|"
+            r"signed with)\b",
+            r"\bjust (?:wants?|want) to (?:squeeze|beat|grind|bleed|milk|use|waste)\b",
+            r"\b(?:thinks|think) (?:he's|she's|they're|he is|she is|they are) (?:smarter|"
+            r"better|above|too good|god|the smartest)\b",
+        ),
+        Target.CUSTOMER,
+    ),
+)
+
+_FORTUNE_RULES = (
+    Rule(
+        Trap.FORTUNE_TELLING,
+        _rx(
+            r"\b(?:will|'ll|is going to|are going to|is gonna|are gonna|going to|gonna) "
+            r"never (?:\w+ )?(?:sign|buy|give|move|close|change|renew|approve|happen|go|budge|"
+            r"say yes|agree|commit|pick|choose|come around|come round|listen|let|respect|"
+            r"trust|take|see|get|work|like|fund|back|champion|expand|upgrade|pay|convert)\b",
+            r"\bnever (?:going to|gonna) (?:\w+ )?(?:sign|buy|happen|close|work|renew|"
+            r"change|move|give|budge|approve|agree|commit|pick|choose|come|let|get)\b",
+            r"\b(?:will|'ll) not ever\b|\bwon't ever\b|\bnot in a million years\b",
+            r"\b(?:waste|wasted|wasting|waste) of (?:(?:my|our|everyone's|his|their) )?(?:time|"
+            r"effort|energy|breath|a trip|a meeting|a call|space)\b",
+            r"\b(?:pointless|futile|hopeless|a lost cause|lost cause|dead end|dead in the water|"
+            r"dead on arrival|doa|going nowhere|a non-?starter|non-?starter|a write-?off|"
+            r"written off|a goner|a no-?go)\b",
+            r"\b(?:this|that|the|our|their) (?:deal|renewal|opp|opportunity|account|one|"
+            r"pilot|poc|expansion|upsell|thing)(?:'s| is| was) (?:\w+ )?(?:dead|done|toast|"
+            r"over|lost|cooked|finished|doomed|gone|history|never closing|never going to close)"
+            r"\b",
+            r"\b(?:deal|renewal|opp|account|it|this)(?:'s| is) (?:already )?(?:dead|toast|"
+            r"doomed|cooked|a goner)\b",
+            r"\b(?:we|i) (?:don't|do not|dont) (?:stand|have) a (?:chance|prayer|shot|hope)\b",
+            r"\b(?:no|zero|not a) (?:chance|way|hope|prayer) (?:in hell )?(?:we|they|he|she|"
+            r"this|that|it|of (?:us|them|him|her|this|closing|winning|getting))\b",
+            r"\b(?:we|i)(?:'ll| will) never (?:win|close|get|crack|land|convince|sell|break)\b",
+            r"\bmight as well (?:give up|walk|walk away|forget|close it out|move on|quit|"
+            r"pull the plug|not bother)\b",
+            r"\b(?:kiss|say goodbye to|forget about) (?:it|this one|this deal|the deal|the "
+            r"renewal|that deal|the expansion|the upsell)\b",
+            r"\bnot (?:going to|gonna) happen\b",
+            r"\b(?:why|what's the point|no point) (?:even |in )?(?:bother|bothering|trying|"
+            r"going|meeting|calling)\b",
+            r"\b(?:not|isn't|is not|aren't) worth (?:it|the effort|our time|my time|the time|"
+            r"the trouble|chasing|pursuing|another|any more)\b",
+            r"\bnothing (?:will|we do will|i do will|is going to) (?:change|convince|move|help)\b",
+            r"\bno matter what (?:we|i) do\b",
+            r"\b(?:doomed|hopeless|over before it (?:started|began))\b",
+            r"\b(?:will|'ll) (?:always|only ever) (?:say no|pick|choose|go with|find a reason)\b",
+        ),
+        Target.CUSTOMER_OR_DEAL,
+    ),
+)
+
+_NEG_ACT = (
+    r"(?:drag|drags|dragged|dragging|delay|delays|stall|stalls|push|pushes|change|changes|"
+    r"complain|complains|cancel|cancels|move|moves|reschedule|reschedules|ghost|ghosts|"
+    r"blow|blows|flake|flakes|flip-?flop|flip-?flops|waffle|waffles|miss|misses|"
+    r"find|finds|ask for|asks for|want|wants|say no|says no|back out|backs out|renege|"
+    r"reneges|nickel|nickels|haggle|haggles|nitpick|nitpicks|derail|derails|stonewall|"
+    r"stonewalls|move the goalposts|moves the goalposts|lowball|lowballs|squeeze|squeezes|"
+    r"late|slow|difficult|impossible|a nightmare|a pain|the same|like this|like that|"
+    r"do this|does this|pull this|pulls this|screw|screws|mess|messes|bail|bails|"
+    r"drop the ball|drops the ball|throw|throws|kill|kills|shoot|shoots|block|blocks|"
+    r"reject|rejects|ignore|ignores|second-guess|second-guesses|overthink|overthinks)"
+)
+_POS_ACT_AFTER_NEVER = (
+    r"(?:answer|answers|respond|responds|reply|replies|show up|shows up|read|reads|"
+    r"return|returns|decide|decides|commit|commits|follow through|follows through|"
+    r"deliver|delivers|listen|listens|call back|calls back|get back|gets back|do what|"
+    r"does what|make a decision|makes a decision|make decisions|makes decisions|keep|keeps|"
+    r"stick|sticks|sign|signs|agree|agrees|approve|approves|move|moves|take|takes|"
+    r"give|gives|show|shows|come through|comes through|pick up|picks up|open|opens|"
+    r"let us|lets us|trust|trusts|help|helps|say yes|says yes|read the|reads the)"
+)
+_OVERGEN_RULES = (
+    Rule(
+        Trap.OVERGENERALIZING,
+        _rx(
+            r"\b(?:no ?one|nobody|everyone|everybody) (?:likes?|trusts?|respects?|can stand|"
+            r"listens to|gets along with|hates?|avoids?) (?:him|her|them|their \w+|the \w+)\b",
+            r"\b(?:no ?one|nobody|not a single person|everyone|everybody|not one person) "
+            r"(?:over there|there|at \w+|in (?:their|that|the) (?:company|org|building|team|"
+            r"office)|on (?:their|that) (?:side|team)|in that place|internally|on the team|"
+            r"who works with (?:him|her|them)|who's met (?:him|her)|on his team|on her team)"
+            r"(?: \w+){0,3} (?:likes?|trusts?|respects?|listens?|can stand|gets? along|"
+            r"takes? (?:him|her|them|anything)|wants?|cares?|believes?|reads?|hates?|"
+            r"knows|agrees?|rates?|is on board|is happy)\b",
+        ),
+        Target.BUILT_IN,
+    ),
+    Rule(
+        Trap.OVERGENERALIZING,
+        _rx(
+            rf"\b(?:always|constantly|forever|perpetually|every single time|every time) "
+            rf"(?:\w+ )?{_NEG_ACT}\b",
+            rf"\b{_NEG_ACT} (?:\w+ ){{0,4}}(?:every (?:single )?(?:time|call|meeting|quarter|"
+            r"week|month|renewal|deal|cycle|step|round|review)|each and every time|without "
+            r"fail|like clockwork|as always|as usual|again and again|over and over)\b",
+            rf"(?<!'ll )(?<!will )(?<!to )(?<!gonna )\bnever (?:ever |once |actually |even )?"
+            rf"{_POS_ACT_AFTER_NEVER}\b",
+            r"\b(?:everything|anything|every decision|every deal|every request|every single "
+            r"thing|nothing) (?:with|at|over at) (?:them|him|her|this \w+|these \w+|\w+) "
+            r"(?:is|takes|turns into|becomes|gets)\b",
+            r"\b(?:they're|they are|they were|theyre|these people are|those people are) "
+            r"(?:all|always) (?:the same|like this|like that|useless|clueless|idiots|clowns)\b",
+            r"\btypical (?:procurement|finance|it|legal|exec|execs|c-suite|\w+ people|"
+            r"enterprise|bureaucrats?|bean counters?|\w+ behaviou?r)\b",
+            r"\bdrag(?:s|ging)? (?:everything|every \w+) out\b",
+            r"\b(?:all|these|those) (?:cfo|ceo|procurement|finance|it|legal) (?:types|people|"
+            r"guys|folks) (?:are|always|never)\b",
+        ),
+        Target.CUSTOMER,
+    ),
+)
+
+RULES: tuple[Rule, ...] = (
+    *_COMPETITOR_RULES,
+    *_HAPPINESS_RULES,
+    *_VALUE_RULES,
+    *_LABEL_RULES,
+    *_BLAME_RULES,
+    *_BLAME_NAMED_RULES,
+    *_MIND_RULES,
+    *_FORTUNE_RULES,
+    *_OVERGEN_RULES,
+)
+# One pass over the whole message rejects most ordinary chatter before any clause work.
+_ANY_CUE = re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in RULES))
+
+
+class Detector:
+    """Precompiled rules behind `detect`; stateless, so one instance serves every message."""
+
+    def __init__(self, rules: tuple[Rule, ...] = RULES) -> None:
+        self._rules = rules
+
+    def detect(self, text: str) -> Detection:
+        plain = normalize_slack_text(text)
+        if not plain:
+            return SILENT
+        own_words = _strip_quotes(plain)
+        if not _ANY_CUE.search(own_words):
+            return SILENT
+        evidence: dict[Trap, Evidence] = {}
+        context = ""
+        for sentence in _SENTENCE_SPLIT.split(own_words):
+            for trap_evidence in self._sentence_evidence(sentence, context):
+                evidence.setdefault(trap_evidence.trap, trap_evidence)
+            context += " " + sentence
+        if not evidence:
+            return SILENT
+        traps = sort_by_priority(evidence)
+        return Detection(True, traps, tuple(evidence[trap] for trap in traps))
+
+    def _sentence_evidence(self, sentence: str, context: str) -> list[Evidence]:
+        sentence = sentence.strip(" .!,;:")
+        if not sentence or _is_team_question(sentence) or _CORRECTION.search(sentence):
+            return []
+        if _PRAISE.search(sentence):
+            return []
+        found: list[Evidence] = []
+        clause_context = context
+        for clause in _CLAUSE_SPLIT.split(sentence):
+            clause = _drop_reported_speech(clause)
+            if clause:
+                found += self._clause_evidence(clause, clause_context)
+            clause_context += " " + clause
+        return found
+
+    def _clause_evidence(self, clause: str, context: str) -> list[Evidence]:
+        found = []
+        for rule in self._rules:
+            for match in rule.pattern.finditer(clause):
+                before = clause[: match.start()]
+                if _is_negated(before):
+                    continue
+                if _target_fits(rule.target, before, match.group(0), clause, context):
+                    found.append(Evidence(rule.trap, match.group(0).strip()))
+                    break
+        return found
+
+
+def _strip_quotes(text: str) -> str:
+    """Quoted words are the customer's, not the rep's verdict: blank them out."""
+    return _QUOTED_SPAN.sub(" (quote) ", text)
+
+
+def _drop_reported_speech(clause: str) -> str:
+    """'their cfo said this is a waste of money' reports speech; keep only the reporting part."""
+    match = _SPEECH_VERB.search(clause)
+    return clause[: match.start()].strip() if match else clause.strip()
+
+
+def _is_team_question(sentence: str) -> bool:
+    return sentence.endswith("?") and _TEAM_QUESTION.match(sentence) is not None
+
+
+def _is_negated(before_cue: str) -> bool:
+    return _NEGATION_BEFORE.search(before_cue[-40:]) is not None
+
+
+def _target_fits(target: Target, before: str, cue: str, clause: str, context: str) -> bool:
+    side = _side_of_subject(before, context)
+    if side is Side.UNKNOWN:
+        # No subject before the cue: the cue may name it ("their indecision cost us").
+        side = _side_of_subject(_first_reference_text(cue), context)
+    if target is Target.BUILT_IN:
+        return side is not Side.OWN
+    if side is Side.CUSTOMER:
+        return True
+    if target is Target.CUSTOMER_OR_DEAL and side in (Side.SELF, Side.UNKNOWN):
+        return any(
+            pattern.search(clause) is not None for pattern in (_DEAL_REF, _CUSTOMER_REF)
+        ) or (_CUSTOMER_REF.search(context) is not None)
+    return False
+
+
+def _first_reference_text(cue: str) -> str:
+    """The cue up to the end of its first reference to anyone, for subject lookup."""
+    ends = [
+        match.end()
+        for pattern in (_CUSTOMER_REF, _OWN_REF, _SELF_REF, _PRONOUN_REF)
+        if (match := pattern.search(cue)) is not None
+    ]
+    return cue[: min(ends)] if ends else ""
+
+
+def _side_of_subject(before: str, context: str) -> Side:
+    """Who the words just before a cue are about: the last person or thing named."""
+    side, is_pronoun = _last_reference(before, with_pronouns=True)
+    if not is_pronoun:
+        return side
+    # A pronoun points back to the last named person or team; in a deal channel an
+    # unexplained "he" or "they" is the customer.
+    antecedent, _ = _last_reference(context + " " + before, with_pronouns=False)
+    return Side.OWN if antecedent is Side.OWN else Side.CUSTOMER
+
+
+# At the same position a named customer beats "our"/"my" ("our champion" is theirs).
+_REFERENCE_PATTERNS: tuple[tuple[re.Pattern[str], Side, int], ...] = (
+    (_CUSTOMER_REF, Side.CUSTOMER, 3),
+    (_OWN_REF, Side.OWN, 2),
+    (_SELF_REF, Side.SELF, 1),
+)
+
+
+def _last_reference(text: str, *, with_pronouns: bool) -> tuple[Side, bool]:
+    """The side of the last reference in text, and whether that reference was a pronoun."""
+    best = (-1, 0, Side.UNKNOWN, False)
+    for pattern, side, rank in _REFERENCE_PATTERNS:
+        position = _last_position(pattern, text)
+        if position >= 0 and (position, rank) > best[:2]:
+            best = (position, rank, side, False)
+    if with_pronouns:
+        position = _last_position(_PRONOUN_REF, text)
+        if position > best[0]:
+            best = (position, 0, Side.CUSTOMER, True)
+    return best[2], best[3]
+
+
+def _last_position(pattern: re.Pattern[str], text: str) -> int:
+    position = -1
+    for match in pattern.finditer(text):
+        position = match.end()
+    return position
+
+
+_DEFAULT_DETECTOR = Detector()
+
+
+def detect(text: str) -> Detection:
+    """Detect a vent about the customer in a Slack message (as Slack sends it)."""
+    return _DEFAULT_DETECTOR.detect(text)
