@@ -1,0 +1,137 @@
+"""`python -m bot …`: offline reframes, batch classification, database and benchmarks."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from bot.domain.clock import SystemClock
+from bot.domain.detection import detect
+from bot.domain.questions import QuestionLibrary
+from bot.services.reframe import Reframe, ReframeService
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Command | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    return handler(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    reframe = sub.add_parser("reframe", help="print what the bot would answer to a situation")
+    reframe.add_argument("text", nargs="+", help="the situation, as a rep would write it")
+    reframe.set_defaults(handler=run_reframe)
+
+    classify = sub.add_parser(
+        "classify", help='read JSON lines {"id", "text"} on stdin, write one verdict per line'
+    )
+    classify.set_defaults(handler=run_classify)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(metavar="ACTION")
+    upgrade = db_sub.add_parser("upgrade", help="run Alembic migrations up to the newest")
+    upgrade.add_argument("--revision", default="head")
+    upgrade.set_defaults(handler=run_db_upgrade)
+
+    bench = sub.add_parser("bench", help="benchmarks with printed reports")
+    bench_sub = bench.add_subparsers(metavar="WHAT")
+    detector = bench_sub.add_parser("detector", help="detector quality and speed vs. VADER")
+    detector.add_argument("rest", nargs=argparse.REMAINDER, help="options for the benchmark")
+    detector.set_defaults(handler=run_bench_detector)
+    return parser
+
+
+def _reframe_service() -> ReframeService:
+    return ReframeService(library=QuestionLibrary.load(), clock=SystemClock())
+
+
+def run_reframe(args: argparse.Namespace) -> int:
+    answer = _reframe_service().reframe(" ".join(args.text))
+    print(format_reframe(answer))
+    return 0
+
+
+def format_reframe(answer: Reframe) -> str:
+    lines: list[str] = []
+    if answer.heard:
+        lines.append("What I heard:")
+        for heard in answer.heard:
+            evidence = f' ("{heard.evidence[0]}")' if heard.evidence else ""
+            lines.append(f"  - {heard.trap}: {heard.meaning}{evidence}")
+        lines.append(f"In the channel I would ask: {answer.questions[0].text}")
+    else:
+        lines.append("No thinking trap stood out; in a channel I would stay silent.")
+    lines.append("Questions worth a minute:")
+    lines += [f"  {i}. {q.text}" for i, q in enumerate(answer.questions, 1)]
+    return "\n".join(lines)
+
+
+def run_classify(_args: argparse.Namespace) -> int:
+    classify_stream(sys.stdin, sys.stdout, QuestionLibrary.load())
+    return 0
+
+
+def classify_stream(source: TextIO, sink: TextIO, library: QuestionLibrary) -> None:
+    """One output line per input line, in order; a bad line gets an error object."""
+    for number, line in enumerate(source, 1):
+        if not line.strip():
+            continue
+        sink.write(json.dumps(classify_line(line, number, library)) + "\n")
+        sink.flush()
+
+
+def classify_line(line: str, number: int, library: QuestionLibrary) -> dict[str, Any]:
+    try:
+        item = json.loads(line)
+    except ValueError as error:
+        return {"line": number, "error": f"not valid JSON: {error.msg}"}
+    if not isinstance(item, dict):
+        return {"line": number, "error": "expected a JSON object with 'id' and 'text'"}
+    text = item.get("text")
+    if not isinstance(text, str):
+        return {"id": item.get("id"), "line": number, "error": "'text' must be a string"}
+    detection = detect(text)
+    question = library.choose(detection.main_trap, []) if detection.nudge else None
+    return {
+        "id": item.get("id"),
+        "nudge": detection.nudge,
+        "traps": [str(trap) for trap in detection.traps],
+        "question": question.text if question else None,
+    }
+
+
+def run_db_upgrade(args: argparse.Namespace) -> int:
+    from bot.config import SettingsError, load_settings
+    from bot.storage.db import Database
+    from bot.storage.migrate import upgrade
+
+    try:
+        settings = load_settings()
+    except SettingsError as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    db = Database.connect(settings.database_url)
+    try:
+        upgrade(db.engine, args.revision)
+    finally:
+        db.dispose()
+    print(f"database at {db.engine.url.render_as_string(hide_password=True)} is at {args.revision}")
+    return 0
+
+
+def run_bench_detector(args: argparse.Namespace) -> int:
+    from bot.bench.detector import main as bench_main
+
+    return bench_main(list(args.rest))

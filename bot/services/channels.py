@@ -1,0 +1,125 @@
+"""Which channels Reframe listens in, and how it answers there."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bot.domain.channels import is_deal_channel
+from bot.domain.clock import Clock
+from bot.services.ports import ChannelNameLookup
+from bot.storage import repos
+from bot.storage.db import Database
+
+log = logging.getLogger(__name__)
+
+DELIVERY_MODES = ("ephemeral", "thread", "dm")
+# Names change rarely and rename events update them; refresh daily regardless.
+NAME_REFRESH = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelInfo:
+    name: str | None
+    deal_override: bool | None
+    mode: str | None
+
+
+class ChannelDirectory:
+    """Channel names and choices, cached in memory for a short time.
+
+    A message costs no Slack call: names come from the database, which asks
+    Slack once per channel (and again a day later, or on a rename event). The
+    memory cache is short so that `/reframe channel …` in one process reaches
+    the others within a minute.
+    """
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        names: ChannelNameLookup,
+        patterns: tuple[str, ...],
+        default_mode: str,
+        cache_ttl: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._names = names
+        self._patterns = patterns
+        self._default_mode = default_mode
+        self._ttl = cache_ttl
+        self._cache: dict[tuple[str, str], tuple[ChannelInfo, datetime]] = {}
+        self._lock = threading.Lock()
+
+    def info(self, team_id: str, channel_id: str) -> ChannelInfo:
+        key = (team_id, channel_id)
+        now = self._clock.now()
+        with self._lock:
+            cached = self._cache.get(key)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        info = self._load(team_id, channel_id, now)
+        with self._lock:
+            self._cache[key] = (info, now + self._ttl)
+        return info
+
+    def is_deal_channel(self, team_id: str, channel_id: str) -> bool:
+        info = self.info(team_id, channel_id)
+        return is_deal_channel(info.name, self._patterns, info.deal_override)
+
+    def delivery_mode(self, team_id: str, channel_id: str) -> str:
+        return self.info(team_id, channel_id).mode or self._default_mode
+
+    def set_override(self, team_id: str, channel_id: str, on: bool | None) -> None:
+        self._update(team_id, channel_id, deal_override=on)
+
+    def set_mode(self, team_id: str, channel_id: str, mode: str) -> None:
+        if mode not in DELIVERY_MODES:
+            raise ValueError(f"unknown mode {mode!r}")
+        self._update(team_id, channel_id, mode=mode)
+
+    def renamed(self, team_id: str, channel_id: str, name: str) -> None:
+        self._update(team_id, channel_id, name=name, name_checked_at=self._clock.now())
+
+    def _update(self, team_id: str, channel_id: str, **values: object) -> None:
+        with self._db.transaction() as session:
+            repos.upsert_channel(
+                session, team_id=team_id, channel_id=channel_id, now=self._clock.now(), **values
+            )
+        with self._lock:
+            self._cache.pop((team_id, channel_id), None)
+
+    def _load(self, team_id: str, channel_id: str, now: datetime) -> ChannelInfo:
+        with self._db.transaction() as session:
+            row = repos.get_channel(session, team_id=team_id, channel_id=channel_id)
+            stored = (
+                ChannelInfo(row.name, row.deal_override, row.mode)
+                if row is not None
+                else ChannelInfo(None, None, None)
+            )
+            fresh = (
+                row is not None
+                and row.name is not None
+                and row.name_checked_at is not None
+                and now - row.name_checked_at < NAME_REFRESH
+            )
+        if fresh:
+            return stored
+        # Slack is asked outside any transaction: never hold a lock across the network.
+        name = self._names.channel_name(team_id, channel_id)
+        if name is None:
+            return stored
+        with self._db.transaction() as session:
+            repos.upsert_channel(
+                session,
+                team_id=team_id,
+                channel_id=channel_id,
+                now=now,
+                name=name,
+                name_checked_at=now,
+            )
+        return ChannelInfo(name, stored.deal_override, stored.mode)

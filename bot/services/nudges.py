@@ -1,0 +1,289 @@
+"""Nudges: hear a vent in a deal channel, decide, record, deliver exactly once.
+
+Recording and delivering are separate steps. The decision is written to the
+database before Slack gets its acknowledgement (so a crash cannot lose it and
+the unique key stops any second copy); delivery then claims the row, posts,
+and marks it sent. Rows left behind by a crash or a Slack outage are picked up
+again by `deliver_due`, run by the scheduler.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import or_, select, update
+
+from bot.domain.clock import Clock
+from bot.domain.cooldown import CooldownPolicy
+from bot.domain.detection import Detection, detect
+from bot.domain.questions import QuestionLibrary
+from bot.services.channels import ChannelDirectory
+from bot.services.ports import DeliveryFailed, NudgeSender, OutgoingNudge
+from bot.storage import repos
+from bot.storage.db import Database
+from bot.storage.models import Nudge, Rep
+
+log = logging.getLogger(__name__)
+
+Trigger = Literal["message", "mention"]
+FeedbackChoice = Literal["helpful", "not_for_me", "pause"]
+
+# A claim older than this belongs to a process that died mid-send.
+CLAIM_LEASE = timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+PAUSE_LENGTH = timedelta(days=7)
+
+
+@dataclass(frozen=True, slots=True)
+class IncomingMessage:
+    team_id: str
+    channel_id: str
+    user_id: str
+    ts: str
+    thread_ts: str | None
+    text: str
+    trigger: Trigger = "message"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackResult:
+    recorded: bool
+    reason: str  # recorded | not_found | not_yours
+    paused_until: datetime | None = None
+    question: str | None = None
+
+
+def backoff(attempts: int) -> timedelta:
+    """15 s, 30 s, 60 s, 120 s… between delivery attempts."""
+    return timedelta(seconds=15 * 2 ** max(0, attempts - 1))
+
+
+class NudgeService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        library: QuestionLibrary,
+        channels: ChannelDirectory,
+        sender: NudgeSender,
+        policy: CooldownPolicy,
+        delivery_window: timedelta,
+        detector: Callable[[str], Detection] = detect,
+        on_rep_seen: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._library = library
+        self._channels = channels
+        self._sender = sender
+        self._policy = policy
+        self._window = delivery_window
+        self._detect = detector
+        self._on_rep_seen = on_rep_seen
+
+    # -- deciding ---------------------------------------------------------
+
+    def on_message(self, message: IncomingMessage) -> int | None:
+        """Record a nudge for this message if it deserves one; return its id.
+
+        Returns None when the bot stays silent: not a deal channel, no trap,
+        the rep paused us or heard from us recently, or the message already
+        has its nudge (a retry or a duplicate delivery).
+        """
+        if message.trigger == "message":
+            if not self._channels.is_deal_channel(message.team_id, message.channel_id):
+                return None
+            if self._on_rep_seen is not None:
+                self._on_rep_seen(message.team_id, message.user_id)
+        detection = self._detect(message.text)
+        if not detection.nudge and message.trigger == "message":
+            return None
+        delivery = (
+            self._channels.delivery_mode(message.team_id, message.channel_id)
+            if message.trigger == "message"
+            else "ephemeral"
+        )
+        return self._record(message, detection, delivery)
+
+    def _record(self, message: IncomingMessage, detection: Detection, delivery: str) -> int | None:
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            repos.ensure_rep(session, team_id=message.team_id, user_id=message.user_id, now=now)
+            rep = repos.lock_rep(session, team_id=message.team_id, user_id=message.user_id)
+            if message.trigger == "message" and not self._may_nudge(session, rep, message, now):
+                return None
+            used = repos.recent_question_ids(
+                session, team_id=message.team_id, user_id=message.user_id
+            )
+            question = self._library.choose(detection.main_trap, used)
+            inserted = session.execute(
+                repos.insert_ignoring_conflicts(
+                    session,
+                    Nudge,
+                    team_id=message.team_id,
+                    channel_id=message.channel_id,
+                    user_id=message.user_id,
+                    message_ts=message.ts,
+                    thread_ts=message.thread_ts,
+                    trigger=message.trigger,
+                    traps=",".join(detection.traps),
+                    question_id=question.id,
+                    delivery=delivery,
+                    status="pending",
+                    attempts=0,
+                    created_at=now,
+                ).returning(Nudge.id)
+            ).scalar_one_or_none()
+        if inserted is None:
+            log.info("nudge already recorded for this message; not sending another")
+            return None
+        log.info(
+            "nudge recorded",
+            extra={"team_id": message.team_id, "nudge_id": inserted, "traps": detection.traps},
+        )
+        return inserted
+
+    def _may_nudge(self, session, rep: Rep, message: IncomingMessage, now: datetime) -> bool:  # type: ignore[no-untyped-def]
+        if rep.nudges_paused_until is not None and rep.nudges_paused_until > now:
+            return False
+        history = repos.recent_nudges(
+            session,
+            team_id=message.team_id,
+            user_id=message.user_id,
+            since=now - self._policy.lookback,
+        )
+        return self._policy.allows(now=now, channel_id=message.channel_id, history=history)
+
+    # -- delivering -------------------------------------------------------
+
+    def deliver(self, nudge_id: int) -> str:
+        """Claim, post, mark. Returns the nudge's status afterwards (or 'not_claimed')."""
+        now = self._clock.now()
+        nudge = self._claim(nudge_id, now)
+        if nudge is None:
+            return "not_claimed"
+        if now - nudge.created_at > self._window:
+            return self._finish(nudge_id, "expired", error="older than the delivery window")
+        question = self._library.get(nudge.question_id)
+        if question is None:  # the library changed under a pending nudge
+            return self._finish(nudge_id, "failed", error=f"unknown question {nudge.question_id}")
+        outgoing = OutgoingNudge(
+            nudge_id=nudge.id,
+            team_id=nudge.team_id,
+            channel_id=nudge.channel_id,
+            user_id=nudge.user_id,
+            message_ts=nudge.message_ts,
+            thread_ts=nudge.thread_ts,
+            delivery=nudge.delivery,
+            question=question.text,
+        )
+        try:
+            self._sender.send_nudge(outgoing)
+        except DeliveryFailed as failure:
+            return self._failed(nudge, failure)
+        return self._finish(nudge_id, "sent", sent_at=self._clock.now())
+
+    def deliver_due(self, limit: int = 200) -> int:
+        """Deliver nudges left pending (Slack failed earlier, or a process died)."""
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            ids = list(
+                session.scalars(
+                    select(Nudge.id)
+                    .where(self._claimable(now))
+                    .order_by(Nudge.created_at)
+                    .limit(limit)
+                )
+            )
+        return sum(1 for nudge_id in ids if self.deliver(nudge_id) == "sent")
+
+    @staticmethod
+    def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+        return or_(
+            (Nudge.status == "pending")
+            & or_(Nudge.next_attempt_at.is_(None), Nudge.next_attempt_at <= now),
+            (Nudge.status == "sending") & (Nudge.claimed_at < now - CLAIM_LEASE),
+        )
+
+    def _claim(self, nudge_id: int, now: datetime) -> Nudge | None:
+        """Atomically take the nudge; only one process can win."""
+        with self._db.transaction() as session:
+            claimed = session.execute(
+                update(Nudge)
+                .where(Nudge.id == nudge_id, self._claimable(now))
+                .values(status="sending", claimed_at=now, attempts=Nudge.attempts + 1)
+                .returning(Nudge.id)
+            ).scalar_one_or_none()
+            if claimed is None:
+                return None
+            return session.get(Nudge, nudge_id, populate_existing=True)
+
+    def _failed(self, nudge: Nudge, failure: DeliveryFailed) -> str:
+        log.warning(
+            "nudge delivery failed",
+            extra={"nudge_id": nudge.id, "reason": failure.reason, "retryable": failure.retryable},
+        )
+        if not failure.retryable or nudge.attempts >= MAX_ATTEMPTS:
+            return self._finish(nudge.id, "failed", error=failure.reason)
+        wait = backoff(nudge.attempts)
+        if failure.retry_after is not None:
+            wait = max(wait, timedelta(seconds=failure.retry_after))
+        return self._finish(
+            nudge.id, "pending", error=failure.reason, next_attempt_at=self._clock.now() + wait
+        )
+
+    def _finish(
+        self,
+        nudge_id: int,
+        status: str,
+        *,
+        error: str | None = None,
+        sent_at: datetime | None = None,
+        next_attempt_at: datetime | None = None,
+    ) -> str:
+        with self._db.transaction() as session:
+            session.execute(
+                update(Nudge)
+                .where(Nudge.id == nudge_id)
+                .values(
+                    status=status,
+                    last_error=error[:200] if error else None,
+                    sent_at=sent_at,
+                    next_attempt_at=next_attempt_at,
+                )
+            )
+        return status
+
+    # -- feedback ---------------------------------------------------------
+
+    def record_feedback(
+        self, *, team_id: str, user_id: str, nudge_id: int, choice: FeedbackChoice
+    ) -> FeedbackResult:
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            nudge = session.get(Nudge, nudge_id)
+            if nudge is None or nudge.team_id != team_id:
+                return FeedbackResult(False, "not_found")
+            if nudge.user_id != user_id:
+                return FeedbackResult(False, "not_yours")
+            nudge.feedback = choice
+            nudge.feedback_at = now
+            paused_until = None
+            if choice == "pause":
+                repos.ensure_rep(session, team_id=team_id, user_id=user_id, now=now)
+                rep = repos.lock_rep(session, team_id=team_id, user_id=user_id)
+                paused_until = now + PAUSE_LENGTH
+                rep.nudges_paused_until = paused_until
+        question = self._library.get(nudge.question_id)
+        return FeedbackResult(True, "recorded", paused_until, question.text if question else None)
+
+    def resume(self, *, team_id: str, user_id: str) -> None:
+        with self._db.transaction() as session:
+            rep = session.get(Rep, (team_id, user_id))
+            if rep is not None:
+                rep.nudges_paused_until = None

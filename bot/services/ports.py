@@ -1,0 +1,43 @@
+"""The small interfaces services need from the outside world (Slack).
+
+Tests fake these; `bot.slack` implements them with slack_sdk.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class DeliveryFailed(Exception):
+    """Slack did not take the message. `retryable` says whether trying later may work."""
+
+    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingNudge:
+    nudge_id: int
+    team_id: str
+    channel_id: str
+    user_id: str
+    message_ts: str
+    thread_ts: str | None
+    delivery: str  # ephemeral | thread | dm
+    question: str
+
+
+class ChannelNameLookup(Protocol):
+    def channel_name(self, team_id: str, channel_id: str) -> str | None:
+        """The channel's name, or None when Slack does not tell us."""
+        ...
+
+
+class NudgeSender(Protocol):
+    def send_nudge(self, nudge: OutgoingNudge) -> None:
+        """Post the nudge; raise DeliveryFailed when Slack refuses or fails."""
+        ...

@@ -1,0 +1,61 @@
+"""Build the Bolt app: verification, error handling, and every listener."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+
+log = logging.getLogger(__name__)
+
+
+def build_bolt_app(
+    *,
+    signing_secret: str,
+    client: WebClient,
+    token: str | None = None,
+    authorize: Any = None,
+    oauth_settings: Any = None,
+    installation_store: Any = None,
+) -> App:
+    """A Bolt app that does its work before answering Slack.
+
+    `process_before_response=True`: a listener records what it decided in the
+    database before Slack sees 200, so a crash cannot lose a nudge and a retry
+    finds the record. Slow work (posting to Slack) goes to a background pool.
+    """
+    app = App(
+        signing_secret=signing_secret,
+        token=token,
+        client=client,
+        authorize=authorize,
+        oauth_settings=oauth_settings,
+        installation_store=installation_store,
+        process_before_response=True,
+        raise_error_for_unhandled_request=False,
+        # The token is checked when the first request arrives, not at import,
+        # so the process starts (and /healthz answers) while Slack is unreachable.
+        token_verification_enabled=False,
+    )
+
+    @app.error
+    def handle_errors(
+        error: Exception, body: dict[str, Any], response: BoltResponse
+    ) -> BoltResponse:
+        # Log the kind of request and error, never the payload: it holds what reps wrote.
+        kind = body.get("type") if isinstance(body, dict) else None
+        event = body.get("event") if isinstance(body, dict) else None
+        event_type = event.get("type") if isinstance(event, dict) else None
+        log.error(
+            "listener failed: %s (request %s %s)",
+            type(error).__name__,
+            kind,
+            event_type or "",
+            exc_info=error,
+        )
+        # 500 makes Slack retry an event later; the database keeps the retry from doubling.
+        return BoltResponse(status=500, body="")
+
+    return app

@@ -1,0 +1,106 @@
+"""Block Kit builders: pure functions from data to blocks, testable without Slack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.services.reframe import Reframe
+
+NUDGE_ACTIONS = {
+    "nudge_helpful": ("Helpful", "helpful"),
+    "nudge_not_for_me": ("Not for me", "not_for_me"),
+    "nudge_pause": ("Pause for a week", "pause"),
+}
+SECTION_LIMIT = 3000
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text[:SECTION_LIMIT])
+
+
+def build_nudge_blocks(
+    nudge_id: int, question: str, *, delivery: str, channel_id: str | None = None
+) -> list[Block]:
+    """One question, one line of context, three buttons."""
+    where = {
+        "ephemeral": "Only you can see this.",
+        "thread": "A question from Reframe for the thread.",
+        "dm": f"About your message in <#{channel_id}>." if channel_id else "About your message.",
+    }[delivery]
+    return [
+        SectionBlock(block_id="nudge_question", text=_md(question)),
+        ContextBlock(
+            elements=[_md(f":thought_balloon: {where} A question to think with, not a verdict.")]
+        ),
+        ActionsBlock(
+            block_id="nudge_feedback",
+            elements=[
+                ButtonElement(text=label, action_id=action_id, value=str(nudge_id))
+                for action_id, (label, _) in NUDGE_ACTIONS.items()
+            ],
+        ),
+    ]
+
+
+def build_feedback_done_blocks(
+    question: str, choice: str, paused_until: datetime | None
+) -> list[Block]:
+    """The nudge after the rep answered: the question stays, the buttons go."""
+    thanks = {
+        "helpful": "Glad it helped. :pray:",
+        "not_for_me": "Noted, thanks. We'll use that to ask better questions.",
+        "pause": (
+            f"Paused. No nudges from Reframe until {paused_until:%A %d %B}."
+            if paused_until
+            else "Paused for a week."
+        ),
+    }[choice]
+    return [SectionBlock(text=_md(question)), ContextBlock(elements=[_md(thanks)])]
+
+
+def build_reframe_blocks(answer: Reframe) -> list[Block]:
+    """The private `/reframe <situation>` answer: what we heard, then the questions."""
+    blocks: list[Block] = []
+    if answer.heard:
+        lines = []
+        for heard in answer.heard:
+            words = ", ".join(f"_{phrase}_" for phrase in heard.evidence[:2])
+            lines.append(f"• {heard.meaning}" + (f" ({words})" if words else ""))
+        blocks.append(SectionBlock(text=_md("*What I heard*\n" + "\n".join(lines))))
+        intro = "*Questions worth a minute*"
+    else:
+        intro = "*No thinking trap stood out. A few questions worth a minute anyway*"
+    questions = "\n".join(f"{i}. {q.text}" for i, q in enumerate(answer.questions, 1))
+    blocks.append(SectionBlock(text=_md(f"{intro}\n{questions}")))
+    blocks.append(ContextBlock(elements=[_md("Only you can see this.")]))
+    return blocks
+
+
+def build_reflect_blocks(question: str) -> list[Block]:
+    return [
+        SectionBlock(text=_md(f"*One question to reflect on*\n{question}")),
+        ContextBlock(elements=[_md("Describe a situation after `/reframe` for a reframe of it.")]),
+    ]
+
+
+def build_help_blocks(usages: Sequence[tuple[str, str]], note: str | None = None) -> list[Block]:
+    lines = "\n".join(f"`{usage}` {summary}" for usage, summary in usages)
+    blocks: list[Block] = []
+    if note:
+        blocks.append(SectionBlock(text=_md(note)))
+    blocks.append(SectionBlock(text=_md(f"*Reframe commands*\n{lines}")))
+    return blocks
+
+
+def build_text_blocks(text: str) -> list[Block]:
+    return [SectionBlock(text=_md(text))]

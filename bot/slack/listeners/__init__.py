@@ -1,0 +1,1 @@
+"""Bolt listeners, by kind. Each module's `register(app, …)` wires its handlers."""

@@ -1,0 +1,56 @@
+"""Buttons on a nudge: Helpful, Not for me, Pause for a week."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from bot.services.nudges import NudgeService
+from bot.slack.blocks import NUDGE_ACTIONS, build_feedback_done_blocks
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, *, nudges: NudgeService) -> None:
+    def handle_nudge_feedback(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        choice = NUDGE_ACTIONS[action["action_id"]][1]
+        team_id = (body.get("team") or {}).get("id") or body.get("team_id")
+        user_id = (body.get("user") or {}).get("id")
+        try:
+            nudge_id = int(action.get("value", ""))
+        except ValueError:
+            nudge_id = -1
+        if not isinstance(team_id, str) or not isinstance(user_id, str) or nudge_id < 0:
+            respond(text="That button didn't carry what I need; nothing was changed.")
+            return
+        result = nudges.record_feedback(
+            team_id=team_id,
+            user_id=user_id,
+            nudge_id=nudge_id,
+            choice=choice,  # type: ignore[arg-type]
+        )
+        if result.reason == "not_yours":
+            respond(
+                text="These buttons are for the person the question was for.",
+                replace_original=False,
+            )
+            return
+        if not result.recorded or result.question is None:
+            respond(
+                text="I couldn't find that question any more; nothing was changed.",
+                replace_original=False,
+            )
+            return
+        respond(
+            text=result.question,
+            blocks=build_feedback_done_blocks(result.question, choice, result.paused_until),
+            replace_original=True,
+        )
+
+    for action_id in NUDGE_ACTIONS:
+        app.action(action_id)(handle_nudge_feedback)

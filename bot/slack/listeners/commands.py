@@ -1,0 +1,114 @@
+"""`/reframe`: parse, route, answer privately within Slack's 3 seconds."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from bot.services.channels import DELIVERY_MODES, ChannelDirectory
+from bot.services.reframe import ReframeService
+from bot.slack.blocks import build_reflect_blocks, build_reframe_blocks, build_text_blocks
+from bot.slack.commands import CommandReply, CommandRequest, CommandRouter, SubcommandHandler
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/reframe"
+TROUBLE = "Something went wrong on our side and nothing was changed. Please try again in a minute."
+
+
+def reframe_fallback(service: ReframeService) -> SubcommandHandler:
+    """`/reframe <situation>` and `/reframe` alone."""
+
+    def handle(request: CommandRequest) -> CommandReply:
+        if not request.text.strip():
+            question = service.reflect(request.user_id)
+            return CommandReply(text=question.text, blocks=build_reflect_blocks(question.text))
+        answer = service.reframe(request.text)
+        text = " ".join(q.text for q in answer.questions)
+        return CommandReply(text=text, blocks=build_reframe_blocks(answer))
+
+    return handle
+
+
+REFRAME_USAGES = [
+    ("/reframe <situation>", "what I hear in it, and two or three questions to reframe it"),
+    ("/reframe", "one question to reflect on"),
+]
+
+
+def channel_subcommand(channels: ChannelDirectory) -> SubcommandHandler:
+    """`/reframe channel on|off|auto|mode <ephemeral|thread|dm>|status`."""
+
+    def handle(request: CommandRequest) -> CommandReply:
+        words = request.text.lower().split()
+        where = f"<#{request.channel_id}>"
+        if words in (["on"], ["off"], ["auto"]):
+            override = {"on": True, "off": False, "auto": None}[words[0]]
+            channels.set_override(request.team_id, request.channel_id, override)
+            said = {
+                "on": f"Reframe now listens in {where}. If it isn't a member yet, "
+                "add it with `/invite @Reframe`.",
+                "off": f"Reframe no longer listens in {where}.",
+                "auto": f"{where} is a deal channel again only if its name matches the patterns.",
+            }[words[0]]
+            return _reply(said)
+        if len(words) == 2 and words[0] == "mode" and words[1] in DELIVERY_MODES:
+            channels.set_mode(request.team_id, request.channel_id, words[1])
+            how = {
+                "ephemeral": "privately, visible only to the rep, in the thread",
+                "thread": "as a visible reply in the message's thread",
+                "dm": "in a direct message to the rep",
+            }[words[1]]
+            return _reply(f"Nudges in {where} now arrive {how}.")
+        if words in ([], ["status"]):
+            listening = channels.is_deal_channel(request.team_id, request.channel_id)
+            mode = channels.delivery_mode(request.team_id, request.channel_id)
+            state = "listens" if listening else "does not listen"
+            return _reply(f"Reframe {state} in {where}; nudges are delivered as `{mode}`.")
+        return _reply(
+            "Usage: `/reframe channel on`, `/reframe channel off`, `/reframe channel auto`, "
+            "`/reframe channel mode ephemeral|thread|dm`, `/reframe channel status`."
+        )
+
+    return handle
+
+
+def _reply(text: str) -> CommandReply:
+    return CommandReply(text=text, blocks=build_text_blocks(text))
+
+
+def request_from_command(command: dict[str, Any]) -> CommandRequest | None:
+    team_id, user_id = command.get("team_id"), command.get("user_id")
+    channel_id, text = command.get("channel_id"), command.get("text", "")
+    if not all(isinstance(v, str) and v for v in (team_id, user_id, channel_id)):
+        return None
+    return CommandRequest(
+        team_id=team_id,  # type: ignore[arg-type]
+        user_id=user_id,  # type: ignore[arg-type]
+        channel_id=channel_id,  # type: ignore[arg-type]
+        channel_name=command.get("channel_name"),
+        text=text if isinstance(text, str) else "",
+        trigger_id=command.get("trigger_id"),
+    )
+
+
+def register(app: App, *, router: CommandRouter) -> None:
+    def handle_reframe_command(ack: Ack, command: dict[str, Any]) -> None:
+        request = request_from_command(command)
+        if request is None:
+            ack(text="That request was missing the team, user or channel; nothing was done.")
+            return
+        try:
+            reply = router.route(request)
+        except Exception:  # the rep gets an answer, the log gets the details
+            log.exception("/reframe failed")
+            reply = _reply(TROUBLE)
+        ack(
+            text=reply.text,
+            blocks=reply.blocks,
+            response_type="in_channel" if reply.visible else "ephemeral",
+        )
+
+    app.command(COMMAND)(handle_reframe_command)

@@ -1,0 +1,105 @@
+"""Events: messages in deal channels, @mentions, channel renames."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import App, BoltContext
+
+from bot.services.channels import ChannelDirectory
+from bot.services.nudges import IncomingMessage, NudgeService
+
+log = logging.getLogger(__name__)
+
+# Subtypes that are a person writing: plain messages, files with a comment,
+# and thread replies also sent to the channel. Edits, deletions, joins and
+# other system messages are never venting.
+HUMAN_SUBTYPES = frozenset({None, "thread_broadcast", "file_share"})
+CHANNEL_TYPES = frozenset({"channel", "group"})
+_MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
+
+
+def message_from_event(
+    body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None
+) -> IncomingMessage | None:
+    """The rep's message, or None when it is not a person writing in a channel."""
+    if event.get("subtype") not in HUMAN_SUBTYPES or event.get("bot_id") or event.get("hidden"):
+        return None
+    if event.get("channel_type") not in CHANNEL_TYPES:
+        return None
+    team_id, user_id = body.get("team_id"), event.get("user")
+    channel_id, ts, text = event.get("channel"), event.get("ts"), event.get("text")
+    if not all(isinstance(v, str) and v for v in (team_id, user_id, channel_id, ts)):
+        return None
+    if not isinstance(text, str) or not text.strip():
+        return None
+    if bot_user_id and f"<@{bot_user_id}" in text:
+        return None  # the app_mention event answers this one
+    thread_ts = event.get("thread_ts")
+    return IncomingMessage(
+        team_id=team_id,  # type: ignore[arg-type]
+        channel_id=channel_id,  # type: ignore[arg-type]
+        user_id=user_id,  # type: ignore[arg-type]
+        ts=ts,  # type: ignore[arg-type]
+        thread_ts=thread_ts if isinstance(thread_ts, str) else None,
+        text=text,
+    )
+
+
+def mention_from_event(body: dict[str, Any], event: dict[str, Any]) -> IncomingMessage | None:
+    if event.get("bot_id"):
+        return None
+    team_id, user_id = body.get("team_id"), event.get("user")
+    channel_id, ts, text = event.get("channel"), event.get("ts"), event.get("text", "")
+    if not all(isinstance(v, str) and v for v in (team_id, user_id, channel_id, ts)):
+        return None
+    thread_ts = event.get("thread_ts")
+    return IncomingMessage(
+        team_id=team_id,  # type: ignore[arg-type]
+        channel_id=channel_id,  # type: ignore[arg-type]
+        user_id=user_id,  # type: ignore[arg-type]
+        ts=ts,  # type: ignore[arg-type]
+        thread_ts=thread_ts if isinstance(thread_ts, str) else None,
+        text=_MENTION.sub(" ", text if isinstance(text, str) else ""),
+        trigger="mention",
+    )
+
+
+def register(
+    app: App,
+    *,
+    nudges: NudgeService,
+    channels: ChannelDirectory,
+    deliver: Callable[[int], object],
+) -> None:
+    def handle_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
+        message = message_from_event(body, event, context.bot_user_id)
+        if message is None:
+            return
+        nudge_id = nudges.on_message(message)
+        if nudge_id is not None:
+            deliver(nudge_id)
+
+    def handle_app_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
+        message = mention_from_event(body, event)
+        if message is None:
+            return
+        nudge_id = nudges.on_message(message)
+        if nudge_id is not None:
+            deliver(nudge_id)
+
+    def handle_channel_rename(body: dict[str, Any], event: dict[str, Any]) -> None:
+        channel = event.get("channel") or {}
+        team_id = body.get("team_id")
+        if isinstance(channel, dict) and isinstance(team_id, str):
+            channel_id, name = channel.get("id"), channel.get("name")
+            if isinstance(channel_id, str) and isinstance(name, str):
+                channels.renamed(team_id, channel_id, name)
+
+    app.event("message")(handle_message)
+    app.event("app_mention")(handle_app_mention)
+    app.event("channel_rename")(handle_channel_rename)
+    app.event("group_rename")(handle_channel_rename)

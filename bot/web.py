@@ -1,0 +1,127 @@
+"""The HTTP face of the bot: Slack's endpoints plus health and metrics.
+
+One WSGI application, served by the threaded stdlib server for `python app.py`
+and by gunicorn in production, so tests exercise exactly what runs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.request.internals import parse_body
+
+log = logging.getLogger(__name__)
+
+# Slack's payloads are a few KB; anything far larger is not from Slack.
+MAX_BODY_BYTES = 1_000_000
+
+StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+class ReframeWSGI:
+    def __init__(
+        self,
+        bolt_app: App,
+        *,
+        live: Callable[[], bool],
+        ready: Callable[[], bool],
+        metrics: Callable[[], tuple[bytes, str]] | None = None,
+    ) -> None:
+        self._slack = SlackRequestHandler(bolt_app)
+        self._live = live
+        self._ready = ready
+        self._metrics = metrics
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method, path = environ.get("REQUEST_METHOD", "GET"), environ.get("PATH_INFO", "/")
+        if method == "GET" and path == "/healthz":
+            ok = self._live()
+            return _json(start_response, 200 if ok else 503, {"ok": ok})
+        if method == "GET" and path == "/readyz":
+            ok = self._ready()
+            return _json(start_response, 200 if ok else 503, {"ok": ok, "database": ok})
+        if method == "GET" and path == "/metrics" and self._metrics is not None:
+            body, content_type = self._metrics()
+            start_response("200 OK", [("Content-Type", content_type)])
+            return [body]
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > MAX_BODY_BYTES:
+            return _json(start_response, 413 if length > 0 else 400, {"ok": False})
+        if method == "POST":
+            raw = environ["wsgi.input"].read(length) if length else b""
+            environ["wsgi.input"] = io.BytesIO(raw)
+            if not _is_slack_shaped(raw, environ.get("CONTENT_TYPE", "")):
+                # Bolt would fail on it; nothing Slack sends looks like this.
+                log.warning("refused a request body that is not a Slack payload")
+                return _json(start_response, 400, {"ok": False, "error": "malformed body"})
+        return self._slack(environ, start_response)
+
+
+def _is_slack_shaped(raw: bytes, content_type: str) -> bool:
+    """Does the body parse the way Bolt will parse it, into the shape Slack sends?
+
+    Only shapes are checked here; Bolt still verifies the signature of
+    everything that passes.
+    """
+    try:
+        body = parse_body(raw.decode("utf-8"), content_type)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    if not isinstance(body, dict) or not body:
+        return False
+    if "command" in body:  # slash command, form-encoded
+        required = ("command", "team_id", "user_id", "channel_id")
+        return all(isinstance(body.get(key), str) and body[key] for key in required)
+    kind = body.get("type")
+    if not isinstance(kind, str):
+        return "ssl_check" in body
+    if kind == "event_callback":
+        event = body.get("event")
+        return isinstance(event, dict) and isinstance(event.get("type"), str)
+    return True
+
+
+def _json(start_response: StartResponse, status: int, payload: dict[str, Any]) -> list[bytes]:
+    reason = {200: "OK", 400: "Bad Request", 413: "Payload Too Large", 503: "Service Unavailable"}
+    body = json.dumps(payload).encode()
+    start_response(
+        f"{status} {reason.get(status, '')}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("http %s", format % args)
+
+
+def make_http_server(app: WSGIApp, host: str, port: int) -> WSGIServer:
+    """A threaded HTTP server (port 0 picks a free port: tests use that)."""
+    return make_server(
+        host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+
+
+def serve_in_thread(server: WSGIServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, name="reframe-http", daemon=True)
+    thread.start()
+    return thread

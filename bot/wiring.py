@@ -1,0 +1,166 @@
+"""The composition root: read settings once, build every part, wire them together.
+
+Nothing else in the package constructs engines, clients or services.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.config import Settings
+from bot.domain.clock import Clock, SystemClock
+from bot.domain.cooldown import CooldownPolicy
+from bot.domain.questions import QuestionLibrary
+from bot.scheduler import Job, build_scheduler
+from bot.services.background import BackgroundWork
+from bot.services.channels import ChannelDirectory
+from bot.services.nudges import NudgeService
+from bot.services.reframe import ReframeService
+from bot.slack.app import build_bolt_app
+from bot.slack.client import SlackGateway, build_web_client
+from bot.slack.commands import CommandRouter
+from bot.slack.listeners import actions, commands, events
+from bot.storage import migrate
+from bot.storage.db import Database
+from bot.web import ReframeWSGI
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Reframe:
+    """Everything one process needs, built and wired."""
+
+    settings: Settings
+    clock: Clock
+    db: Database
+    library: QuestionLibrary
+    channels: ChannelDirectory
+    nudges: NudgeService
+    reframe: ReframeService
+    router: CommandRouter
+    bolt: App
+    wsgi: ReframeWSGI
+    background: BackgroundWork
+    jobs: list[Job] = field(default_factory=list)
+    scheduler: BackgroundScheduler | None = None
+
+    def start_scheduler(self) -> None:
+        if self.scheduler is None:
+            self.scheduler = build_scheduler(self.jobs)
+            self.scheduler.start()
+            log.info("scheduler started: %s", ", ".join(job.name for job in self.jobs))
+
+    def run_jobs_once(self) -> None:
+        """One tick of every scheduled job, now (tests and the command line)."""
+        for job in self.jobs:
+            job.run()
+
+    def shutdown(self) -> None:
+        """Finish in-flight work, then let go of threads and connections."""
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+        self.background.shutdown(wait=True)
+        self.db.dispose()
+
+
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    run_migrations: bool = True,
+    db: Database | None = None,
+) -> Reframe:
+    clock = clock or SystemClock()
+    db = db or Database.connect(settings.database_url)
+    if run_migrations:
+        migrate.upgrade(db.engine)
+    library = QuestionLibrary.load()
+
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    background_client = build_web_client(token=token, base_url=settings.slack_api_url)
+    interactive_client = build_web_client(
+        token=token, base_url=settings.slack_api_url, timeout=3, patient=False
+    )
+    gateway = SlackGateway(
+        background=_single_workspace(background_client),
+        interactive=_single_workspace(interactive_client),
+    )
+
+    channels = ChannelDirectory(
+        db=db,
+        clock=clock,
+        names=gateway,
+        patterns=settings.deal_channel_patterns,
+        default_mode=settings.nudge_default_mode,
+    )
+    nudges = NudgeService(
+        db=db,
+        clock=clock,
+        library=library,
+        channels=channels,
+        sender=gateway,
+        policy=CooldownPolicy(
+            per_channel=timedelta(hours=settings.nudge_channel_cooldown_hours),
+            daily_limit=settings.nudge_daily_limit,
+        ),
+        delivery_window=timedelta(minutes=settings.nudge_delivery_window_minutes),
+    )
+    reframe = ReframeService(library=library, clock=clock)
+    router = CommandRouter(commands.reframe_fallback(reframe), commands.REFRAME_USAGES)
+    router.add(
+        "channel",
+        "/reframe channel on|off|auto|status|mode ephemeral|thread|dm",
+        "choose whether Reframe listens in this channel, and how it answers",
+        commands.channel_subcommand(channels),
+    )
+
+    background = BackgroundWork()
+    bolt = build_bolt_app(
+        signing_secret=_secret(settings.slack_signing_secret),
+        client=background_client,
+    )
+    events.register(
+        bolt,
+        nudges=nudges,
+        channels=channels,
+        deliver=lambda nudge_id: background.submit(nudges.deliver, nudge_id),
+    )
+    commands.register(bolt, router=router)
+    actions.register(bolt, nudges=nudges)
+
+    wsgi = ReframeWSGI(bolt, live=lambda: True, ready=db.ping)
+    jobs = [Job("deliver_pending_nudges", nudges.deliver_due, settings.scheduler_tick_seconds)]
+    return Reframe(
+        settings=settings,
+        clock=clock,
+        db=db,
+        library=library,
+        channels=channels,
+        nudges=nudges,
+        reframe=reframe,
+        router=router,
+        bolt=bolt,
+        wsgi=wsgi,
+        background=background,
+        jobs=jobs,
+    )
+
+
+def _single_workspace(client: WebClient):  # type: ignore[no-untyped-def]
+    def client_for(_team_id: str) -> WebClient:
+        return client
+
+    return client_for
+
+
+def _secret(value: object) -> str:
+    getter = getattr(value, "get_secret_value", None)
+    return getter() if getter else ""

@@ -1,0 +1,115 @@
+"""Shared fixtures: databases (SQLite always, PostgreSQL when TEST_DATABASE_URL is
+set), the fake Slack Web API, and the app running over real HTTP."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from bot.config import Settings
+from bot.domain.clock import FixedClock
+from bot.storage.db import Database
+from bot.storage.migrate import upgrade
+from bot.storage.models import Base
+from bot.web import make_http_server, serve_in_thread
+from bot.wiring import Reframe, build
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+_postgres_migrated = False
+
+
+def _reset_postgres(url: str) -> None:
+    """Once per run: a clean public schema, migrated to head."""
+    global _postgres_migrated
+    db = Database.connect(url)
+    try:
+        if not _postgres_migrated:
+            with db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+            upgrade(db.engine)
+            _postgres_migrated = True
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        with db.engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        db.dispose()
+
+
+@pytest.fixture(params=DATABASES)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database at the newest schema: SQLite file, or PostgreSQL."""
+    if request.param == "postgresql":
+        assert POSTGRES_URL is not None
+        _reset_postgres(POSTGRES_URL)
+        return POSTGRES_URL
+    return f"sqlite:///{tmp_path / 'reframe.db'}"
+
+
+@pytest.fixture
+def db(database_url: str) -> Iterator[Database]:
+    database = Database.connect(database_url)
+    upgrade(database.engine)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def fake_slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    fake.add_channel("C0DEAL", "deal-acme-renewal")
+    fake.add_channel("C0GENERAL", "general")
+    fake.add_channel("C0PRIVATE", "deals-globex", is_private=True)
+    fake.add_user("U0REP", tz="America/Los_Angeles", real_name="Rep One")
+    yield fake
+    fake.stop()
+
+
+def make_settings(database_url: str, fake_slack: FakeSlack, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "slack_bot_token": "xoxb-test-token",
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": fake_slack.api_url,
+        "database_url": database_url,
+        "port": 3000,
+        **overrides,
+    }
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class RunningApp:
+    reframe: Reframe
+    url: str
+    slack: SlackSender
+    fake: FakeSlack
+    clock: FixedClock
+
+
+@pytest.fixture
+def running_app(
+    database_url: str, fake_slack: FakeSlack, clock: FixedClock
+) -> Iterator[RunningApp]:
+    """The whole bot behind its real HTTP server on a free loopback port."""
+    reframe = build(make_settings(database_url, fake_slack), clock=clock)
+    server = make_http_server(reframe.wsgi, "127.0.0.1", 0)
+    serve_in_thread(server)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    yield RunningApp(reframe, url, SlackSender(url), fake_slack, clock)
+    server.shutdown()
+    server.server_close()
+    reframe.shutdown()

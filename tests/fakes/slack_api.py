@@ -1,0 +1,256 @@
+"""A stand-in for Slack's Web API on 127.0.0.1: records every call, answers like
+Slack, and can be told to answer 429 (with Retry-After), 500, or slowly."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+
+@dataclass
+class Call:
+    method: str  # e.g. "chat.postEphemeral", or "response_url"
+    params: dict[str, Any]
+    headers: dict[str, str]
+    at: float
+
+
+@dataclass
+class Fault:
+    status: int
+    retry_after: int | None = None
+    delay: float = 0.0
+    error: str | None = None  # ok=false with this error code (HTTP 200)
+
+
+@dataclass
+class FakeSlackState:
+    calls: list[Call] = field(default_factory=list)
+    channels: dict[str, dict[str, Any]] = field(default_factory=dict)
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
+    # Rate limits per method: (calls per second) -> answered with 429 beyond it.
+    rate_limits: dict[str, float] = field(default_factory=dict)
+    rate_windows: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    rejected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    ts_counter: int = 0
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.state = FakeSlackState()
+        self.lock = threading.Lock()
+        self.changed = threading.Condition(self.lock)
+        handler = _make_handler(self)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    # -- lifecycle --------------------------------------------------------
+
+    def start(self) -> FakeSlack:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/"
+
+    @property
+    def api_url(self) -> str:
+        return self.url + "api/"
+
+    def response_url(self, name: str = "r1") -> str:
+        return f"{self.url}response/{name}"
+
+    # -- test controls ----------------------------------------------------
+
+    def add_channel(self, channel_id: str, name: str, *, is_private: bool = False) -> None:
+        with self.lock:
+            self.state.channels[channel_id] = {
+                "id": channel_id,
+                "name": name,
+                "is_private": is_private,
+                "is_member": True,
+            }
+
+    def add_user(self, user_id: str, **fields: Any) -> None:
+        with self.lock:
+            self.state.users[user_id] = {"id": user_id, "deleted": False, **fields}
+
+    def fail(self, method: str, *faults: Fault) -> None:
+        with self.lock:
+            self.state.faults[method].extend(faults)
+
+    def rate_limit(self, method: str, per_second: float) -> None:
+        with self.lock:
+            self.state.rate_limits[method] = per_second
+
+    def calls(self, method: str | None = None) -> list[Call]:
+        with self.lock:
+            return [c for c in self.state.calls if method is None or c.method == method]
+
+    def rejected(self, method: str) -> int:
+        with self.lock:
+            return self.state.rejected[method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until `count` successful calls of `method` were recorded."""
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                found = [c for c in self.state.calls if c.method == method]
+                if len(found) >= count:
+                    return found
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return found
+                self.changed.wait(remaining)
+
+    def reset(self) -> None:
+        with self.lock:
+            self.state.calls.clear()
+            self.state.faults.clear()
+
+    # -- answering --------------------------------------------------------
+
+    def answer(
+        self, method: str, params: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        with self.lock:
+            fault = self.state.faults[method].popleft() if self.state.faults[method] else None
+            limited = self._over_rate_limit(method)
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)
+            if fault.error:
+                return 200, {}, {"ok": False, "error": fault.error}
+            if fault.status != 200:
+                extra = (
+                    {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
+                )
+                with self.lock:
+                    self.state.rejected[method] += 1
+                return (
+                    fault.status,
+                    extra,
+                    {"ok": False, "error": "ratelimited" if fault.status == 429 else "fatal_error"},
+                )
+        if limited:
+            with self.lock:
+                self.state.rejected[method] += 1
+            return 429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"}
+        with self.changed:
+            self.state.calls.append(Call(method, params, headers, time.time()))
+            body = self._body_for(method, params)
+            self.changed.notify_all()
+        return 200, {}, body
+
+    def _over_rate_limit(self, method: str) -> bool:
+        per_second = self.state.rate_limits.get(method)
+        if not per_second:
+            return False
+        now = time.monotonic()
+        window = self.state.rate_windows[method]
+        while window and now - window[0] >= 1.0:
+            window.popleft()
+        if len(window) >= per_second:
+            return True
+        window.append(now)
+        return False
+
+    def _next_ts(self) -> str:
+        self.state.ts_counter += 1
+        return f"{int(time.time())}.{self.state.ts_counter:06d}"
+
+    def _body_for(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "team_id": "T0TEAM",
+                "user_id": "UBOT",
+                "bot_id": "B0BOT",
+                "team": "Test",
+            }
+        if method in ("chat.postMessage", "chat.update"):
+            channel = params.get("channel", "")
+            if channel.startswith("U"):
+                channel = "D" + channel[1:]
+            return {"ok": True, "channel": channel, "ts": params.get("ts") or self._next_ts()}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "conversations.info":
+            channel = self.state.channels.get(params.get("channel", ""))
+            return (
+                {"ok": True, "channel": channel}
+                if channel
+                else {"ok": False, "error": "channel_not_found"}
+            )
+        if method == "conversations.open":
+            user = str(params.get("users", "U0"))
+            return {"ok": True, "channel": {"id": "D" + user[1:]}}
+        if method == "users.info":
+            user = self.state.users.get(params.get("user", ""))
+            return {"ok": True, "user": user} if user else {"ok": False, "error": "user_not_found"}
+        if method in ("views.open", "views.publish", "views.update", "views.push"):
+            return {"ok": True, "view": {"id": "V0VIEW"}}
+        return {"ok": True}
+
+
+def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            return
+
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode("utf-8") if length else ""
+            params = _parse(raw, self.headers.get("Content-Type", ""))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            if self.path.startswith("/api/"):
+                method = self.path[len("/api/") :].split("?")[0]
+            elif self.path.startswith("/response/"):
+                method = "response_url"
+                params["_path"] = self.path
+            else:
+                self.send_error(404)
+                return
+            status, extra, body = fake.answer(method, params, headers)
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in extra.items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+    return Handler
+
+
+def _parse(raw: str, content_type: str) -> dict[str, Any]:
+    if not raw:
+        return {}
+    if "json" in content_type:
+        data = json.loads(raw)
+        return data if isinstance(data, dict) else {"_json": data}
+    params: dict[str, Any] = dict(parse_qsl(raw, keep_blank_values=True))
+    for key in ("blocks", "view", "attachments"):
+        if isinstance(params.get(key), str):
+            with contextlib.suppress(ValueError):
+                params[key] = json.loads(params[key])
+    return params
