@@ -89,15 +89,19 @@ _CUSTOMER_REF = re.compile(
     r"stakeholder)s?\b)"
 )
 _OWN_REF = re.compile(
-    r"\b(?:(?:our|my) (?:[a-z-]+ ){0,2}[a-z-]+"
-    r"|legal|ops|revops|rev ops|deal desk|engineering|product team|support|marketing|"
-    r"enablement|management|the se|the sdr|the bdr|se team|the crm|crm|cpq|the quoting tool|"
-    r"quoting tool|the tool|the portal|the sandbox|the demo env(?:ironment)?|zoom|jira|"
-    r"gong|the airline|the flight|the hotel|the weather|traffic|wifi|vpn|my laptop|"
-    r"the laptop|the printer|hq|finance team|comp plan|the system|"
-    r"(?:internal|team|pipeline|forecast|pipe|standup|stand-up) (?:meetings?|calls?|syncs?))\b"
+    r"\b(?:our|my) (?:[a-z-]+ ){0,2}[a-z-]+\b"
+    # Bare team and tool names are ours, unless the text says whose ("their legal", "vp of ops").
+    r"|(?<!their )(?<!of )(?<!'s )\b(?:legal|ops|revops|rev ops|deal desk|engineering|"
+    r"product team|support|marketing|enablement|management|the se|the sdr|the bdr|se team|"
+    r"the crm|crm|cpq|the quoting tool|quoting tool|the tool|the portal|the sandbox|"
+    r"the demo env(?:ironment)?|zoom|jira|(?:the|this|that|my) (?:airline|flight|hotel|weather|"
+    r"train|uber|cab|taxi|airport)|"
+    r"traffic|wifi|vpn|the laptop|the printer|hq|finance team|comp plan|the system|"
+    r"(?:internal|team|pipeline|forecast|pipe|standup|stand-up) (?:meetings?|calls?|syncs?)|"
+    r"leadership|sales ops|the territory|territory split|quota|comp|pricing page|the cro)\b"
 )
-_SELF_REF = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|ive|me|myself|we|we're|we've|we'd|we'll|us)\b")
+# Subject forms only: "keeps us waiting" is still about whoever keeps us waiting.
+_SELF_REF = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|ive|we|we're|we've|we'd|we'll)\b")
 _PRONOUN_REF = re.compile(
     r"\b(?:he|he's|hes|he'll|he'd|him|his|she|she's|shes|she'll|she'd|her|they|they're|"
     r"theyre|they'll|they'd|they've|them|their|everyone there|no one there|nobody there)\b"
@@ -122,6 +126,9 @@ _CORRECTION = _rx(
     r"actually|in fact|it was|it's just|instead)\b",
     r"\b(?:i was|we were) wrong\b",
     r"\bmy bad\b",
+    r"\b(?:i|we) (?:don't|do not|didn't|dont|did not) (?:think|believe|feel|reckon)\b",
+    r"\b(?:not saying|it's not that|it isn't that|not that)\b",
+    r"\b(?:scratch that|walk back|take (?:it|that) back|correction)\b",
     r"\b(?:thought|assumed) (?:he|she|they) (?:was|were)\b.*\bbut\b",
     r"\bto be fair\b",
     r"\bin (?:his|her|their) defen[cs]e\b",
@@ -136,6 +143,10 @@ _SPEECH_VERB = re.compile(
     r"according to (?:him|her|them))\b"
 )
 _QUOTED_SPAN = re.compile(r"\"[^\"]*\"|(?<![a-z])'(?=[a-z])[^']{3,}'(?![a-z])")
+# "it's a mess" is about a thing (often ours), not a verdict on a person.
+_THING_SUBJECT = re.compile(
+    r"(?<!of )\b(?:it|this|that|which|everything|something)(?:'s| is| was)? ?$"
+)
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\s+(?:-|–|—)\s+|\s*\.\.\.\s*")
 _CLAUSE_SPLIT = re.compile(
     r",? \b(?:but|though|although|however|yet|whereas|while|except)\b,?|\s*\(\s*|\s*\)\s*"
@@ -154,6 +165,7 @@ _PRAISE = _rx(
     r"quarter|negotiator|questions?|bargain|week|win|result|numbers?|pipeline)\b",
     r"\b(?:but|and) (?:fair|fair enough|reasonable|honest|respectful|professional)\b",
     r"\bfair enough\b",
+    r"\b(?:killing|killed|crushing|crushed|nailing|nailed|smashing|smashed|rocking) it\b",
     r"\b(?:respect|admire|love|like) (?:him|her|them|that|how)\b",
 )
 
@@ -201,7 +213,9 @@ _LABEL_RULES = (
         Trap.LABELING,
         _rx(
             rf"\b{_BE}\s+{_INTENSIFIER}{_INSULT_NOUN}\b",
-            rf"\b{_BE}\s+{_INTENSIFIER}{_INSULT_ADJ}\b(?! (?:question|pricing|timeline|deadline))",
+            rf"\b{_BE}\s+{_INTENSIFIER}{_INSULT_ADJ}\b(?! (?:question|pricing|timeline|deadline|"
+            r"good|great|smart|fast|talented|sharp|well|organi[sz]ed|prepared|impressive|"
+            r"thorough|detailed|quick|efficient|helpful|loyal|responsive))",
             rf"\b(?:what an?|such an?|total|complete|absolute|utter) {_INSULT_NOUN}\b",
         ),
         Target.CUSTOMER,
@@ -236,7 +250,7 @@ _COMPETITOR_RULES = (
         Trap.COMPETITOR_BIAS,
         _rx(
             rf"\b(?:in|on) (?:{_COMPETITOR}'s|the competition's|the competitor's|their) "
-            r"(?:pocket|payroll|side|camp|corner|team|bed)\b",
+            r"(?:pocket|payroll|camp|corner|bed)\b",
             rf"\bbiased (?:toward|towards|to|for|in favou?r of) {_COMPETITOR}",
             rf"\b(?:bias|biased|partial) (?:for|to|toward|towards) {_COMPETITOR}",
             rf"\bin bed with {_COMPETITOR}",
@@ -342,6 +356,8 @@ _BLAME_RULES = (
             r"\b(?:it's|its|it is|that's|this is|was) (?:all |entirely |totally |100% )?"
             r"(?:their|his|her|the customer's|the client's|(?:their |the )?[\w-]+'s) fault\b",
             r"\bblame (?:is on|goes to|lies with|sits with) (?:them|him|her|their)\b",
+            r"^(?:their|his|her|[\w-]+'s) fault\b",
+            r"\b(?:100%|entirely|totally|squarely|all) on their (?:side|end)\b",
             r"\b(?:their|his|her) (?:incompetence|indecision|dithering|stupidity|laziness|"
             r"disorganisation|disorganization|chaos|mess|games|politics|infighting|"
             r"cluelessness|ego|cheapness|greed|flip-?flopping|waffling|foot-?dragging) "
@@ -413,7 +429,8 @@ _MIND_RULES = (
             r"\b(?:playing|played) (?:us|games|politics|hardball for show|dumb|us off)\b",
             r"\b(?:stalling|stonewalling|slow-?walking|sandbagging|dragging (?:his|her|their) "
             r"feet) (?:on purpose|deliberately|intentionally|to|so|because|until)\b",
-            r"\b(?:on purpose|deliberately|intentionally)\b",
+            r"\b(?:on purpose|deliberately|intentionally)\b(?! to (?:test|check|learn|understand|"
+            r"see|make sure|be thorough|stress-test|probe))",
             r"\bhas an? (?:hidden |secret |own |personal )?agenda\b",
             r"\b(?:pretending|faking|going through the motions|just ticking (?:a |the )?box)\b",
             r"\b(?:never|wasn't ever|was never|were never|weren't ever) (?:really )?"
@@ -544,6 +561,370 @@ _OVERGEN_RULES = (
     ),
 )
 
+# --- broader phrasings seen in reps' own words (dev split), written as general patterns ----
+
+_NAME = r"(?:[a-z][\w&.-]*(?: [a-z][\w&.-]*){0,2})"
+_CUST_SUBJ = r"(?:he|she|they|he's|she's|they're|him|her|them)"
+
+_COMPETITOR_MORE = Rule(
+    Trap.COMPETITOR_BIAS,
+    _rx(
+        r"\b[\w-]+ bias\b",
+        r"\b(?:an? |the )?(?:ex-)?[\w-]+ (?:apologist|zealot|evangelist|loyalist|diehard|"
+        r"die-hard|partisan|acolyte|disciple)s?\b",
+        r"\b[\w-]+'s (?:best |unpaid |unofficial |favou?rite |top |own )?(?:sales ?(?:person|"
+        r"rep|guy|woman)|rep|ae|mole|plant|inside (?:man|woman|guy)|affiliate|ambassador)\b",
+        r"\b(?:unpaid|unofficial|free) (?:sales ?(?:person|rep)|rep|ae|affiliate)\b",
+        r"\ban? [\w-]+ (?:affiliate|mole|plant|shill|puppet)\b",
+        r"\b(?:in|on) [\w-]+'s (?:back )?pocket\b",
+        r"\bin (?:their|the) back pocket\b",
+        r"\b(?:drinking|drank|drunk) (?:their|the|[\w-]+'s) kool-?aid\b",
+        r"\bbleeds? (?:their|[\w-]+) colou?rs\b",
+        r"\bon team [\w-]+\b",
+        r"\b(?:went|gone|go) (?:over )?to the dark side\b",
+        r"\b[\w-]+ got to (?:him|her|them)\b",
+        r"\bsleeping with the enemy\b",
+        r"\b(?:obsessed|in love|infatuated) with [\w-]+\b",
+        r"\b(?:rigged|stacked|wired) (?:for|toward|towards|in favou?r of) [\w-]+\b",
+        r"\bcan't let go\b",
+        r"\b(?:golfs|drinks|plays golf|is buddies|is friends) with (?:the )?[\w-]+ (?:rep|ae|"
+        r"team|guys?|sales)\b",
+        r"\bowes them a favou?r\b",
+        r"\bangling for a job\b",
+        r"\bcronyism\b",
+        r"\bso much for an? (?:objective|fair|neutral|open|impartial) (?:eval|evaluation|"
+        r"process|rfp|review)\b",
+        r"\bfeeding (?:our|them) [\w ]{0,20}to [\w-]+\b",
+        r"\btraitor\b",
+        r"\b(?:ex|former)-?[\w-]+ (?:guy|person|woman|man|lifer|loyalist) (?:prefers|wants|"
+        r"picks|pushes|likes)\b",
+        r"\b[\w-]+ (?:guy|person|woman|man|lifer) through and through\b",
+        r"\bbrought (?:his|her|their) [\w-]+ (?:buddies|friends|pals|cronies)\b",
+        r"\b(?:looking|looks) for an excuse to (?:bring in|go with|pick|choose|switch to)\b",
+        r"\bpushing [\w-]+ because\b",
+    ),
+    Target.CUSTOMER,
+)
+
+_HAPPINESS_MORE = Rule(
+    Trap.CHASING_HAPPINESS,
+    _rx(
+        rf"\b(?:keep|keeping|keeps|want|need|get|getting) (?!(?:my|our|the) (?:team|manager|"
+        rf"boss|family|wife|husband|kids)){_NAME}(?:'s [\w-]+)? (?:happy|happier|"
+        r"smiling|thrilled|delighted|content|in a good mood|sweet|on side)\b",
+        r"\bkeep 'em (?:happy|smiling|sweet)\b",
+        r"\bhappy (?:customers?|clients?)(?: is a| are| =|,| is| means| equals)"
+        r"(?: a| the)? (?:renew|renewing|renewals?|retention|happy renewal|repeat)",
+        r"\bhappy (?:customer|client), happy (?:renewal|life|quota|me)\b",
+        r"\bcustomer delight\b",
+        r"\bsmiles? (?:back )?on (?:their )?faces\b",
+        r"\bwalks? (?:out|away) happy\b",
+        r"\bif [\w&' -]{2,30} (?:is|are) happy,? (?:i'm|i am|we're|we are|they) (?:happy|sign|"
+        r"renew|stay)",
+        r"\bif (?:they're|they are|he's|she's) happy,? (?:they|he|she|we) (?:sign|renew|stay)",
+        r"\bmake [\w&' -]{2,30} love us\b",
+        r"\bdon't upset\b",
+        r"\bbend(?:ing)? over backwards\b",
+        r"\bnever say no to (?:anything|them|him|her)\b",
+        r"\b(?:whatever|anything) [\w&' -]{2,20} wants?,? (?:give it to|they get|goes)\b",
+        r"\bgets? whatever (?:they|he|she) (?:ask|asks|want|wants)\b",
+        r"\b(?:anything|whatever) (?:to keep|keeps|that keeps|it takes to keep)\b",
+        r"\bexist to keep\b",
+        r"\b(?:their|the) nps\b.*\b(?:keep|happy)\b",
+        r"\bhappy (?:with us )?(?:by|before) the (?:exec review|renewal|qbr)\b",
+        r"\bneeds? to be happy\b",
+        r"\bhappy > \w+",
+        r"\b(?:as long as|so long as) [\w&' -]{1,30}? (?:is|are|stays?|stay|feels?) "
+        r"(?:happy|smiling|content|pleased)\b",
+        r"\bhappy (?:customers?|clients?) (?:renew|stay|buy|sign)\b",
+        r"\b(?:a )?happy (?:customer|client) is a (?:renewing|loyal|paying)\b",
+    ),
+    Target.BUILT_IN,
+)
+
+_WE_GOOD = (
+    r"(?:we(?:'re| are) (?:still |actually |really |the |a |not just |more than |worth|good|"
+    r"great|serious|premium|experts?|better)|what we(?:'re| are) worth|how (?:good|great|much "
+    r"better|valuable) we are|our (?:worth|value)|what (?:they'd|they would) lose|how much "
+    r"we(?:'ve| have) (?:done|delivered)|what we (?:do|did|deliver|delivered|bring) for them|"
+    r"why they (?:went with|picked|chose|bought|signed with) us|what (?:they're|they are) "
+    r"getting)"
+)
+_VALUE_MORE = Rule(
+    Trap.CONVINCING_VALUE,
+    _rx(
+        rf"\b(?:so|until|to make sure|and) (?:they|he|she|[\w&'-]+) (?:can |finally |will |"
+        rf"actually )?(?:see|sees|remember|remembers|realise|realize|realises|realizes|know|"
+        rf"knows|appreciate|appreciates|admit|admits|get|gets|understand) {_WE_GOOD}",
+        rf"\b(?:to|so they|need to|needs to|gotta|got to|have to|has to) (?:see|know|remember) "
+        rf"{_WE_GOOD}",
+        rf"\b(?:show|remind|tell|prove to|convince|showing|reminding) (?:them|him|her|"
+        rf"[\w&'-]+(?: [\w&'-]+)?) (?:again )?(?:that )?{_WE_GOOD}",
+        r"\bremind (?:them|him|her|[\w&'-]+(?: [\w&'-]+)?) (?:of )?(?:what|why|how|that we)\b",
+        r"\b(?:a )?reminder of (?:why|what|how)\b",
+        r"\bso (?:they|he|she) (?:stop doubting|don't forget|do not forget|never forget)\b",
+        r"\b(?:prove|proving|justify|justifying) (?:ourselves|our existence|our place)\b",
+        r"\b(?:keep|keeps|kept) proving\b",
+        r"\bprove (?:once and for all|that we(?:'re| are)|we(?:'re| are))\b",
+        r"\bre-?sell (?:them|him|her|[\w&'-]+) on (?:us|our)\b",
+        r"\bre-?convinced?\b",
+        r"\b(?:drown|bury|burying|drowning|shower|flood) (?:them|him|her) (?:in|with) value\b",
+        r"\b(?:wow|impress|dazzle) [\w&'-]+ again\b",
+        r"\blook how much we(?:'ve| have) done\b",
+        r"\bso (?:they|he|she) (?:finally )?appreciate\b",
+        r"\bwe(?:'re| are) not just some\b",
+    ),
+    Target.BUILT_IN,
+)
+
+_PERSON_INSULT_MORE = (
+    r"(?:sadist|obstructionist|bureaucrat|snob|flake|shark and not the good kind|"
+    r"cheapskates|vultures|pedants?|bully|liar|toddler|child|children|gatekeeper|"
+    r"rubber stamp|empire builder|tyrant|cowboys|clowns|jerks|idiots|morons|weasels|"
+    r"snakes|amateurs|dinosaurs|pushover|doormat|coward|zealot|nightmare human being|"
+    r"piece of work|pain|brat|bean counter|penny pincher|micromanager|dictator|"
+    r"megalomaniac|sociopath|psychopath|troll|prima donna|hypocrite|windbag|blowhard|"
+    r"know-nothing|numpty|plonker|tosser|wanker|twat|clown|jerk|idiot|moron|weasel|snake|"
+    r"muppet|joke|bully)"
+)
+_LABEL_MORE = Rule(
+    Trap.LABELING,
+    _rx(
+        rf"\b(?:is|'s|are|'re|was|were) (?:an? |such an? |the |a total |a complete |"
+        rf"a real |an absolute )?(?:(?!not|never|no)[\w-]+ ){{0,3}}{_PERSON_INSULT_MORE}s?\b"
+        r"(?! (?:in negotiations|at negotiating|negotiator|for detail|but fair))",
+        rf"\b(?:a|an) (?:pack|bunch|gaggle|band|herd) of (?:[\w-]+ )?{_PERSON_INSULT_MORE}s?\b",
+        rf"^(?:what an?|such an?) (?:[\w-]+ )?{_PERSON_INSULT_MORE}\b",
+        r"\b(?:power[- ]tripping|entitled|spineless|gutless|two-faced|backstabbing|"
+        r"back-stabbing|useless|clueless|incompetent|grumpy old|jumped-up)\b",
+        r"\b(?:zero|no) spine\b",
+        r"\blike (?:negotiating|dealing|talking|working) with an? (?:toddler|child|brick wall|"
+        r"wall|robot|two-year-old|5-year-old|five-year-old)\b",
+        rf"(?:^|\s)= (?:an? )?(?:[\w-]+ ){{0,2}}{_PERSON_INSULT_MORE}s?\b",
+        r"\b(?:professional|serial|chronic) (?:fence-sitter|time-waster|tire-kicker|"
+        r"tyre-kicker|staller|ditherer|flake)s?\b",
+        r"\b(?:time[- ]wasters?|fence[- ]sitters?|tire[- ]kickers?|tyre[- ]kickers?)\b",
+        r"^\*?(?:clueless|incompetent|useless|spineless|shady|sleazy|pathetic)\b",
+        rf"^(?:total |absolute |complete |what an? |such an? )?{_PERSON_INSULT_MORE}s?$",
+        r"\bis (?:so |such a |a |an )?(?:incompetent|clueless|useless|spineless|shady|sleazy|"
+        r"slimy|arrogant|obnoxious|hopeless|pathetic|inept|dishonest|sneaky|shifty|lazy|"
+        r"petty|greedy|entitled|slippery)\b",
+        r"\b(?:are|'re) (?:so |such |all |a bunch of )?(?:incompetent|clueless|useless|"
+        r"spineless|shady|sleazy|arrogant|hopeless|pathetic|inept|dishonest|lazy|petty|"
+        r"greedy|entitled|slippery|cheap)\b",
+        r"\bslippery\b",
+    ),
+    Target.CUSTOMER,
+)
+
+_BAD_OUTCOME = (
+    r"(?:lost|lose|losing|missed|miss|missing|slipped|slipping|stuck|failed|fail|blew|blown|"
+    r"pushed|dead|killed|tanked|behind|delayed|at risk|looked bad|looking bad|starting from "
+    r"scratch|toast|eat the cost|blown the quarter|taking the heat)"
+)
+_CUST_FAILING = (
+    r"(?:didn't|did not|wouldn't|would not|couldn't|can't|cannot|won't|never|barely|refused|"
+    r"sat on|sitting on|sat|skipped|ignored|forgot|dropped|blew|botched|broke|messed|"
+    r"dragged|changed|went dark|ghosted|oversold|stuck|killed|tanked|made us|let|"
+    r"had to|has had|have had|took)"
+)
+_BLAME_MORE = Rule(
+    Trap.BLAMING,
+    _rx(
+        rf"\b{_BAD_OUTCOME}\b.{{0,60}}\b(?:because|bc|cause|thanks to|since|as) (?:of )?"
+        rf"(?!(?:we|i|our|my)\b)[\w&' -]{{1,40}}? {_CUST_FAILING}\b",
+        r"\b(?:that's|that is|this is|it's|it is|all) on (?!(?:us|me|our|my|we)\b)"
+        r"(?:them|him|her|[\w&'-]+(?: [\w&'-]+)?)"
+        r"(?<!on me)(?<!on us)(?<!on our side)(?<!on my side)\b",
+        r"\b(?:is|are) the (?:only )?reason (?:i'm|i am|we're|we are|i|we) (?:going to )?"
+        r"(?:miss|missed|lose|lost|behind|not)\b",
+        r"\bthe (?:whole |only )?reason (?:the|we|our|this|it) [\w ]{0,30}"
+        r"(?:looked bad|failed|slipped|lost|died|stalled) is\b",
+        r"\b(?:we'd|we would|i'd|i would|it would|we could) (?:have|'ve|be) [\w -]{0,25}\bif "
+        r"(?!(?:we|i)\b)[\w&' -]{1,40}? (?:had|could|would|did|didn't|just|was|were|"
+        r"sent|showed|read|gotten)\b",
+        r"\bif [\w&' -]{1,40}? (?:had (?:just )?|could |would (?:just )?)[\w ]{1,40}?,? "
+        r"(?:we'd|we would|i'd|i would) (?:have|'ve|be)\b",
+        r"\b(?:made|make|makes|making) us (?:miss|lose|look bad|eat|slip|redo|wait)\b",
+        r"\b(?:stuck|poked) (?:his|her|their) nose in\b",
+        r"\bnot our (?:problem|fault)\b",
+        r"\bnow (?:we're|we are|i'm|i am) the ones?\b",
+        r"\b(?:killed|tanked|sank|sunk|blew up|torpedoed|derailed|wrecked|nuked|ruined) "
+        r"(?:our|the|a|my|this) (?:[\w-]+ ){0,2}(?:deal|close|expansion|renewal|quarter|"
+        r"month|business case|rollout|go-live|pilot|poc|timeline|number|forecast|q\d)\b",
+        r"\b(?:blew|botched|broke|messed up|screwed up|bungled) (?:their own|the|our) "
+        r"(?:[\w-]+ ){0,2}(?:timeline|integration|migration|rollout|user list|data|setup)\b",
+        r"\bwhich is why (?:we're|we are|i'm|we)\b",
+        r"\bthat's what killed\b",
+        r"\bpointing at (?:us|our)\b",
+    ),
+    Target.CUSTOMER_OR_DEAL,
+)
+
+_MIND_MORE = Rule(
+    Trap.MIND_READING,
+    _rx(
+        r"\b(?:doesn't|does not|don't|do not|didn't|could not|couldn't|can't) (?:actually |"
+        r"really |even |genuinely )?(?:care|respect|trust|value|like|want (?:this|us|the "
+        r"project|it|to (?:buy|change|switch|succeed))|rate|take us seriously|believe in)\b",
+        r"\bcould(?:n't| not) care less\b",
+        r"\b(?:thinks|think) (?:we're|we are|we|our|vendors)\b",
+        r"\byou can (?:feel|tell|see) it\b",
+        r"\b(?:phoning it in|checked out|bored of|bored with|sick of us|tired of us)\b",
+        r"\binterviewing elsewhere\b",
+        r"\bgets? a kick out of\b",
+        r"\b(?:embarrassed|ashamed|scared|afraid|terrified|threatened|jealous|insecure|"
+        r"paranoid) (?:they|he|she|of|by|that|to)\b",
+        r"\bfeels? threatened\b",
+        r"\b(?:hoping|hopes|wants|praying) (?:we|that we|us to) (?:give up|go away|fail|"
+        r"quit|drop|walk)\b",
+        r"\bsecretly\b",
+        r"\bhumou?ring us\b",
+        r"\b(?:made|make|makes) up (?:his|her|their) minds?\b",
+        r"\b(?:his|her|their) minds? (?:is |are )?(?:made up|already made)\b",
+        r"\bhas (?:his|her|their) mind made up\b",
+        r"\b(?:whole|real|hidden|secret|own) agenda\b",
+        r"\b(?:tick|check) (?:a|the) (?:compliance |procurement )?box\b",
+        r"\bthe winner was (?:picked|chosen|decided)\b",
+        r"\bcovering (?:himself|herself|themselves)\b",
+        r"\bkeeping (?:the incumbent|[\w-]+) warm\b",
+        r"\b(?:negotiating|bargaining) chip\b",
+        r"\bmake (?:his|her|their) mark\b",
+        r"\b(?:slow-walking|sandbagging|stalling|dragging [\w ]{0,20}out|blocking us|ghosting|"
+        r"hedging|squeezing us|squeezed us) [\w ]{0,25}\b(?:so|because|to|until|just to|"
+        r"purely|for sport|hoping)\b",
+        r"\bto look (?:smart|busy|good|important|tough|clever|like a hero|in control)\b",
+        r"\blooks? like a hero\b",
+        r"\bin front of (?:his|her|their) (?:boss|board|ceo|team|peers)\b",
+        r"\bresents?\b",
+        r"\bit's personal\b",
+        r"\bout of spite\b",
+        r"\bfor sport\b",
+        r"\bjust to (?:prove a point|spite|annoy|punish|make us|show)\b",
+        r"\bknew exactly what (?:he|she|they) (?:was|were) doing\b",
+        r"\bgoing through the motions\b",
+        r"\b(?:only|just) (?:wants?|after|in (?:this|it)|here|took|using|keeping|asking|"
+        r"running|doing) [\w ]{0,40}\b(?:for|to|so|because)\b",
+        r"\bthe only reason\b",
+        r"\b(?:line on (?:his|her) (?:resume|cv)|resume builder|résumé)\b",
+        r"\b(?:beat up|beat down|leverage against) (?:their|the) (?:incumbent|current vendor)\b",
+        r"\bfree (?:spec sheet|benchmark|education|training|rfp help)\b",
+        r"\bwants? to rip out\b",
+        r"\bwasn't (?:his|her|their) idea\b",
+        r"\bbecause (?:he|she|they)(?:'s|'re| is| are)? (?:scared|afraid|embarrassed|bored|"
+        r"lazy|jealous|threatened|insecure|hoping|wants?|didn't get|doesn't want|owes)\b",
+        r"\bso (?:he|she|they) (?:has|have|can|looks?|gets?) (?:a|an|the|to|like|credit)\b",
+        r"\bto (?:slow us down|stall us|waste our time|string us along|squeeze us|"
+        r"wear us down|get a better price)\b",
+        r"\bmaking us pay for it\b",
+        r"\bwe're (?:just )?(?:an? |the )?easy target\b",
+        r"\bnothing else matters to (?:him|her|them)\b",
+        r"\bwants our logo\b",
+        r"\bI'd bet my\b",
+    ),
+    Target.CUSTOMER,
+)
+
+_FORTUNE_MORE = Rule(
+    Trap.FORTUNE_TELLING,
+    _rx(
+        r"\b(?:will|'ll|is going to|are going to|'s going to|gonna|going to) (?:\w+ )?(?:churn|"
+        r"walk|ghost|bail|die|fail|flop|tank|be a disaster|go nowhere|say no|drop us|dump us|"
+        r"award it to|pick whoever|kill it|quietly die|end badly|never)\b",
+        r"\b(?:isn't|is not|aren't|are not|ain't) (?:ever )?(?:going to|gonna) (?:close|sign|"
+        r"buy|renew|happen|work|move|change|expand)\b",
+        r"\bis never (?:making|going|signing|buying|closing|renewing|switching|expanding)\b",
+        r"\b(?:they're|they are|he's|she's|we're) never (?:switching|expanding|buying|signing|"
+        r"closing|renewing|moving|changing|converting|getting)\b",
+        r"\bno matter (?:what|how)\b",
+        r"\b(?:doesn't|does not|won't|will not|wouldn't) (?:matter|change a thing|make a "
+        r"difference|move the needle|move it)\b",
+        r"\bnothing (?:we|i) (?:say|do|send|show|try) [\w ]{0,15}(?:will|is going to|would) "
+        r"(?:move|change|matter|help|work)\b",
+        r"\bstill (?:wouldn't|won't|would not|will not) (?:buy|sign|renew|move|care|budge)\b",
+        r"\bno version of this where\b",
+        r"\bstick a fork in\b",
+        r"\b(?:it's|is) (?:just )?a formality\b",
+        r"\b(?:they're|they are|it's|he's|she's) (?:already )?gone\b",
+        r"\b(?:is|are|'s) (?:gone|cooked|toast|doomed|finished|over)\b",
+        r"\bstop pretending\b",
+        r"\bcan't wait to learn nothing\b",
+        r"\b(?:why|not sure why) (?:do )?(?:i|we) (?:even |still )?(?:bother|try|go)\b",
+        r"\b(?:why are we still|why do we still|why am i still)\b",
+        r"\bnot (?:even )?(?:going to|gonna) bother\b",
+        r"\bsave your (?:energy|breath|time)\b",
+        r"\bin (?:our|my) lifetime\b",
+        r"\bstraight (?:in|into) the (?:bin|trash|shredder)\b",
+        r"\bguaranteed\b(?! (?:uptime|delivery|sla|response|minimum|pricing|price))",
+        r"\bi can (?:feel|tell|see) it\b",
+        r"\b(?:watch|mark my words|calling it now|you'll see|bet on it)\s*$",
+        r"\b(?:there's|there is) no way\b",
+        r"\bzero chance\b",
+        r"\bforget (?:it|about it)\b",
+        r"\bwe're out\b",
+        r"\bclosed-?lost in my head\b",
+        r"\b(?:a|is a) (?:waste|write-?off|lost cause)\b",
+        r"\bwon't (?:renew|sign|buy|move|expand|convert|budge|close|engage|happen)\b"
+        r"(?! (?:until|before|till|unless|without|by|this|next|in|on|at|yet))",
+        r"\bwouldn't (?:buy|sign|renew)\b",
+        r"\bjust busywork\b|\bbusywork\b",
+        r"\bno (?:point|use) (?:in )?(?:going|pitching|trying|sending|calling|chasing|"
+        r"following|bothering|showing|doing)\b",
+        r"\bnot (?:going to|gonna) close\b",
+        r"\b(?:is|are) (?:pointless|theatre|theater|pure theatre|pure theater|a charade|"
+        r"a sham|for show)\b",
+    ),
+    Target.CUSTOMER_OR_DEAL,
+)
+
+_OVERGEN_MORE = Rule(
+    Trap.OVERGENERALIZING,
+    _rx(
+        r"\b(?:always|constantly|forever) (?!(?:pays?|paid|delivers?|responds? (?:fast|"
+        r"quickly)|comes? prepared|been (?:great|good|fair|helpful)|helpful|on time|fair|"
+        r"great|kind|good|a pleasure|super)\b)[\w']+\b",
+        r"\bnever (?!(?:complains?|miss(?:es)? a|disappoints?|lets? us down|fails?|once "
+        r"missed|late)\b)(?:bother|tells?|shows?|reads?|gives?|pays?|answers?|replies?|"
+        r"responds?|logs?|joins?|decides?|owns?|commits?|follows?|returns?|gets?|sends?|"
+        r"buys?|closes?|has|have|had|does|do|did|says?|moves?|signs?|takes?|listens?|"
+        r"calls?|picks?|makes?|keeps?)\b",
+        r"\bevery (?:single|last) (?:one|time|call|meeting|clause|email|line|thing|request|"
+        r"round|step|piece|renewal|quarter|person)\b",
+        r"\bevery\.? single\.? time\b",
+        r"\bevery (?:one|time)\.",
+        r"\bwithout fail\b",
+        r"\b(?:nobody|no one|no-one|everyone|everybody|not one person|all of them) "
+        r"(?:at|over at|over there|there|on the [\w -]{1,20}side|on (?:their|that) "
+        r"(?:side|team)|in (?:their|that) [\w-]+)\b",
+        r"\b(?:like|as) (?:they|he|she) (?:do|does|did) with (?:everything|everyone|every)\b",
+        r"\b(?:literally |just about )?everything\s*$",
+        r"\bnot once in\b",
+        r"\b(?:ever|always)\.\s*$",
+        r"\b(?:every|each) (?:vendor|exec|buyer|stakeholder|time|person) (?:over there|there)\b",
+        r"\b(?:they|he|she) (?:always|never) (?:do|does|have|has|did)\s*$",
+        r"\b(?:just like|like) every (?:\w+ )?(?:over there|there|else)\b",
+        r"\b(?:cancels?|questions?|redlines?|sits? on|pushes back on|asks?|reschedules?|"
+        r"adds?|changes?|delays?|ignores?|misses?|skips?|blocks?|rejects?|nitpicks?|"
+        r"fights?|late on|treats?) (?:[\w-]+ ){0,4}every (?:\w+ ){0,2}(?:we|piece|"
+        r"invoice|clause|line|number|qbr|call|meeting|renewal|cycle|proposal|request|"
+        r"email|time|vendor|item|deadline)\b",
+        r"\bevery last one\b",
+        r"\b(?:all|everyone) (?:say|says|do|does|want|wants) the same\b",
+    ),
+    Target.CUSTOMER,
+)
+
+_MORE_RULES: tuple[Rule, ...] = (
+    _COMPETITOR_MORE,
+    _HAPPINESS_MORE,
+    _VALUE_MORE,
+    _LABEL_MORE,
+    _BLAME_MORE,
+    _MIND_MORE,
+    _FORTUNE_MORE,
+    _OVERGEN_MORE,
+)
+
 RULES: tuple[Rule, ...] = (
     *_COMPETITOR_RULES,
     *_HAPPINESS_RULES,
@@ -554,9 +935,11 @@ RULES: tuple[Rule, ...] = (
     *_MIND_RULES,
     *_FORTUNE_RULES,
     *_OVERGEN_RULES,
+    *_MORE_RULES,
 )
 # One pass over the whole message rejects most ordinary chatter before any clause work.
-_ANY_CUE = re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in RULES))
+# Anchored patterns (^ $) apply per sentence, so the prefilter runs over one sentence a line.
+_ANY_CUE = re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in RULES), re.MULTILINE)
 
 
 class Detector:
@@ -569,12 +952,14 @@ class Detector:
         plain = normalize_slack_text(text)
         if not plain:
             return SILENT
-        own_words = _strip_quotes(plain)
-        if not _ANY_CUE.search(own_words):
+        sentences = [
+            sentence.strip(" .!,;:") for sentence in _SENTENCE_SPLIT.split(_strip_quotes(plain))
+        ]
+        if not _ANY_CUE.search("\n".join(sentences)):
             return SILENT
         evidence: dict[Trap, Evidence] = {}
         context = ""
-        for sentence in _SENTENCE_SPLIT.split(own_words):
+        for sentence in sentences:
             for trap_evidence in self._sentence_evidence(sentence, context):
                 evidence.setdefault(trap_evidence.trap, trap_evidence)
             context += " " + sentence
@@ -584,7 +969,6 @@ class Detector:
         return Detection(True, traps, tuple(evidence[trap] for trap in traps))
 
     def _sentence_evidence(self, sentence: str, context: str) -> list[Evidence]:
-        sentence = sentence.strip(" .!,;:")
         if not sentence or _is_team_question(sentence) or _CORRECTION.search(sentence):
             return []
         if _PRAISE.search(sentence):
@@ -605,7 +989,10 @@ class Detector:
                 before = clause[: match.start()]
                 if _is_negated(before):
                     continue
-                if _target_fits(rule.target, before, match.group(0), clause, context):
+                if rule.trap is Trap.LABELING and _THING_SUBJECT.search(before):
+                    continue
+                after = clause[match.end() :]
+                if _target_fits(rule.target, before, match.group(0), after, clause, context):
                     found.append(Evidence(rule.trap, match.group(0).strip()))
                     break
         return found
@@ -630,20 +1017,41 @@ def _is_negated(before_cue: str) -> bool:
     return _NEGATION_BEFORE.search(before_cue[-40:]) is not None
 
 
-def _target_fits(target: Target, before: str, cue: str, clause: str, context: str) -> bool:
-    side = _side_of_subject(before, context)
+def _target_fits(
+    target: Target, before: str, cue: str, after: str, clause: str, context: str
+) -> bool:
+    side = _leading_reference_side(cue, before + " " + context)
+    if side is Side.UNKNOWN:
+        side = _side_of_subject(before, context)
     if side is Side.UNKNOWN:
         # No subject before the cue: the cue may name it ("their indecision cost us").
-        side = _side_of_subject(_first_reference_text(cue), context)
+        named = _side_of_subject(_first_reference_text(cue), context)
+        side = named if named in (Side.CUSTOMER, Side.OWN) else side
+    if side is Side.UNKNOWN and _leading_reference_side(after, context) is Side.OWN:
+        return False  # "zero chance our legal team turns it by friday"
     if target is Target.BUILT_IN:
-        return side is not Side.OWN
+        return True
     if side is Side.CUSTOMER:
+        return True
+    if side is Side.UNKNOWN:
+        # In a deal channel a named third party (usually a customer company) is the norm;
+        # our own side is recognised explicitly, so an unknown subject counts as theirs.
         return True
     if target is Target.CUSTOMER_OR_DEAL and side in (Side.SELF, Side.UNKNOWN):
         return any(
             pattern.search(clause) is not None for pattern in (_DEAL_REF, _CUSTOMER_REF)
         ) or (_CUSTOMER_REF.search(context) is not None)
     return False
+
+
+def _leading_reference_side(text: str, context: str) -> Side:
+    """The side named by the words a text starts with ("they're never expanding")."""
+    text = text.lstrip()
+    for pattern in (_CUSTOMER_REF, _OWN_REF, _SELF_REF, _PRONOUN_REF):
+        match = pattern.match(text)
+        if match is not None:
+            return _side_of_subject(match.group(0), context)
+    return Side.UNKNOWN
 
 
 def _first_reference_text(cue: str) -> str:
