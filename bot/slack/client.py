@@ -13,6 +13,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
+from bot import metrics
 from bot.services.ports import DeliveryFailed, OutgoingNudge
 from bot.slack.blocks import build_nudge_blocks
 
@@ -98,7 +99,9 @@ class SlackGateway:
         return str(name) if name else None
 
     def send_nudge(self, nudge: OutgoingNudge) -> None:
-        blocks = build_nudge_blocks(nudge.nudge_id, nudge.question, delivery=nudge.delivery)
+        blocks = build_nudge_blocks(
+            nudge.nudge_id, nudge.question, delivery=nudge.delivery, channel_id=nudge.channel_id
+        )
         client = self._background(nudge.team_id)
         thread = nudge.thread_ts or nudge.message_ts
         try:
@@ -117,7 +120,9 @@ class SlackGateway:
             else:
                 client.chat_postMessage(channel=nudge.user_id, text=nudge.question, blocks=blocks)
         except (SlackClientError, OSError) as error:
-            raise delivery_failure(error) from error
+            failure = delivery_failure(error)
+            metrics.slack_error(failure.reason)
+            raise failure from error
 
 
 def _describe(error: Exception) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from pathlib import Path
 
 from alembic import command
@@ -14,6 +15,8 @@ log = logging.getLogger(__name__)
 
 # Any constant works: it only has to be the same in every Reframe process.
 _MIGRATION_LOCK_ID = 0x5EF8A3E
+# Alembic's `context` is module-global: one migration at a time per process.
+_IN_PROCESS = threading.Lock()
 
 
 def migrations_dir() -> Path:
@@ -44,7 +47,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     advisory lock lets one migrate while the others wait, then find nothing to do.
     """
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.connect() as connection:
+    with _IN_PROCESS, engine.connect() as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
             connection.commit()
@@ -62,6 +65,6 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.connect() as connection:
+    with _IN_PROCESS, engine.connect() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, revision)

@@ -1,0 +1,84 @@
+"""`python app.py` as an operator runs it: a real process, real HTTP, fake Slack."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    env.update(extra)
+    return env
+
+
+def test_without_credentials_it_explains_what_to_set(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        env=_env(),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "SLACK_BOT_TOKEN" in result.stderr and "SLACK_SIGNING_SECRET" in result.stderr
+    assert "python -m bot reframe" in result.stderr
+
+
+def test_serves_events_and_health_then_stops_cleanly(
+    tmp_path: Path, fake_slack: FakeSlack, database_url: str
+) -> None:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "app.py")],
+        env=_env(
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=fake_slack.api_url,
+            DATABASE_URL=database_url,
+            PORT=str(port),
+        ),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        sender = SlackSender(f"http://127.0.0.1:{port}")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if sender.get("/healthz").status == 200:
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, "the bot did not become healthy"
+            assert process.poll() is None, process.stdout.read() if process.stdout else ""
+            time.sleep(0.1)
+        assert (
+            sender.message("their champion is useless, he never does what he promises").status
+            == 200
+        )
+        assert len(fake_slack.wait_for("chat.postEphemeral", timeout=10)) == 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, output
+    assert "xoxb-test" not in output
