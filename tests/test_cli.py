@@ -48,7 +48,8 @@ def test_reframe_prints_what_it_heard(capsys) -> None:  # type: ignore[no-untype
 def test_classify_as_a_real_process() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot", "classify"],
-        input='{"id": 7, "text": "no one at Globex ever reads our emails, they always ignore us"}\n',
+        input='{"id": 7, "text": "no one at Globex ever reads our emails, they always ignore us"}'
+        + "\n",
         capture_output=True,
         text=True,
         cwd=ROOT,
