@@ -10,8 +10,12 @@ questions to the team and remarks about our own side are taken out first.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from bisect import bisect_right
+from dataclasses import dataclass, field
 from enum import Enum
+from itertools import accumulate
+from re import _constants as _C  # noqa: N812 - sre opcodes, to read gates off the rules
+from re import _parser as _P  # noqa: N812
 
 from bot.domain.text import normalize_slack_text
 from bot.domain.traps import Trap, sort_by_priority
@@ -52,15 +56,154 @@ class Target(Enum):
     BUILT_IN = "built_in"  # the pattern names the customer itself ("their cfo's fault")
 
 
+_GatedPart = tuple[frozenset[str] | None, re.Pattern[str]]
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     trap: Trap
     pattern: re.Pattern[str]
     target: Target
+    parts: tuple[_GatedPart, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        alternatives = _ALTERNATIVES.get(self.pattern.pattern, (self.pattern.pattern,))
+        object.__setattr__(self, "parts", _gated_parts(alternatives))
+
+
+# The alternatives each combined pattern was built from, so rules can gate them one by one.
+_ALTERNATIVES: dict[str, tuple[str, ...]] = {}
 
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
-    return re.compile("|".join(f"(?:{alt})" for alt in alternatives))
+    # MULTILINE: rules run once over all clauses of a message, one clause a line.
+    combined = "|".join(f"(?:{alt})" for alt in alternatives)
+    _ALTERNATIVES[combined] = alternatives
+    return re.compile(combined, re.MULTILINE)
+
+
+# --- keyword gates: skip a pattern unless a word it needs starts somewhere in the message ---
+#
+# Python's re tries every alternative at every position; most messages contain none of the
+# words a pattern needs. Each alternative gets a gate: word prefixes (up to 4 characters) of
+# which at least one must begin a word of the message. Derived from the pattern itself, so
+# a gate can never hide a match; alternatives with no usable gate always run.
+
+_GATE_PREFIX = 4
+_WORD = re.compile(r"\w+")
+
+
+def _word_prefixes(text: str) -> set[str]:
+    prefixes: set[str] = set()
+    for word in _WORD.findall(text):
+        for size in range(1, min(len(word), _GATE_PREFIX) + 1):
+            prefixes.add(word[:size])
+    return prefixes
+
+
+def _is_word_char(code: object) -> bool:
+    if not isinstance(code, int):
+        return False
+    char = chr(code)
+    return char.isalnum() or char == "_"
+
+
+_Items = list[tuple[object, object]]
+
+
+def _gates(items: _Items, at_word_start: bool) -> tuple[list[set[str]], bool]:
+    """Every gate the items require, and whether the position after them starts a word.
+
+    A gate is a set of word prefixes of which at least one must start a word of the text.
+    """
+    gates: list[set[str]] = []
+    index = 0
+    while index < len(items):
+        op, arg = items[index]
+        if op is _C.LITERAL and at_word_start and _is_word_char(arg):
+            word = ""
+            while index < len(items) and items[index][0] is _C.LITERAL:
+                if not _is_word_char(items[index][1]):
+                    break
+                word += chr(items[index][1])  # type: ignore[arg-type]
+                index += 1
+            gates.append(_extend_with_branch(word, items[index:]))
+            at_word_start = False
+            continue
+        at_word_start = _step(op, arg, at_word_start, gates)
+        index += 1
+    return gates, at_word_start
+
+
+def _step(op: object, arg: object, at_word_start: bool, gates: list[set[str]]) -> bool:
+    """Collect the gates of one non-word item; return whether a word may start after it."""
+    if op is _C.LITERAL:
+        return not _is_word_char(arg)
+    if op is _C.AT:
+        return arg in (_C.AT_BOUNDARY, _C.AT_BEGINNING, _C.AT_BEGINNING_LINE)
+    if op is _C.SUBPATTERN:
+        inner, after = _gates(list(arg[3]), at_word_start)  # type: ignore[index]
+        gates.extend(inner)
+        return after
+    if op is _C.BRANCH:
+        branches = [_gates(list(branch), at_word_start)[0] for branch in arg[1]]  # type: ignore[index]
+        if all(branches):
+            gates.append(set().union(*(_best(found) for found in branches)))
+        return False
+    if op in (_C.MAX_REPEAT, _C.MIN_REPEAT, _C.POSSESSIVE_REPEAT):
+        low, _, body = arg  # type: ignore[misc]
+        inner, _ = _gates(list(body), at_word_start)
+        if low >= 1:
+            gates.extend(inner)
+        return at_word_start and _ends_with_space(list(body))
+    return at_word_start if op in (_C.ASSERT, _C.ASSERT_NOT) else False
+
+
+def _extend_with_branch(word: str, rest: _Items) -> set[str]:
+    """sre factors shared prefixes ("dr(?:inking|ank)"); glue them back for a sharper gate."""
+    if len(word) >= _GATE_PREFIX or not rest or rest[0][0] is not _C.BRANCH:
+        return {word[:_GATE_PREFIX]}
+    extended = set()
+    for branch in rest[0][1][1]:  # type: ignore[index]
+        tail = ""
+        for op, arg in branch:
+            if op is not _C.LITERAL or not _is_word_char(arg):
+                break
+            tail += chr(arg)  # type: ignore[arg-type]
+        extended.add((word + tail)[:_GATE_PREFIX])
+    return extended
+
+
+# Prefixes so common that a gate made of them skips almost nothing.
+_COMMON_PREFIXES = frozenset(
+    {"a", "an", "as", "at", "be", "i", "in", "is", "it", "on", "of", "or", "s", "so", "t"}
+    | {"th", "the", "to", "we", "he", "she", "his", "her", "thei", "they", "re", "was", "are"}
+    | {"its", "this", "that", "and", "but", "h", "b", "c"}
+)
+
+
+def _gate_strength(gate: set[str]) -> tuple[bool, int, int]:
+    rare = not any(prefix in _COMMON_PREFIXES for prefix in gate)
+    return rare, min(len(prefix) for prefix in gate), -len(gate)
+
+
+def _best(gates: list[set[str]]) -> set[str]:
+    return max(gates, key=_gate_strength)
+
+
+def _ends_with_space(items: _Items) -> bool:
+    return bool(items) and items[-1] == (_C.LITERAL, ord(" "))
+
+
+def _gated_parts(
+    alternatives: tuple[str, ...],
+) -> tuple[tuple[frozenset[str] | None, re.Pattern[str]], ...]:
+    parts = []
+    for alternative in alternatives:
+        found, _ = _gates(list(_P.parse(alternative)), at_word_start=False)
+        compiled = re.compile(alternative, re.MULTILINE)
+        parts.append((frozenset(_best(found)) if found else None, compiled))
+    return tuple(parts)
 
 
 # --- who is talked about -------------------------------------------------------------------
@@ -212,8 +355,8 @@ _LABEL_RULES = (
     Rule(
         Trap.LABELING,
         _rx(
-            rf"\b{_BE}\s+{_INTENSIFIER}{_INSULT_NOUN}\b",
-            rf"\b{_BE}\s+{_INTENSIFIER}{_INSULT_ADJ}\b(?! (?:question|pricing|timeline|deadline|"
+            rf"\b{_BE} {_INTENSIFIER}{_INSULT_NOUN}\b",
+            rf"\b{_BE} {_INTENSIFIER}{_INSULT_ADJ}\b(?! (?:question|pricing|timeline|deadline|"
             r"good|great|smart|fast|talented|sharp|well|organi[sz]ed|prepared|impressive|"
             r"thorough|detailed|quick|efficient|helpful|loyal|responsive))",
             rf"\b(?:what an?|such an?|total|complete|absolute|utter) {_INSULT_NOUN}\b",
@@ -700,7 +843,7 @@ _LABEL_MORE = Rule(
         r"\b(?:zero|no) spine\b",
         r"\blike (?:negotiating|dealing|talking|working) with an? (?:toddler|child|brick wall|"
         r"wall|robot|two-year-old|5-year-old|five-year-old)\b",
-        rf"(?:^|\s)= (?:an? )?(?:[\w-]+ ){{0,2}}{_PERSON_INSULT_MORE}s?\b",
+        rf"(?:^| )= (?:an? )?(?:[\w-]+ ){{0,2}}{_PERSON_INSULT_MORE}s?\b",
         r"\b(?:professional|serial|chronic) (?:fence-sitter|time-waster|tire-kicker|"
         r"tyre-kicker|staller|ditherer|flake)s?\b",
         r"\b(?:time[- ]wasters?|fence[- ]sitters?|tire[- ]kickers?|tyre[- ]kickers?)\b",
@@ -820,7 +963,7 @@ _MIND_MORE = Rule(
         r"\bwe're (?:just )?(?:an? |the )?easy target\b",
         r"\bnothing else matters to (?:him|her|them)\b",
         r"\bwants our logo\b",
-        r"\bI'd bet my\b",
+        r"\bi'd bet my\b",
     ),
     Target.CUSTOMER,
 )
@@ -857,7 +1000,7 @@ _FORTUNE_MORE = Rule(
         r"\bstraight (?:in|into) the (?:bin|trash|shredder)\b",
         r"\bguaranteed\b(?! (?:uptime|delivery|sla|response|minimum|pricing|price))",
         r"\bi can (?:feel|tell|see) it\b",
-        r"\b(?:watch|mark my words|calling it now|you'll see|bet on it)\s*$",
+        r"\b(?:watch|mark my words|calling it now|you'll see|bet on it)$",
         r"\b(?:there's|there is) no way\b",
         r"\bzero chance\b",
         r"\bforget (?:it|about it)\b",
@@ -891,17 +1034,16 @@ _OVERGEN_MORE = Rule(
         r"\bevery (?:single|last) (?:one|time|call|meeting|clause|email|line|thing|request|"
         r"round|step|piece|renewal|quarter|person)\b",
         r"\bevery\.? single\.? time\b",
-        r"\bevery (?:one|time)\.",
         r"\bwithout fail\b",
         r"\b(?:nobody|no one|no-one|everyone|everybody|not one person|all of them) "
         r"(?:at|over at|over there|there|on the [\w -]{1,20}side|on (?:their|that) "
         r"(?:side|team)|in (?:their|that) [\w-]+)\b",
         r"\b(?:like|as) (?:they|he|she) (?:do|does|did) with (?:everything|everyone|every)\b",
-        r"\b(?:literally |just about )?everything\s*$",
+        r"\b(?:literally |just about )?everything$",
         r"\bnot once in\b",
-        r"\b(?:ever|always)\.\s*$",
+        r"(?:^|[,:] )(?:ever|always|every one|none)$",
         r"\b(?:every|each) (?:vendor|exec|buyer|stakeholder|time|person) (?:over there|there)\b",
-        r"\b(?:they|he|she) (?:always|never) (?:do|does|have|has|did)\s*$",
+        r"\b(?:they|he|she) (?:always|never) (?:do|does|have|has|did)$",
         r"\b(?:just like|like) every (?:\w+ )?(?:over there|there|else)\b",
         r"\b(?:cancels?|questions?|redlines?|sits? on|pushes back on|asks?|reschedules?|"
         r"adds?|changes?|delays?|ignores?|misses?|skips?|blocks?|rejects?|nitpicks?|"
@@ -937,65 +1079,83 @@ RULES: tuple[Rule, ...] = (
     *_OVERGEN_RULES,
     *_MORE_RULES,
 )
-# One pass over the whole message rejects most ordinary chatter before any clause work.
-# Anchored patterns (^ $) apply per sentence, so the prefilter runs over one sentence a line.
-_ANY_CUE = re.compile("|".join(f"(?:{rule.pattern.pattern})" for rule in RULES), re.MULTILINE)
 
 
 class Detector:
     """Precompiled rules behind `detect`; stateless, so one instance serves every message."""
 
-    def __init__(self, rules: tuple[Rule, ...] = RULES) -> None:
+    def __init__(self, rules: tuple[Rule, ...] = RULES, *, use_gates: bool = True) -> None:
         self._rules = rules
+        self._use_gates = use_gates  # off only to prove in tests that gates change nothing
 
     def detect(self, text: str) -> Detection:
         plain = normalize_slack_text(text)
-        if not plain:
+        clauses = _own_clauses(plain) if plain else []
+        if not clauses:
             return SILENT
-        sentences = [
-            sentence.strip(" .!,;:") for sentence in _SENTENCE_SPLIT.split(_strip_quotes(plain))
-        ]
-        if not _ANY_CUE.search("\n".join(sentences)):
-            return SILENT
+        # Each rule scans every clause in one pass (one clause a line), which keeps the
+        # per-message cost to one regex search per rule.
+        joined = "\n".join(clause.text for clause in clauses)
+        starts = list(accumulate((len(clause.text) + 1 for clause in clauses[:-1]), initial=0))
+        prefixes = _word_prefixes(joined) if self._use_gates else None
         evidence: dict[Trap, Evidence] = {}
-        context = ""
-        for sentence in sentences:
-            for trap_evidence in self._sentence_evidence(sentence, context):
-                evidence.setdefault(trap_evidence.trap, trap_evidence)
-            context += " " + sentence
+        for rule in self._rules:
+            if rule.trap not in evidence:
+                found = _first_counting_cue(rule, joined, prefixes, clauses, starts)
+                if found is not None:
+                    evidence[rule.trap] = found
         if not evidence:
             return SILENT
         traps = sort_by_priority(evidence)
         return Detection(True, traps, tuple(evidence[trap] for trap in traps))
 
-    def _sentence_evidence(self, sentence: str, context: str) -> list[Evidence]:
-        if not sentence or _is_team_question(sentence) or _CORRECTION.search(sentence):
-            return []
-        if _PRAISE.search(sentence):
-            return []
-        found: list[Evidence] = []
-        clause_context = context
-        for clause in _CLAUSE_SPLIT.split(sentence):
-            clause = _drop_reported_speech(clause)
-            if clause:
-                found += self._clause_evidence(clause, clause_context)
-            clause_context += " " + clause
-        return found
 
-    def _clause_evidence(self, clause: str, context: str) -> list[Evidence]:
-        found = []
-        for rule in self._rules:
-            for match in rule.pattern.finditer(clause):
-                before = clause[: match.start()]
-                if _is_negated(before):
-                    continue
-                if rule.trap is Trap.LABELING and _THING_SUBJECT.search(before):
-                    continue
-                after = clause[match.end() :]
-                if _target_fits(rule.target, before, match.group(0), after, clause, context):
-                    found.append(Evidence(rule.trap, match.group(0).strip()))
-                    break
-        return found
+@dataclass(frozen=True, slots=True)
+class _Clause:
+    text: str
+    context: str  # everything the rep wrote before this clause, for pronouns
+
+
+def _own_clauses(plain: str) -> list[_Clause]:
+    """The rep's own statements: no quotes, reported speech, team questions or corrections."""
+    clauses: list[_Clause] = []
+    context = ""
+    for raw in _SENTENCE_SPLIT.split(_strip_quotes(plain)):
+        sentence = raw.strip(" .!,;:")
+        if not sentence:
+            continue
+        if _is_team_question(sentence) or _CORRECTION.search(sentence) or _PRAISE.search(sentence):
+            context += " " + sentence
+            continue
+        for part in _CLAUSE_SPLIT.split(sentence):
+            clause = _drop_reported_speech(part)
+            if clause:
+                clauses.append(_Clause(clause, context))
+            context += " " + part
+    return clauses
+
+
+def _first_counting_cue(
+    rule: Rule, joined: str, prefixes: set[str] | None, clauses: list[_Clause], starts: list[int]
+) -> Evidence | None:
+    for gate, pattern in rule.parts:
+        if gate is not None and prefixes is not None and gate.isdisjoint(prefixes):
+            continue
+        for match in pattern.finditer(joined):
+            index = bisect_right(starts, match.start()) - 1
+            if _cue_counts(rule, match, clauses[index], starts[index]):
+                return Evidence(rule.trap, match.group(0).strip())
+    return None
+
+
+def _cue_counts(rule: Rule, match: re.Match[str], clause: _Clause, offset: int) -> bool:
+    before = clause.text[: match.start() - offset]
+    if _is_negated(before):
+        return False
+    if rule.trap is Trap.LABELING and _THING_SUBJECT.search(before):
+        return False
+    after = clause.text[match.end() - offset :]
+    return _target_fits(rule.target, before, match.group(0), after, clause.text, clause.context)
 
 
 def _strip_quotes(text: str) -> str:

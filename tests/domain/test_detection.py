@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain.detection import Detection, detect
+from bot.domain.detection import Detection, Detector, detect
 from bot.domain.traps import Trap
 
 C = Trap.COMPETITOR_BIAS
@@ -22,7 +22,7 @@ L = Trap.LABELING
 B = Trap.BLAMING
 M = Trap.MIND_READING
 F = Trap.FORTUNE_TELLING
-O = Trap.OVERGENERALIZING
+OV = Trap.OVERGENERALIZING
 
 # (message as Slack sends it, expected main trap)
 VENTS: list[tuple[str, Trap]] = [
@@ -72,11 +72,11 @@ VENTS: list[tuple[str, Trap]] = [
     ("might as well walk away from this account", F),
     ("meetings with their team are pointless", F),
     # overgeneralizing
-    ("no one over there likes him", O),
-    ("they drag everything out, every time", O),
-    ("their legal team always moves the goalposts", O),
-    ("they never answer emails", O),
-    ("everyone at Globex hates change", O),
+    ("no one over there likes him", OV),
+    ("they drag everything out, every time", OV),
+    ("their legal team always moves the goalposts", OV),
+    ("they never answer emails", OV),
+    ("everyone at Globex hates change", OV),
 ]
 
 SILENT: list[tuple[str, str]] = [
@@ -123,7 +123,10 @@ SILENT: list[tuple[str, str]] = [
     ("how do I handle a champion who keeps going quiet?", "question"),
     # logistics
     ("can someone join the Acme call at 3pm?", "logistics"),
-    ("<@U0123ABC> moved the demo to Thursday, deck is <https://docs.example.com/d|here>", "logistics"),
+    (
+        "<@U0123ABC> moved the demo to Thursday, deck is <https://docs.example.com/d|here>",
+        "logistics",
+    ),
     ("who's taking notes for the Globex QBR", "logistics"),
     # mixed facts: frustrating but neutral
     ("third reschedule this month, their CFO is travelling", "mixed_fact"),
@@ -196,9 +199,9 @@ def test_control_characters_inside_a_vent() -> None:
 # --- dev-set floor: measured on tests/data/detector_dev.jsonl only --------------------------
 
 DEV_SPLIT = Path(__file__).resolve().parents[1] / "data" / "detector_dev.jsonl"
-DEV_F1_FLOOR = 0.0
-DEV_PRECISION_FLOOR = 0.0
-DEV_MAIN_TRAP_FLOOR = 0.0
+DEV_F1_FLOOR = 0.93  # achieved 0.952 on the 647-line dev split
+DEV_PRECISION_FLOOR = 0.98  # achieved 1.000
+DEV_MAIN_TRAP_FLOOR = 0.94  # achieved 0.968
 
 
 @pytest.mark.skipif(not DEV_SPLIT.exists(), reason="dev split not written yet")
@@ -219,3 +222,15 @@ def test_dev_split_quality_stays_above_recorded_floor() -> None:
     assert f1 >= DEV_F1_FLOOR
     assert precision >= DEV_PRECISION_FLOOR
     assert main_hits / max(true_pos, 1) >= DEV_MAIN_TRAP_FLOOR
+
+
+def _dev_texts() -> list[str]:
+    if not DEV_SPLIT.exists():
+        return []
+    return [json.loads(line)["text"] for line in DEV_SPLIT.read_text("utf-8").splitlines() if line]
+
+
+def test_keyword_gates_never_change_a_verdict() -> None:
+    ungated = Detector(use_gates=False)
+    texts = [text for text, _ in VENTS] + [text for text, _ in SILENT] + _dev_texts()
+    assert all(detect(text) == ungated.detect(text) for text in texts)

@@ -1,0 +1,1 @@
+"""Benchmarks that report how Reframe performs; run by hand, not as tests."""
