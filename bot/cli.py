@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     detector = bench_sub.add_parser("detector", help="detector quality and speed vs. VADER")
     detector.add_argument("rest", nargs=argparse.REMAINDER, help="options for the benchmark")
     detector.set_defaults(handler=run_bench_detector)
+
+    from bot import roles  # web and scheduler: the production process roles
+
+    roles.add_parsers(sub)
     return parser
 
 

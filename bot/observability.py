@@ -6,9 +6,20 @@ reach the logs by accident.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import re
+import time
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
+
+from slack_bolt.request.internals import parse_body
+
+from bot import metrics
+
+log = logging.getLogger(__name__)
 
 # Fields listeners and services may attach with `extra=`; nothing else is copied.
 EXTRA_FIELDS = (
@@ -21,6 +32,8 @@ EXTRA_FIELDS = (
     "retryable",
     "latency_ms",
     "status",
+    "kind",
+    "retry",
 )
 
 
@@ -55,3 +68,93 @@ def configure_log_format(fmt: str) -> None:
     for noisy in ("slack_bolt", "slack_sdk", "urllib3", "apscheduler"):
         logger = logging.getLogger(noisy)
         logger.setLevel(max(logging.INFO, root.level))
+
+
+# -- one log line and one metric per Slack request ------------------------------
+
+_ID = re.compile(r"^[A-Za-z0-9._/-]{1,64}$")
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class ObservedWSGI:
+    """Wraps the WSGI app: logs team, event id, kind, status and latency of every
+    /slack/events request, and counts it. Only identifiers are read from the
+    body, never its text; values that do not look like Slack ids are dropped,
+    so nothing a sender controls can grow the logs or the metric labels.
+    """
+
+    def __init__(self, app: WSGIApp, *, timer: Callable[[], float] = time.perf_counter) -> None:
+        self.app = app
+        # A monotonic timer, not the Clock: this measures a duration, not a moment.
+        self._timer = timer
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.app, name)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        if environ.get("PATH_INFO") != "/slack/events" or environ.get("REQUEST_METHOD") != "POST":
+            return self.app(environ, start_response)
+        started = self._timer()
+        raw = _read_body(environ)
+        seen: dict[str, int] = {}
+
+        def recording_start_response(status: str, headers: Any, *rest: Any) -> Any:
+            seen["status"] = int(status.split(" ", 1)[0])
+            return start_response(status, headers, *rest)
+
+        try:
+            result = self.app(environ, recording_start_response)
+        finally:
+            self._record(environ, raw, seen.get("status", 500), self._timer() - started)
+        return result
+
+    def _record(self, environ: dict[str, Any], raw: bytes, status: int, seconds: float) -> None:
+        ids = request_ids(raw, environ.get("CONTENT_TYPE", ""))
+        # Only verified requests may name their kind; a label per forged type
+        # would let anyone grow the metrics without bound.
+        kind = ids.get("kind", "unknown") if status < 400 else "refused"
+        metrics.slack_request(kind, status, seconds)
+        retry = environ.get("HTTP_X_SLACK_RETRY_NUM")
+        log.info(
+            "slack request",
+            extra={
+                "team_id": ids.get("team_id"),
+                "event_id": ids.get("event_id"),
+                "kind": kind,
+                "status": status,
+                "latency_ms": round(seconds * 1000, 1),
+                "retry": retry if retry and retry.isdigit() else None,
+            },
+        )
+
+
+def _read_body(environ: dict[str, Any]) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return b""
+    if length <= 0 or length > 1_000_000:  # the app answers these itself
+        return b""
+    raw = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(raw)
+    return raw
+
+
+def request_ids(raw: bytes, content_type: str) -> dict[str, str]:
+    """team_id, event_id and kind of a Slack payload, when they look like ids."""
+    try:
+        body = parse_body(raw.decode("utf-8"), content_type)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    event = body.get("event")
+    team = body.get("team")
+    candidates = {
+        "team_id": body.get("team_id") or (team.get("id") if isinstance(team, dict) else None),
+        "event_id": body.get("event_id"),
+        "kind": (event.get("type") if isinstance(event, dict) else None)
+        or body.get("command")
+        or body.get("type"),
+    }
+    return {k: v for k, v in candidates.items() if isinstance(v, str) and _ID.match(v)}

@@ -13,10 +13,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_sdk import WebClient
 
+from bot import metrics
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.cooldown import CooldownPolicy
 from bot.domain.questions import QuestionLibrary
+from bot.observability import ObservedWSGI
 from bot.scheduler import Job, build_scheduler
 from bot.services.background import BackgroundWork
 from bot.services.channels import ChannelDirectory
@@ -46,7 +48,7 @@ class Reframe:
     reframe: ReframeService
     router: CommandRouter
     bolt: App
-    wsgi: ReframeWSGI
+    wsgi: ObservedWSGI
     background: BackgroundWork
     jobs: list[Job] = field(default_factory=list)
     scheduler: BackgroundScheduler | None = None
@@ -136,7 +138,9 @@ def build(
     commands.register(bolt, router=router)
     actions.register(bolt, nudges=nudges)
 
-    wsgi = ReframeWSGI(bolt, live=lambda: True, ready=db.ping)
+    wsgi = ObservedWSGI(
+        ReframeWSGI(bolt, live=lambda: True, ready=db.ping, metrics=metrics.render)
+    )
     jobs = [Job("deliver_pending_nudges", nudges.deliver_due, settings.scheduler_tick_seconds)]
     return Reframe(
         settings=settings,

@@ -17,6 +17,7 @@ from typing import Literal
 
 from sqlalchemy import or_, select, update
 
+from bot import metrics
 from bot.domain.clock import Clock
 from bot.domain.cooldown import CooldownPolicy
 from bot.domain.detection import Detection, detect
@@ -142,6 +143,7 @@ class NudgeService:
         if inserted is None:
             log.info("nudge already recorded for this message; not sending another")
             return None
+        metrics.count("nudges_recorded")
         log.info(
             "nudge recorded",
             extra={"team_id": message.team_id, "nudge_id": inserted, "traps": detection.traps},
@@ -257,6 +259,7 @@ class NudgeService:
                     next_attempt_at=next_attempt_at,
                 )
             )
+        metrics.nudge_outcome(status)
         return status
 
     # -- feedback ---------------------------------------------------------

@@ -1,0 +1,54 @@
+"""gunicorn settings for the `web` role (`python -m bot web` passes this file).
+
+Environment: PORT (default 3000), WEB_CONCURRENCY (worker processes, default 2),
+WEB_THREADS (threads per worker, default 8), WEB_GRACEFUL_TIMEOUT (seconds a
+stopping worker may take to finish requests and deliveries, default 30).
+Anything here can be overridden on the command line after `python -m bot web`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '3000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads, because a Slack request mostly waits on the database; processes
+# for CPU (the detector) across cores.
+worker_class = "gthread"
+threads = int(os.environ.get("WEB_THREADS", "8"))
+graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
+# Slack gives up after 3 s; a request still running after 30 s is stuck.
+timeout = 30
+keepalive = 5
+# Each worker builds its own app after the fork: engines, HTTP clients and
+# thread pools must not be shared across processes.
+preload_app = False
+# The app logs every Slack request itself (team, event id, status, latency);
+# gunicorn's access log would add the same line without those fields.
+accesslog = None
+errorlog = "-"
+# gunicorn 27's runtime control socket: unused, and two masters on one host
+# (or a read-only home directory in a container) would trip over it.
+control_socket_disable = True
+
+# Counters from every worker are summed at /metrics through prometheus-client's
+# multiprocess mode. The directory must exist before any worker imports
+# prometheus_client, and must start empty, so a fresh one per master.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="reframe-metrics-")
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """In the worker, after it stopped taking requests: finish deliveries in flight."""
+    from bot import web_app
+
+    web_app.shutdown()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """In the master: forget the dead worker's live metrics."""
+    from bot import metrics
+
+    metrics.worker_exited(worker.pid)

@@ -1,0 +1,176 @@
+"""Production process roles: `python -m bot web` and `python -m bot scheduler`.
+
+Any number of either may run against one PostgreSQL database: a nudge is
+claimed in the database before it is sent, so two processes never send it
+twice. `python app.py` remains the all-in-one process (web and scheduler).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from types import FrameType
+from typing import Any
+
+from bot.config import (
+    Settings,
+    SettingsError,
+    configure_logging,
+    load_settings,
+    require_slack_credentials,
+)
+
+log = logging.getLogger("bot")
+
+GUNICORN_CONFIG = "python:bot.gunicorn_conf"
+WSGI_FACTORY = "bot.web_app:create_app()"
+
+
+def add_parsers(sub: Any) -> None:
+    """Register the role commands on `python -m bot`'s subparsers."""
+    web = sub.add_parser(
+        "web",
+        help="serve Slack's requests with gunicorn (no scheduler); migrates first",
+        description="Runs migrations once, then execs gunicorn with bot/gunicorn_conf.py. "
+        "PORT, WEB_CONCURRENCY and WEB_THREADS set the bind port, workers and threads; "
+        "GUNICORN_CMD_ARGS passes any other gunicorn option (e.g. '--log-level debug').",
+    )
+    web.set_defaults(handler=run_web)
+
+    scheduler = sub.add_parser(
+        "scheduler",
+        help="run the scheduled jobs (deliveries, check-ins); migrates first",
+        description="Runs migrations, then the jobs loop until SIGTERM. Serves /healthz, "
+        "/readyz and /metrics on PORT unless --no-http.",
+    )
+    scheduler.add_argument("--no-http", action="store_true", help="no health endpoint")
+    scheduler.set_defaults(handler=run_scheduler)
+
+
+def _settings() -> Settings | None:
+    try:
+        settings = load_settings()
+        require_slack_credentials(settings)
+    except SettingsError as problem:
+        print(problem, file=sys.stderr)
+        return None
+    configure_logging(settings)
+    return settings
+
+
+def gunicorn_command(extra: Iterable[str] = ()) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        GUNICORN_CONFIG,
+        *extra,
+        WSGI_FACTORY,
+    ]
+
+
+def run_web(_args: argparse.Namespace) -> int:
+    settings = _settings()
+    if settings is None:
+        return 2
+    _migrate(settings)
+    command = gunicorn_command()
+    log.info("starting gunicorn: %s", " ".join(command[1:]))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # exec: gunicorn becomes this process, so it receives the container's SIGTERM.
+    os.execv(command[0], command)
+    return 0  # not reached
+
+
+def _migrate(settings: Settings) -> None:
+    """Once, before any worker forks; concurrent roles wait on an advisory lock."""
+    from bot.storage.db import Database
+    from bot.storage.migrate import upgrade
+
+    db = Database.connect(settings.database_url)
+    try:
+        upgrade(db.engine)
+    finally:
+        db.dispose()
+
+
+def run_scheduler(args: argparse.Namespace) -> int:
+    from bot.web import make_http_server, serve_in_thread
+    from bot.wiring import build
+
+    settings = _settings()
+    if settings is None:
+        return 2
+    reframe = build(settings)  # migrates
+    stop = _stop_on_signals()
+    reframe.start_scheduler()
+    server = None
+    if not args.no_http:
+        health = HealthWSGI(
+            live=lambda: reframe.scheduler is not None and reframe.scheduler.running,
+            ready=reframe.db.ping,
+        )
+        server = make_http_server(health, "0.0.0.0", settings.port)
+        serve_in_thread(server)
+        log.info("scheduler health on http://0.0.0.0:%s/healthz", settings.port)
+    stop.wait()
+    if server is not None:
+        server.shutdown()
+        server.server_close()
+    reframe.shutdown()  # waits for the job that is running and its deliveries
+    log.info("scheduler stopped")
+    return 0
+
+
+def _stop_on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s received; finishing in-flight work", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    return stop
+
+
+class HealthWSGI:
+    """The scheduler's only HTTP: liveness, readiness and metrics."""
+
+    def __init__(self, *, live: Callable[[], bool], ready: Callable[[], bool]) -> None:
+        self._live = live
+        self._ready = ready
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        path = environ.get("PATH_INFO", "/")
+        if path == "/metrics":
+            from bot import metrics
+
+            body, content_type = metrics.render()
+            start_response("200 OK", [("Content-Type", content_type)])
+            return [body]
+        if path == "/healthz":
+            ok = self._live()
+            return _json(start_response, ok, {"ok": ok})
+        if path == "/readyz":
+            ok = self._ready()
+            return _json(start_response, ok, {"ok": ok, "database": ok})
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"not found"]
+
+
+def _json(start_response: Callable[..., Any], ok: bool, payload: dict[str, Any]) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(
+        "200 OK" if ok else "503 Service Unavailable",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]
