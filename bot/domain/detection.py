@@ -10,10 +10,9 @@ questions to the team and remarks about our own side are taken out first.
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from itertools import accumulate
 from re import _constants as _C  # noqa: N812 - sre opcodes, to read gates off the rules
 from re import _parser as _P  # noqa: N812
 
@@ -76,10 +75,9 @@ _ALTERNATIVES: dict[str, tuple[str, ...]] = {}
 
 
 def _rx(*alternatives: str) -> re.Pattern[str]:
-    # MULTILINE: rules run once over all clauses of a message, one clause a line.
     combined = "|".join(f"(?:{alt})" for alt in alternatives)
     _ALTERNATIVES[combined] = alternatives
-    return re.compile(combined, re.MULTILINE)
+    return re.compile(combined)
 
 
 # --- keyword gates: skip a pattern unless a word it needs starts somewhere in the message ---
@@ -201,7 +199,7 @@ def _gated_parts(
     parts = []
     for alternative in alternatives:
         found, _ = _gates(list(_P.parse(alternative)), at_word_start=False)
-        compiled = re.compile(alternative, re.MULTILINE)
+        compiled = re.compile(alternative)
         parts.append((frozenset(_best(found)) if found else None, compiled))
     return tuple(parts)
 
@@ -211,7 +209,8 @@ def _gated_parts(
 _ROLE = (
     r"(?:c[efitmo]o|ciso|cro|chief \w+ officer|s?vp|evp|eb|dm|economic buyer|"
     r"decision[- ]?makers?|buyers?|buying (?:group|committee)|procurement|purchasing|sourcing|"
-    r"champions?|sponsors?|execs?|executives?|directors?|head of \w+|stakeholders?|"
+    r"champions?|sponsors?|execs?|executives?|directors?|head of [\w&-]+(?: ops| it)?|"
+    r"stakeholders?|"
     r"customers?|clients?|prospects?|board|committee|gatekeepers?|admins?|architects?|"
     r"managers?|boss|team|people|folks|guys?|lady|woman|man|dude|lawyers?|legal|finance|it|"
     r"security|company|org|side|leadership|c-suite|contact|counterpart|owner|founder|"
@@ -234,14 +233,25 @@ _CUSTOMER_REF = re.compile(
 _OWN_REF = re.compile(
     r"\b(?:our|my) (?:[a-z-]+ ){0,2}[a-z-]+\b"
     # Bare team and tool names are ours, unless the text says whose ("their legal", "vp of ops").
-    r"|(?<!their )(?<!of )(?<!'s )\b(?:legal|ops|revops|rev ops|deal desk|engineering|"
-    r"product team|support|marketing|enablement|management|the se|the sdr|the bdr|se team|"
+    r"|(?<!their )(?<!of )(?<!'s )(?<!sales )(?<!vp )\b(?:legal|ops|revops|rev ops|deal desk|"
+    r"engineering|product team|support|marketing|enablement|management|the se|the sdr|"
+    r"the bdr|se team|"
     r"the crm|crm|cpq|the quoting tool|quoting tool|the tool|the portal|the sandbox|"
     r"the demo env(?:ironment)?|zoom|jira|(?:the|this|that|my) (?:airline|flight|hotel|weather|"
     r"train|uber|cab|taxi|airport)|"
     r"traffic|wifi|vpn|the laptop|the printer|hq|finance team|comp plan|the system|"
     r"(?:internal|team|pipeline|forecast|pipe|standup|stand-up) (?:meetings?|calls?|syncs?)|"
     r"leadership|sales ops|the territory|territory split|quota|comp|pricing page|the cro)\b"
+)
+# Our people, teams and tools that a later "they" or "he" can point back to ("our logo" can't).
+_OWN_AGENT_REF = re.compile(
+    r"\b(?:our|my) (?:[a-z-]+ )?(?:team|legal|lawyers?|manager|boss|se|sdr|bdr|csm|ops|"
+    r"product|engineering|support|leadership|cro|ceo|cfo|vp|finance|marketing|people|folks|"
+    r"guys|tool|crm|system|portal|process|partner team|implementation team)\b"
+    r"|(?<!their )(?<!of )(?<!'s )(?<!sales )(?<!vp )\b(?:legal|ops|revops|rev ops|deal desk|"
+    r"engineering|product team|support|marketing|enablement|management|leadership|"
+    r"sales ops|the se|the sdr|the bdr|se team|the crm|crm|cpq|the quoting tool|the tool|"
+    r"finance team|the cro)\b"
 )
 # Subject forms only: "keeps us waiting" is still about whoever keeps us waiting.
 _SELF_REF = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|im|ive|we|we're|we've|we'd|we'll)\b")
@@ -1056,6 +1066,132 @@ _OVERGEN_MORE = Rule(
     Target.CUSTOMER,
 )
 
+# --- more general phrasings: common ways reps voice each trap --------------------------------
+
+_GENERAL_RULES: tuple[Rule, ...] = (
+    Rule(
+        Trap.COMPETITOR_BIAS,
+        _rx(
+            r"\b(?:is|'s|are|'re|was) (?:so |totally |completely |clearly |obviously |just |"
+            r"hopelessly )?biased\b",
+            r"\b(?:still |so )?loyal to (?:his|her|their) (?:old|former|last|previous) "
+            r"(?:employer|company|vendor|tool|stack|job|gig)\b",
+            r"\bin (?:the )?(?:pocket|pay) of\b",
+            r"\b(?:favou?rs?|prefers?|pushing|pushes|wants?) [\w-]+ because (?:he|she|they) "
+            r"(?:used to|worked|came|knows? (?:the|their) (?:rep|people|guys))\b",
+            r"\b(?:already|secretly) (?:sold on|committed to|in love with) [\w-]+\b",
+            r"\bwon't even (?:look at|consider|read|entertain) (?:us|our|anyone (?:but|except))\b",
+        ),
+        Target.CUSTOMER,
+    ),
+    Rule(
+        Trap.CHASING_HAPPINESS,
+        _rx(
+            r"\bsay(?:ing)? yes to (?:everything|anything|whatever (?:they|he|she))\b",
+            r"\bgive (?:them|him|her|[\w&'-]+) (?:whatever|anything|everything) (?:they|he|she)"
+            r" (?:want|wants|ask|asks)\b",
+            r"\b(?:their |customer |client )?(?:happiness|satisfaction|mood|smiles?) (?:is|=|are)"
+            r" (?:the|my|our|all|what) (?:goal|priority|job|kpi|metric|that matters|matters)\b",
+            r"\b(?:make|making) sure (?:they're|they are|he's|she's|everyone is|[\w&'-]+ (?:is|"
+            r"are|stays?)) (?:happy|smiling|content|pleased)\b",
+            r"\bkeep(?:ing)? the peace\b",
+            r"\bkeep (?:them|him|her|[\w&'-]+) (?:sweet|on side|onside|from complaining)\b",
+        ),
+        Target.BUILT_IN,
+    ),
+    Rule(
+        Trap.CONVINCING_VALUE,
+        _rx(
+            r"\b(?:show|remind|prove to) (?:them|him|her|[\w&'-]+) (?:what (?:they're|they are|"
+            r"they'd be) (?:missing|losing|getting)|our value|the value we)\b",
+            r"\b(?:re-?earn|earn back|win back|re-?win) (?:their|his|her) (?:trust|business|"
+            r"love|confidence|faith)\b",
+            r"\bjustify (?:the|our|their) (?:spend|renewal|price|contract|investment|cost)\b",
+            r"\bworth every (?:penny|cent|dollar)\b",
+            r"\bso (?:they|he|she) (?:don't|won't|never) forget (?:about )?us\b",
+            r"\b(?:another|one more|a fresh|a new) (?:value|roi|impact|success) (?:review|story|"
+            r"deck|report|presentation|showcase|summary)\b.*\b(?:remind|prove|show|convince|"
+            r"so they|until they)\b",
+            r"\bprove (?:it|ourselves|our worth) (?:to (?:them|him|her) )?again\b",
+            r"\b(?:win|won) (?:them|him|her) over again\b",
+        ),
+        Target.BUILT_IN,
+    ),
+    Rule(
+        Trap.BLAMING,
+        _rx(
+            r"\b(?:because of|thanks to|due to) (?:their|his|her|[\w&'-]+'s) (?:garbage|useless|"
+            r"broken|terrible|awful|incompetent|clueless|pathetic|ridiculous|insane|lazy|slow)\b",
+            r"\b(?:dragged|dragging|drags) (?:this|it|things|everything) out\b.{0,40}\b(?:we|i) "
+            r"(?:lost|missed|blew|slipped)\b",
+            r"\bif [\w&' -]{1,30}? had (?:just )?(?:done|did) (?:his|her|their|its) "
+            r"(?:job|part|homework)\b",
+            r"\b(?:all|entirely|completely) (?:their|his|her) (?:doing|fault|mess)\b",
+            r"\b(?:they|he|she) (?:cost|lost|blew) (?:us|me) (?:the|this|my|our)\b",
+            r"\b(?:they|he|she|[\w&'-]+) (?:screwed|messed|stuffed|fouled) (?:us|this|it) up\b",
+            r"\b(?:left|hung) (?:us|me) out to dry\b",
+            r"\bthrew (?:us|me) under the bus\b",
+        ),
+        Target.CUSTOMER_OR_DEAL,
+    ),
+    Rule(
+        Trap.MIND_READING,
+        _rx(
+            r"\bprotecting (?:his|her|their) (?:own )?(?:little |precious |tiny )?(?:turf|"
+            r"kingdom|empire|fiefdom|patch|job|budget|team)\b",
+            r"\b(?:is|'s|are|'re) (?:just )?(?:waiting|hoping|praying) (?:for|until|that) "
+            r"[\w ]{1,30}\bso\b",
+            r"\bso (?:the|his|her|their) [\w ]{1,25}(?:hits|lands|goes|looks|counts)\b",
+            r"\bso (?:he|she|they) (?:looks?|look|can look|gets?|get) (?:good|better|credit|"
+            r"the credit|like)\b",
+            r"\bwants? us to (?:fail|lose|go away|give up|walk)\b",
+            r"\bdoesn't (?:want|like) (?:us|vendors|outsiders|change) (?:around|here|in)\b",
+            r"\b(?:has|had) no (?:real )?intention of\b",
+            r"\b(?:they're|they are|he's|she's|they) (?:just |only )?(?:wasting our time|"
+            r"stringing us along|playing games|using us)\b",
+            r"\bdon't (?:actually |really )?(?:want|need) us\b",
+            r"\bthreat to (?:him|her|them)\b",
+        ),
+        Target.CUSTOMER,
+    ),
+    Rule(
+        Trap.FORTUNE_TELLING,
+        _rx(
+            r"\b(?:no|zero|not a|fat) (?:shot|hope|prayer|chance)\b",
+            r"\bsnowball's chance\b",
+            r"\b(?:we're|we are|i'm|i am) (?:just )?wasting (?:our|my) time\b",
+            r"\bpipe ?dream\b",
+            r"\b(?:is|it's|this is) (?:going|headed) nowhere\b",
+            r"\b(?:it's|this is|the deal is|it is) (?:over|hopeless|a lost cause)\b",
+            r"\bgame over\b",
+            r"\b(?:can't|cannot|don't) see (?:this|them|it|him|her|the deal|[\w&'-]+) "
+            r"(?:ever )?(?:closing|signing|renewing|happening|buying|going anywhere)\b",
+            r"\bnever (?:gonna|going to) (?:happen|close|sign|work)\b",
+            r"\bnot worth (?:chasing|pursuing|the effort|the time|it)\b",
+        ),
+        Target.CUSTOMER_OR_DEAL,
+    ),
+    Rule(
+        Trap.OVERGENERALIZING,
+        _rx(
+            r"^every (?:single )?time (?:we|i|they|he|she)\b",
+            r"\b(?:like|as) (?:she|he|they) (?:does|do|did) (?:on|in|with|at) every\b",
+            r"\b(?:that's|that is|which is) what [\w&' -]{1,30}? always (?:does|do)\b",
+            r"\b(?:they|he|she) do (?:it|this|that) every (?:time|cycle|quarter|call|renewal|"
+            r"year|round)\b",
+            r"\b(?:says?|does|pulls?) (?:this|that|the same) (?:on|in|at) every (?:call|"
+            r"meeting|review|qbr|renewal)\b",
+            r"\bevery (?:other )?(?:call|meeting|renewal|cycle|qbr|quarter|email|round|step) "
+            r"(?:with (?:them|him|her|[\w&'-]+) )?(?:turns into|becomes|ends|starts|"
+            r"goes)\b",
+            r"\b(?:they|he|she)(?:'re| are|'s| is) (?:always|never|constantly|forever) "
+            r"(?!(?:great|good|helpful|fair|kind|prepared|on time|responsive|quick|fast|"
+            r"supportive|a pleasure)\b)[\w-]+\b",
+        ),
+        Target.CUSTOMER,
+    ),
+)
+
 _MORE_RULES: tuple[Rule, ...] = (
     _COMPETITOR_MORE,
     _HAPPINESS_MORE,
@@ -1078,6 +1214,7 @@ RULES: tuple[Rule, ...] = (
     *_FORTUNE_RULES,
     *_OVERGEN_RULES,
     *_MORE_RULES,
+    *_GENERAL_RULES,
 )
 
 
@@ -1093,17 +1230,18 @@ class Detector:
         clauses = _own_clauses(plain) if plain else []
         if not clauses:
             return SILENT
-        # Each rule scans every clause in one pass (one clause a line), which keeps the
-        # per-message cost to one regex search per rule.
-        joined = "\n".join(clause.text for clause in clauses)
-        starts = list(accumulate((len(clause.text) + 1 for clause in clauses[:-1]), initial=0))
-        prefixes = _word_prefixes(joined) if self._use_gates else None
+        if self._use_gates:
+            clause_prefixes = [_word_prefixes(clause.text) for clause in clauses]
+            prefixes = set().union(*clause_prefixes)
+        else:
+            clause_prefixes, prefixes = [None] * len(clauses), None
         evidence: dict[Trap, Evidence] = {}
         for rule in self._rules:
-            if rule.trap not in evidence:
-                found = _first_counting_cue(rule, joined, prefixes, clauses, starts)
-                if found is not None:
-                    evidence[rule.trap] = found
+            if rule.trap in evidence:
+                continue
+            found = _first_counting_cue(rule, clauses, clause_prefixes, prefixes)
+            if found is not None:
+                evidence[rule.trap] = found
         if not evidence:
             return SILENT
         traps = sort_by_priority(evidence)
@@ -1114,6 +1252,9 @@ class Detector:
 class _Clause:
     text: str
     context: str  # everything the rep wrote before this clause, for pronouns
+
+
+_CONTEXT_CHARS = 300
 
 
 def _own_clauses(plain: str) -> list[_Clause]:
@@ -1130,31 +1271,38 @@ def _own_clauses(plain: str) -> list[_Clause]:
         for part in _CLAUSE_SPLIT.split(sentence):
             clause = _drop_reported_speech(part)
             if clause:
-                clauses.append(_Clause(clause, context))
+                # Pronouns point back a sentence or two; a bounded context keeps long posts cheap.
+                clauses.append(_Clause(clause, context[-_CONTEXT_CHARS:]))
             context += " " + part
     return clauses
 
 
 def _first_counting_cue(
-    rule: Rule, joined: str, prefixes: set[str] | None, clauses: list[_Clause], starts: list[int]
+    rule: Rule,
+    clauses: list[_Clause],
+    clause_prefixes: Sequence[set[str] | None],
+    prefixes: set[str] | None,
 ) -> Evidence | None:
+    """The first cue of this rule that is about the customer; gates skip hopeless scans."""
     for gate, pattern in rule.parts:
         if gate is not None and prefixes is not None and gate.isdisjoint(prefixes):
             continue
-        for match in pattern.finditer(joined):
-            index = bisect_right(starts, match.start()) - 1
-            if _cue_counts(rule, match, clauses[index], starts[index]):
-                return Evidence(rule.trap, match.group(0).strip())
+        for clause, words in zip(clauses, clause_prefixes, strict=True):
+            if gate is not None and words is not None and gate.isdisjoint(words):
+                continue
+            for match in pattern.finditer(clause.text):
+                if _cue_counts(rule, match, clause):
+                    return Evidence(rule.trap, match.group(0).strip())
     return None
 
 
-def _cue_counts(rule: Rule, match: re.Match[str], clause: _Clause, offset: int) -> bool:
-    before = clause.text[: match.start() - offset]
+def _cue_counts(rule: Rule, match: re.Match[str], clause: _Clause) -> bool:
+    before = clause.text[: match.start()]
     if _is_negated(before):
         return False
     if rule.trap is Trap.LABELING and _THING_SUBJECT.search(before):
         return False
-    after = clause.text[match.end() - offset :]
+    after = clause.text[match.end() :]
     return _target_fits(rule.target, before, match.group(0), after, clause.text, clause.context)
 
 
@@ -1186,7 +1334,7 @@ def _target_fits(
     if side is Side.UNKNOWN:
         # No subject before the cue: the cue may name it ("their indecision cost us").
         named = _side_of_subject(_first_reference_text(cue), context)
-        side = named if named in (Side.CUSTOMER, Side.OWN) else side
+        side = named if named is Side.CUSTOMER else side
     if side is Side.UNKNOWN and _leading_reference_side(after, context) is Side.OWN:
         return False  # "zero chance our legal team turns it by friday"
     if target is Target.BUILT_IN:
@@ -1231,8 +1379,10 @@ def _side_of_subject(before: str, context: str) -> Side:
         return side
     # A pronoun points back to the last named person or team; in a deal channel an
     # unexplained "he" or "they" is the customer.
-    antecedent, _ = _last_reference(context + " " + before, with_pronouns=False)
-    return Side.OWN if antecedent is Side.OWN else Side.CUSTOMER
+    text = context + " " + before
+    customer_at = _last_position(_CUSTOMER_REF, text)
+    own_at = _last_position(_OWN_AGENT_REF, text)
+    return Side.OWN if own_at > customer_at else Side.CUSTOMER
 
 
 # At the same position a named customer beats "our"/"my" ("our champion" is theirs).
