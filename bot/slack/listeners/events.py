@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 
 from bot.services.channels import ChannelDirectory
-from bot.services.nudges import IncomingMessage, NudgeService
+from bot.services.nudges import IncomingMessage, NudgeService, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -26,45 +26,44 @@ def message_from_event(
     body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None
 ) -> IncomingMessage | None:
     """The rep's message, or None when it is not a person writing in a channel."""
-    if event.get("subtype") not in HUMAN_SUBTYPES or event.get("bot_id") or event.get("hidden"):
+    if event.get("subtype") not in HUMAN_SUBTYPES or event.get("hidden"):
         return None
     if event.get("channel_type") not in CHANNEL_TYPES:
         return None
-    team_id, user_id = body.get("team_id"), event.get("user")
-    channel_id, ts, text = event.get("channel"), event.get("ts"), event.get("text")
-    if not all(isinstance(v, str) and v for v in (team_id, user_id, channel_id, ts)):
-        return None
+    text = event.get("text")
     if not isinstance(text, str) or not text.strip():
         return None
     if bot_user_id and f"<@{bot_user_id}" in text:
         return None  # the app_mention event answers this one
-    thread_ts = event.get("thread_ts")
-    return IncomingMessage(
-        team_id=team_id,  # type: ignore[arg-type]
-        channel_id=channel_id,  # type: ignore[arg-type]
-        user_id=user_id,  # type: ignore[arg-type]
-        ts=ts,  # type: ignore[arg-type]
-        thread_ts=thread_ts if isinstance(thread_ts, str) else None,
-        text=text,
-    )
+    return _incoming(body, event, text, "message")
 
 
 def mention_from_event(body: dict[str, Any], event: dict[str, Any]) -> IncomingMessage | None:
+    text = event.get("text")
+    return _incoming(
+        body, event, _MENTION.sub(" ", text if isinstance(text, str) else ""), "mention"
+    )
+
+
+def _incoming(
+    body: dict[str, Any], event: dict[str, Any], text: str, trigger: Trigger
+) -> IncomingMessage | None:
+    """Who wrote what where, or None for other bots and payloads missing an id."""
     if event.get("bot_id"):
         return None
-    team_id, user_id = body.get("team_id"), event.get("user")
-    channel_id, ts, text = event.get("channel"), event.get("ts"), event.get("text", "")
-    if not all(isinstance(v, str) and v for v in (team_id, user_id, channel_id, ts)):
+    ids = (body.get("team_id"), event.get("channel"), event.get("user"), event.get("ts"))
+    if not all(isinstance(v, str) and v for v in ids):
         return None
+    team_id, channel_id, user_id, ts = (str(v) for v in ids)
     thread_ts = event.get("thread_ts")
     return IncomingMessage(
-        team_id=team_id,  # type: ignore[arg-type]
-        channel_id=channel_id,  # type: ignore[arg-type]
-        user_id=user_id,  # type: ignore[arg-type]
-        ts=ts,  # type: ignore[arg-type]
+        team_id=team_id,
+        channel_id=channel_id,
+        user_id=user_id,
+        ts=ts,
         thread_ts=thread_ts if isinstance(thread_ts, str) else None,
-        text=_MENTION.sub(" ", text if isinstance(text, str) else ""),
-        trigger="mention",
+        text=text,
+        trigger=trigger,
     )
 
 
