@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, TextIO
 
 from bot.domain.clock import SystemClock
 from bot.domain.detection import detect
 from bot.domain.questions import QuestionLibrary
 from bot.services.reframe import Reframe, ReframeService
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.services.privacy import PrivacyService
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -44,6 +49,18 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade = db_sub.add_parser("upgrade", help="run Alembic migrations up to the newest")
     upgrade.add_argument("--revision", default="head")
     upgrade.set_defaults(handler=run_db_upgrade)
+
+    data = sub.add_parser("data", help="people's data: export one rep's, enforce retention")
+    data_sub = data.add_subparsers(metavar="ACTION")
+    export = data_sub.add_parser("export", help="write one rep's data as JSON to stdout")
+    export.add_argument("--team", required=True, help="workspace id, T…")
+    export.add_argument("--user", required=True, help="the rep's user id, U…")
+    export.set_defaults(handler=run_data_export)
+    purge = data_sub.add_parser("purge", help="delete nudges and check-ins past retention")
+    purge.add_argument(
+        "--older-than", help="an age such as 365d, 52w or 12h (default: DATA_RETENTION_DAYS)"
+    )
+    purge.set_defaults(handler=run_data_purge)
 
     bench = sub.add_parser("bench", help="benchmarks with printed reports")
     bench_sub = bench.add_subparsers(metavar="WHAT")
@@ -139,3 +156,51 @@ def run_bench_detector(args: argparse.Namespace) -> int:
     from bot.bench.detector import main as bench_main
 
     return bench_main(list(args.rest))
+
+
+@contextmanager
+def _privacy() -> Iterator[tuple[Settings, PrivacyService] | None]:
+    """Settings and the privacy service on the configured database (None, with the
+    problem printed, when the settings are wrong)."""
+    from bot.config import SettingsError, load_settings
+    from bot.services.privacy import PrivacyService
+    from bot.storage.db import Database
+
+    try:
+        settings = load_settings()
+    except SettingsError as problem:
+        print(problem, file=sys.stderr)
+        yield None
+        return
+    db = Database.connect(settings.database_url)
+    try:
+        yield settings, PrivacyService(db=db, clock=SystemClock())
+    finally:
+        db.dispose()
+
+
+def run_data_export(args: argparse.Namespace) -> int:
+    with _privacy() as ready:
+        if ready is None:
+            return 2
+        exported = ready[1].export_rep(team_id=args.team, user_id=args.user)
+    json.dump(exported, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+    return 0
+
+
+def run_data_purge(args: argparse.Namespace) -> int:
+    from bot.services.privacy import parse_age
+
+    with _privacy() as ready:
+        if ready is None:
+            return 2
+        settings, privacy = ready
+        try:
+            age = parse_age(args.older_than or f"{settings.data_retention_days}d")
+        except ValueError as problem:
+            print(f"--older-than: {problem}", file=sys.stderr)
+            return 2
+        deleted = privacy.purge_older_than(age)
+    print(f"deleted {deleted.nudges} nudge(s) and {deleted.checkins} check-in(s) older than {age}")
+    return 0

@@ -10,6 +10,19 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+# What Reframe needs in each workspace: read deal channels and mentions, answer
+# privately or in threads, DM check-ins, the /reframe command, users' time zones.
+DEFAULT_BOT_SCOPES = (
+    "chat:write",
+    "channels:history",
+    "groups:history",
+    "channels:read",
+    "groups:read",
+    "app_mentions:read",
+    "commands",
+    "im:write",
+    "users:read",
+)
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 ChannelMode = Literal["ephemeral", "thread", "dm"]
@@ -27,6 +40,17 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
+
+    # Multi-workspace install (OAuth v2): the bot scopes asked for, where Slack
+    # sends the installer back (must match a Redirect URL in the app config; None:
+    # the one configured there), and the Fernet key that encrypts stored tokens.
+    slack_scopes: Annotated[tuple[str, ...], NoDecode] = DEFAULT_BOT_SCOPES
+    slack_install_redirect_url: str | None = None
+    token_encryption_key: SecretStr | None = None
+
+    # Retention: nudges and check-ins older than this are deleted by
+    # `python -m bot data purge` (reps' settings stay until they forget-me).
+    data_retention_days: int = Field(default=365, ge=1)
 
     database_url: str = "sqlite:///reframe.db"
     port: int = Field(default=3000, ge=1, le=65535)
@@ -61,6 +85,31 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("slack_scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(s.strip() for s in value.split(",") if s.strip())
+        return value
+
+    @field_validator("token_encryption_key")
+    @classmethod
+    def _check_fernet_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        from cryptography.fernet import Fernet
+
+        try:
+            Fernet(value.get_secret_value())
+        except (ValueError, TypeError):
+            # Never echo the value: it is a secret even when malformed.
+            raise ValueError(
+                "must be a Fernet key (32 url-safe base64 bytes); make one with "
+                'python -c "from cryptography.fernet import Fernet; '
+                'print(Fernet.generate_key().decode())"'
+            ) from None
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -11,7 +11,6 @@ from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
-from slack_sdk import WebClient
 
 from bot import metrics
 from bot.config import Settings
@@ -23,11 +22,14 @@ from bot.scheduler import Job, build_scheduler
 from bot.services.background import BackgroundWork
 from bot.services.channels import ChannelDirectory
 from bot.services.nudges import NudgeService
+from bot.services.privacy import PrivacyService
 from bot.services.reframe import ReframeService
 from bot.slack.app import build_bolt_app
-from bot.slack.client import SlackGateway, build_web_client
+from bot.slack.client import SlackGateway
 from bot.slack.commands import CommandRouter
+from bot.slack.installation import build_slack_access
 from bot.slack.listeners import actions, commands, events
+from bot.slack.listeners import privacy as privacy_listeners
 from bot.storage import migrate
 from bot.storage.db import Database
 from bot.web import ReframeWSGI
@@ -46,6 +48,7 @@ class Reframe:
     channels: ChannelDirectory
     nudges: NudgeService
     reframe: ReframeService
+    privacy: PrivacyService
     router: CommandRouter
     bolt: App
     wsgi: ObservedWSGI
@@ -86,15 +89,9 @@ def build(
         migrate.upgrade(db.engine)
     library = QuestionLibrary.load()
 
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
-    background_client = build_web_client(token=token, base_url=settings.slack_api_url)
-    interactive_client = build_web_client(
-        token=token, base_url=settings.slack_api_url, timeout=3, patient=False
-    )
-    gateway = SlackGateway(
-        background=_single_workspace(background_client),
-        interactive=_single_workspace(interactive_client),
-    )
+    # One bot token, or (OAuth) each workspace's token from the installation store.
+    slack = build_slack_access(settings, engine=db.engine, clock=clock)
+    gateway = SlackGateway(background=slack.background, interactive=slack.interactive)
 
     channels = ChannelDirectory(
         db=db,
@@ -123,11 +120,21 @@ def build(
         "choose whether Reframe listens in this channel, and how it answers",
         commands.channel_subcommand(channels),
     )
+    privacy = PrivacyService(db=db, clock=clock)
+    router.add(
+        "forget-me",
+        privacy_listeners.FORGET_USAGE,
+        privacy_listeners.FORGET_SUMMARY,
+        privacy_listeners.forget_me_subcommand(),
+    )
 
     background = BackgroundWork()
     bolt = build_bolt_app(
         signing_secret=_secret(settings.slack_signing_secret),
-        client=background_client,
+        client=slack.app_client,
+        authorize=slack.authorize,
+        oauth_settings=slack.oauth_settings,
+        installation_store=slack.installation_store,
     )
     events.register(
         bolt,
@@ -137,6 +144,12 @@ def build(
     )
     commands.register(bolt, router=router)
     actions.register(bolt, nudges=nudges)
+    privacy_listeners.register(
+        bolt,
+        privacy=privacy,
+        installation_store=slack.installation_store,
+        on_workspace_removed=slack.forget_team,
+    )
 
     wsgi = ObservedWSGI(
         ReframeWSGI(bolt, live=lambda: True, ready=db.ping, metrics=metrics.render)
@@ -150,19 +163,13 @@ def build(
         channels=channels,
         nudges=nudges,
         reframe=reframe,
+        privacy=privacy,
         router=router,
         bolt=bolt,
         wsgi=wsgi,
         background=background,
         jobs=jobs,
     )
-
-
-def _single_workspace(client: WebClient):  # type: ignore[no-untyped-def]
-    def client_for(_team_id: str) -> WebClient:
-        return client
-
-    return client_for
 
 
 def _secret(value: object) -> str:

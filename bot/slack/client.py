@@ -102,9 +102,11 @@ class SlackGateway:
         blocks = build_nudge_blocks(
             nudge.nudge_id, nudge.question, delivery=nudge.delivery, channel_id=nudge.channel_id
         )
-        client = self._background(nudge.team_id)
         thread = nudge.thread_ts or nudge.message_ts
         try:
+            # Inside the try: in OAuth mode finding the team's token can fail too
+            # (uninstalled meanwhile), and that must end as a DeliveryFailed.
+            client = self._background(nudge.team_id)
             if nudge.delivery == "ephemeral":
                 client.chat_postEphemeral(
                     channel=nudge.channel_id,

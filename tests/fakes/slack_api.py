@@ -41,6 +41,10 @@ class FakeSlackState:
     rate_windows: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     rejected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     ts_counter: int = 0
+    # OAuth: codes Slack would accept at oauth.v2.access, and the workspace each
+    # issued bot token belongs to (auth.test answers with it).
+    oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    token_teams: dict[str, str] = field(default_factory=dict)
 
 
 class FakeSlack:
@@ -89,6 +93,18 @@ class FakeSlack:
     def add_user(self, user_id: str, **fields: Any) -> None:
         with self.lock:
             self.state.users[user_id] = {"id": user_id, "deleted": False, **fields}
+
+    def add_oauth_code(
+        self, code: str, *, team_id: str, token: str, bot_user_id: str = "UBOT2"
+    ) -> None:
+        """Make `code` exchangeable at oauth.v2.access for a bot token in `team_id`."""
+        with self.lock:
+            self.state.oauth_codes[code] = {
+                "team_id": team_id,
+                "token": token,
+                "bot_user_id": bot_user_id,
+            }
+            self.state.token_teams[token] = team_id
 
     def fail(self, method: str, *faults: Fault) -> None:
         with self.lock:
@@ -154,7 +170,7 @@ class FakeSlack:
             return 429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"}
         with self.changed:
             self.state.calls.append(Call(method, params, headers, time.time()))
-            body = self._body_for(method, params)
+            body = self._body_for(method, params, headers)
             self.changed.notify_all()
         return 200, {}, body
 
@@ -175,11 +191,16 @@ class FakeSlack:
         self.state.ts_counter += 1
         return f"{int(time.time())}.{self.state.ts_counter:06d}"
 
-    def _body_for(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    def _body_for(
+        self, method: str, params: dict[str, Any], headers: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        if method == "oauth.v2.access":
+            return self._oauth_access(params)
         if method == "auth.test":
+            token = (headers or {}).get("authorization", "").removeprefix("Bearer ")
             return {
                 "ok": True,
-                "team_id": "T0TEAM",
+                "team_id": self.state.token_teams.get(token, "T0TEAM"),
                 "user_id": "UBOT",
                 "bot_id": "B0BOT",
                 "team": "Test",
@@ -207,6 +228,25 @@ class FakeSlack:
         if method in ("views.open", "views.publish", "views.update", "views.push"):
             return {"ok": True, "view": {"id": "V0VIEW"}}
         return {"ok": True}
+
+
+    def _oauth_access(self, params: dict[str, Any]) -> dict[str, Any]:
+        # Slack's oauth.v2.access answer for a bot-only install (one use per code).
+        grant = self.state.oauth_codes.pop(str(params.get("code", "")), None)
+        if grant is None:
+            return {"ok": False, "error": "invalid_code"}
+        return {
+            "ok": True,
+            "app_id": "A0APP",
+            "authed_user": {"id": "U0INSTALLER"},
+            "scope": "chat:write,channels:history,commands",
+            "token_type": "bot",
+            "access_token": grant["token"],
+            "bot_user_id": grant["bot_user_id"],
+            "team": {"id": grant["team_id"], "name": "Installed Team"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+        }
 
 
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:

@@ -69,17 +69,18 @@ class SlackSender:
         *,
         event_id: str | None = None,
         retry: int | None = None,
+        team: str = TEAM,
         **kw: Any,
     ) -> Reply:
         self._event_counter += 1
         payload = {
             "token": "legacy-unused",
-            "team_id": TEAM,
+            "team_id": team,
             "api_app_id": "A0APP",
             "type": "event_callback",
             "event_id": event_id or f"Ev{self._event_counter:08d}",
             "event_time": int(time.time()),
-            "authorizations": [{"team_id": TEAM, "user_id": BOT_USER, "is_bot": True}],
+            "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
             "event": event,
         }
         headers = {}
@@ -114,11 +115,12 @@ class SlackSender:
         user: str = "U0REP",
         channel: str = "C0DEAL",
         response_url: str = "http://127.0.0.1:9/none",
+        team: str = TEAM,
         **fields: str,
     ) -> Reply:
         form = {
             "token": "legacy-unused",
-            "team_id": TEAM,
+            "team_id": team,
             "team_domain": "test",
             "channel_id": channel,
             "channel_name": "deal-acme",
@@ -142,11 +144,12 @@ class SlackSender:
         response_url: str,
         container: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
+        team: str = TEAM,
     ) -> Reply:
         payload = {
             "type": "block_actions",
-            "team": {"id": TEAM, "domain": "test"},
-            "user": {"id": user, "team_id": TEAM},
+            "team": {"id": team, "domain": "test"},
+            "user": {"id": user, "team_id": team},
             "api_app_id": "A0APP",
             "token": "legacy-unused",
             "trigger_id": "1337.42.abcd",

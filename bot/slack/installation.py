@@ -1,0 +1,368 @@
+"""Multi-workspace installs: where each workspace's bot token lives, sealed at rest,
+and how the rest of the bot gets a Web API client for a given team.
+
+slack-sdk's SQLAlchemy stores run on our engine and our tables (created by
+Alembic, never by their `create_tables()`); this module only adds encryption
+and a short-lived per-team cache on top.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from logging import Logger
+from typing import TypeVar
+
+from cryptography.fernet import Fernet, InvalidToken
+from pydantic import SecretStr
+from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+from slack_sdk.oauth.installation_store import InstallationStore
+from slack_sdk.oauth.installation_store.models.bot import Bot
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
+from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
+from sqlalchemy import Engine, desc
+
+from bot.config import Settings
+from bot.domain.clock import Clock
+from bot.slack.client import build_web_client
+
+log = logging.getLogger(__name__)
+
+# The columns that hold credentials, on both Installation and Bot.
+SECRET_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+# Slack's tokens all start like this; a stored value that does is from before
+# encryption was switched on, and is still usable.
+PLAIN_TOKEN_PREFIX = "xox"
+OAUTH_STATE_SECONDS = 600
+
+Record = TypeVar("Record", Installation, Bot)
+
+
+class TokenCipher:
+    """Fernet encryption for tokens at rest. Without a key it passes values through."""
+
+    def __init__(self, key: str | None) -> None:
+        self._fernet = Fernet(key) if key else None
+
+    @property
+    def enabled(self) -> bool:
+        return self._fernet is not None
+
+    def seal(self, value: str | None) -> str | None:
+        if value is None or self._fernet is None:
+            return value
+        return self._fernet.encrypt(value.encode()).decode()
+
+    def open(self, value: str | None) -> str | None:
+        if value is None or self._fernet is None:
+            return value
+        try:
+            return self._fernet.decrypt(value.encode()).decode()
+        except InvalidToken:
+            if value.startswith(PLAIN_TOKEN_PREFIX):
+                return value  # saved before TOKEN_ENCRYPTION_KEY was set
+            # A different key (rotated without re-encrypting): the workspace
+            # must reinstall. Say so without printing anything of the value.
+            log.error("a stored Slack token cannot be decrypted with TOKEN_ENCRYPTION_KEY")
+            return None
+
+
+class EncryptedInstallationStore(InstallationStore):
+    """slack-sdk's SQLAlchemy store, with every token sealed on save and opened on find.
+
+    A wrapper rather than a subclass: the inner store's `save` calls its own
+    `save_bot`, so sealing in overridden methods would seal twice.
+    """
+
+    def __init__(self, inner: SQLAlchemyInstallationStore, cipher: TokenCipher) -> None:
+        self._inner = inner
+        self._cipher = cipher
+
+    @property
+    def encrypts(self) -> bool:
+        return self._cipher.enabled
+
+    @property
+    def logger(self) -> Logger:
+        return self._inner.logger
+
+    def save(self, installation: Installation) -> None:
+        self._inner.save(self._apply(installation, self._cipher.seal))
+
+    def save_bot(self, bot: Bot) -> None:
+        self._inner.save_bot(self._apply(bot, self._cipher.seal))
+
+    def find_bot(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        is_enterprise_install: bool | None = False,
+    ) -> Bot | None:
+        bot = self._inner.find_bot(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        return None if bot is None else self._apply(bot, self._cipher.open)
+
+    def find_installation(
+        self,
+        *,
+        enterprise_id: str | None,
+        team_id: str | None,
+        user_id: str | None = None,
+        is_enterprise_install: bool | None = False,
+    ) -> Installation | None:
+        found = self._inner.find_installation(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            user_id=user_id,
+            is_enterprise_install=is_enterprise_install,
+        )
+        return None if found is None else self._apply(found, self._cipher.open)
+
+    def find_bot_for_team(self, team_id: str) -> Bot | None:
+        """The newest bot token for a workspace, whether or not it belongs to an
+        Enterprise Grid org: our services know only the team id."""
+        bots = self._inner.bots
+        query = (
+            bots.select()
+            .where(
+                bots.c.client_id == self._inner.client_id,
+                bots.c.team_id == team_id,
+                bots.c.bot_token.is_not(None),
+            )
+            .order_by(desc(bots.c.installed_at))
+            .limit(1)
+        )
+        with self._inner.engine.connect() as connection:
+            row = connection.execute(query).mappings().first()
+        if row is None:
+            return None
+        return self._apply(self._inner.build_bot_entity(row), self._cipher.open)
+
+    def delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        self._inner.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+
+    def delete_installation(
+        self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
+    ) -> None:
+        self._inner.delete_installation(
+            enterprise_id=enterprise_id, team_id=team_id, user_id=user_id
+        )
+
+    def delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
+        self.delete_bot(enterprise_id=enterprise_id, team_id=team_id)
+        self.delete_installation(enterprise_id=enterprise_id, team_id=team_id)
+
+    @staticmethod
+    def _apply(record: Record, transform: Callable[[str | None], str | None]) -> Record:
+        """A copy of the record with each token field transformed (never mutate
+        the caller's object: Bolt keeps using the installation it saved)."""
+        copied = _copy_record(record)
+        for name in SECRET_FIELDS:
+            if hasattr(copied, name):
+                setattr(copied, name, transform(getattr(copied, name)))
+        return copied
+
+
+def _copy_record(record: Record) -> Record:
+    # Installation and Bot are plain classes whose state is all in __dict__;
+    # a shallow copy of that is a faithful, independent copy.
+    copied = object.__new__(type(record))
+    copied.__dict__.update(record.__dict__)
+    return copied
+
+
+def build_installation_store(
+    *, engine: Engine, client_id: str, encryption_key: str | None
+) -> EncryptedInstallationStore:
+    inner = SQLAlchemyInstallationStore(client_id=client_id, engine=engine)
+    return EncryptedInstallationStore(inner, TokenCipher(encryption_key))
+
+
+def build_oauth_settings(
+    *,
+    engine: Engine,
+    client_id: str,
+    client_secret: str,
+    scopes: tuple[str, ...],
+    redirect_uri: str | None,
+    installation_store: InstallationStore,
+) -> OAuthSettings:
+    """Bolt's OAuth v2 flow at /slack/install and /slack/oauth_redirect."""
+    return OAuthSettings(
+        client_id=client_id,
+        client_secret=client_secret,
+        scopes=list(scopes),
+        user_scopes=[],
+        redirect_uri=redirect_uri,
+        installation_store=installation_store,
+        installation_store_bot_only=True,
+        state_store=SQLAlchemyOAuthStateStore(
+            expiration_seconds=OAUTH_STATE_SECONDS, engine=engine
+        ),
+    )
+
+
+class WorkspaceNotInstalled(SlackClientError):
+    """No usable bot token is stored for this team (never installed, or uninstalled)."""
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _CachedClient:
+    client: WebClient
+    until: datetime
+
+
+class TeamClients:
+    """A Web API client per team, with that team's bot token from the installation store.
+
+    Tokens are cached briefly so a burst of messages costs one database read,
+    while an uninstall (which calls `forget`) or a reinstall elsewhere is seen
+    within `ttl` by every process.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: EncryptedInstallationStore,
+        clock: Clock,
+        make_client: Callable[[str], WebClient],
+        ttl: timedelta = timedelta(seconds=60),
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._make_client = make_client
+        self._ttl = ttl
+        self._cache: dict[str, _CachedClient] = {}
+        self._lock = threading.Lock()
+
+    def client_for(self, team_id: str) -> WebClient:
+        now = self._clock.now()
+        with self._lock:
+            cached = self._cache.get(team_id)
+        if cached is not None and cached.until > now:
+            return cached.client
+        bot = self._store.find_bot_for_team(team_id)
+        if bot is None or not bot.bot_token:
+            raise WorkspaceNotInstalled(f"Reframe is not installed in workspace {team_id}")
+        client = self._make_client(bot.bot_token)
+        with self._lock:
+            self._cache[team_id] = _CachedClient(client, now + self._ttl)
+        return client
+
+    def forget(self, team_id: str) -> None:
+        with self._lock:
+            self._cache.pop(team_id, None)
+
+
+def single_workspace(client: WebClient) -> Callable[[str], WebClient]:
+    """The one bot token's client, whatever the team (SLACK_BOT_TOKEN mode)."""
+
+    def client_for(_team_id: str) -> WebClient:
+        return client
+
+    return client_for
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SlackAccess:
+    """How this process reaches Slack, in either install mode.
+
+    `background` / `interactive` give the gateway a client for a team;
+    the rest is what the Bolt app needs (all None in single-workspace mode).
+    """
+
+    app_client: WebClient
+    background: Callable[[str], WebClient]
+    interactive: Callable[[str], WebClient]
+    installation_store: EncryptedInstallationStore | None = None
+    oauth_settings: OAuthSettings | None = None
+    authorize: InstallationStoreAuthorize | None = None
+    forget_team: Callable[[str], None] = lambda _team_id: None
+
+
+def build_slack_access(settings: Settings, *, engine: Engine, clock: Clock) -> SlackAccess:
+    base_url = settings.slack_api_url
+    if not settings.uses_oauth:
+        token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+        background = build_web_client(token=token, base_url=base_url)
+        interactive = build_web_client(token=token, base_url=base_url, timeout=3, patient=False)
+        return SlackAccess(
+            app_client=background,
+            background=single_workspace(background),
+            interactive=single_workspace(interactive),
+        )
+    return _oauth_access(settings, engine=engine, clock=clock)
+
+
+def _oauth_access(settings: Settings, *, engine: Engine, clock: Clock) -> SlackAccess:
+    client_id = settings.slack_client_id or ""
+    client_secret = _secret(settings.slack_client_secret)
+    base_url = settings.slack_api_url
+    store = build_installation_store(
+        engine=engine,
+        client_id=client_id,
+        encryption_key=_secret(settings.token_encryption_key) or None,
+    )
+    if not store.encrypts:
+        log.warning("TOKEN_ENCRYPTION_KEY is not set: workspace tokens are stored unencrypted")
+    # Bolt's own client carries no token: Bolt gives each request a copy with the
+    # token `authorize` found for that request's team.
+    app_client = build_web_client(token=None, base_url=base_url)
+    background = TeamClients(
+        store=store,
+        clock=clock,
+        make_client=lambda token: build_web_client(token=token, base_url=base_url),
+    )
+    interactive = TeamClients(
+        store=store,
+        clock=clock,
+        make_client=lambda token: build_web_client(
+            token=token, base_url=base_url, timeout=3, patient=False
+        ),
+    )
+
+    def forget_team(team_id: str) -> None:
+        background.forget(team_id)
+        interactive.forget(team_id)
+
+    return SlackAccess(
+        app_client=app_client,
+        background=background.client_for,
+        interactive=interactive.client_for,
+        installation_store=store,
+        oauth_settings=build_oauth_settings(
+            engine=engine,
+            client_id=client_id,
+            client_secret=client_secret,
+            scopes=settings.slack_scopes,
+            redirect_uri=settings.slack_install_redirect_url,
+            installation_store=store,
+        ),
+        # auth.test once per token, not once per request: a token that is
+        # revoked disappears from the store, which is looked up every time.
+        authorize=InstallationStoreAuthorize(
+            logger=logging.getLogger("slack_bolt.authorize"),
+            installation_store=store,
+            client_id=client_id,
+            client_secret=client_secret,
+            bot_only=True,
+            cache_enabled=True,
+            client=app_client,
+        ),
+        forget_team=forget_team,
+    )
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""

@@ -1,0 +1,172 @@
+"""Letting go of data: a workspace uninstalling Reframe, and `/reframe forget-me`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.oauth.installation_store import InstallationStore
+
+from bot.services.privacy import Deleted, PrivacyService
+from bot.slack.commands import CommandReply, CommandRequest, SubcommandHandler
+
+log = logging.getLogger(__name__)
+
+FORGET_CONFIRM = "forget_me_confirm"
+FORGET_CANCEL = "forget_me_cancel"
+FORGET_USAGE = "/reframe forget-me"
+FORGET_SUMMARY = "delete everything Reframe stores about you in this workspace"
+
+
+# -- Block Kit ------------------------------------------------------------
+
+
+def build_forget_me_confirm_blocks(*, team_id: str, user_id: str) -> list[Block]:
+    """Ask before deleting: this cannot be undone. The button carries whose data
+    it deletes, so the click can be checked against who clicked."""
+    return [
+        SectionBlock(
+            block_id="forget_me_question",
+            text=MarkdownTextObject(
+                text="*Delete everything Reframe stores about you in this workspace?*\n"
+                "That is the questions you were sent and your feedback on them, your "
+                "weekly check-in answers and notes, and your settings. This cannot be undone."
+            ),
+        ),
+        ActionsBlock(
+            block_id="forget_me_actions",
+            elements=[
+                ButtonElement(
+                    text="Yes, delete my data",
+                    action_id=FORGET_CONFIRM,
+                    value=owner_key(team_id, user_id),
+                    style="danger",
+                ),
+                ButtonElement(text="Cancel", action_id=FORGET_CANCEL, value="cancel"),
+            ],
+        ),
+    ]
+
+
+def build_forget_me_done_blocks(deleted: Deleted) -> list[Block]:
+    return [
+        SectionBlock(text=MarkdownTextObject(text=forgotten_text(deleted))),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text="Reframe still listens in deal channels; use *Pause for a week* "
+                    "on a nudge, or `/reframe channel off`, to hear less from it."
+                )
+            ]
+        ),
+    ]
+
+
+def forgotten_text(deleted: Deleted) -> str:
+    if deleted.total == 0:
+        return "Done. Reframe had nothing stored about you in this workspace."
+    return (
+        f"Done. Deleted {deleted.nudges} nudge(s), {deleted.checkins} check-in(s) "
+        "and your settings. Reframe no longer stores anything about you here."
+    )
+
+
+def owner_key(team_id: str, user_id: str) -> str:
+    return f"{team_id}:{user_id}"
+
+
+# -- /reframe forget-me ---------------------------------------------------
+
+
+def forget_me_subcommand() -> SubcommandHandler:
+    """Nothing is deleted here: the reply asks for confirmation."""
+
+    def handle(request: CommandRequest) -> CommandReply:
+        return CommandReply(
+            text="Delete everything Reframe stores about you in this workspace?",
+            blocks=build_forget_me_confirm_blocks(team_id=request.team_id, user_id=request.user_id),
+        )
+
+    return handle
+
+
+# -- listeners ------------------------------------------------------------
+
+
+def register(
+    app: App,
+    *,
+    privacy: PrivacyService,
+    installation_store: InstallationStore | None,
+    on_workspace_removed: Callable[[str], None] = lambda _team_id: None,
+) -> None:
+    def remove_workspace(context: BoltContext) -> None:
+        team_id = context.team_id
+        if not team_id:
+            log.warning("uninstall event without a team id; nothing deleted")
+            return
+        if installation_store is not None:
+            installation_store.delete_all(enterprise_id=context.enterprise_id, team_id=team_id)
+        privacy.forget_team(team_id)
+        on_workspace_removed(team_id)
+
+    def handle_app_uninstalled(context: BoltContext) -> None:
+        remove_workspace(context)
+
+    def handle_tokens_revoked(event: dict[str, Any], context: BoltContext) -> None:
+        tokens = event.get("tokens") or {}
+        if tokens.get("bot"):
+            # Without its bot token Reframe can do nothing there: same as an uninstall.
+            remove_workspace(context)
+            return
+        if installation_store is not None and context.team_id:
+            for user_id in tokens.get("oauth") or []:
+                installation_store.delete_installation(
+                    enterprise_id=context.enterprise_id, team_id=context.team_id, user_id=user_id
+                )
+
+    def handle_forget_me_confirm(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        team_id, user_id = _actor(body)
+        if team_id is None or user_id is None or action.get("value") != owner_key(team_id, user_id):
+            respond(
+                text="Only the person who asked can confirm this; nothing was deleted.",
+                replace_original=False,
+            )
+            return
+        deleted = privacy.forget_rep(team_id=team_id, user_id=user_id)
+        respond(
+            text=forgotten_text(deleted),
+            blocks=build_forget_me_done_blocks(deleted),
+            replace_original=True,
+        )
+
+    def handle_forget_me_cancel(ack: Ack, respond: Respond) -> None:
+        ack()
+        respond(text="Cancelled. Nothing was deleted.", replace_original=True)
+
+    app.event("app_uninstalled")(handle_app_uninstalled)
+    app.event("tokens_revoked")(handle_tokens_revoked)
+    app.action(FORGET_CONFIRM)(handle_forget_me_confirm)
+    app.action(FORGET_CANCEL)(handle_forget_me_cancel)
+
+
+def _actor(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    team_id = (body.get("team") or {}).get("id") or body.get("team_id")
+    user_id = (body.get("user") or {}).get("id")
+    return (
+        team_id if isinstance(team_id, str) and team_id else None,
+        user_id if isinstance(user_id, str) and user_id else None,
+    )
