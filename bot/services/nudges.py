@@ -248,17 +248,19 @@ class NudgeService:
         sent_at: datetime | None = None,
         next_attempt_at: datetime | None = None,
     ) -> str:
-        with self._db.transaction() as session:
-            session.execute(
-                update(Nudge)
-                .where(Nudge.id == nudge_id)
-                .values(
-                    status=status,
-                    last_error=error[:200] if error else None,
-                    sent_at=sent_at,
-                    next_attempt_at=next_attempt_at,
-                )
+        change = (
+            update(Nudge)
+            .where(Nudge.id == nudge_id)
+            .values(
+                status=status,
+                last_error=error[:200] if error else None,
+                sent_at=sent_at,
+                next_attempt_at=next_attempt_at,
             )
+        )
+        # Slack may already have the message: losing this write to a dropped
+        # connection would let the sweep send it again.
+        self._db.write_retrying(lambda session: session.execute(change))
         metrics.nudge_outcome(status)
         return status
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from sqlalchemy import DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -94,6 +98,24 @@ class Database:
         """One unit of work: commit on success, roll back on any error."""
         with self.sessions.begin() as session:
             yield session
+
+    def write_retrying(self, work: Callable[[Session], T], *, attempts: int = 4) -> T:
+        """Run an idempotent unit of work; run it again if the connection dropped.
+
+        For writes that must not be lost after Slack already acted (marking a
+        nudge sent): a database restart mid-write would otherwise leave the row
+        claimed, and the sweep would send it a second time.
+        """
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.transaction() as session:
+                    return work(session)
+            except DBAPIError as error:
+                if not error.connection_invalidated or attempt == attempts:
+                    raise
+                log.warning("database connection lost; writing again (attempt %s)", attempt + 1)
+                time.sleep(0.05 * 2**attempt)  # a restarting server needs a moment
+        raise AssertionError("unreachable")
 
     @property
     def is_postgres(self) -> bool:

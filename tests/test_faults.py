@@ -1,0 +1,258 @@
+"""Faults on both sides: Slack's Web API rate-limiting, failing, slow or unreachable,
+and the database dropping every connection mid-run. Each case ends the same way:
+every vent has exactly one nudge row, marked sent, and exactly one
+chat.postEphemeral call. Nothing lost, nothing doubled."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import create_engine, select, text
+
+from bot.domain.clock import FixedClock
+from bot.storage.models import Nudge
+from bot.web import make_http_server, serve_in_thread
+from bot.wiring import Reframe, build
+from tests.conftest import RunningApp, make_settings
+from tests.fakes.slack_api import FakeSlack, Fault
+from tests.fakes.slack_requests import SlackSender
+
+VENT = "their DM is a jerk tbh, he'll never give us a shot"
+
+
+def rows(reframe: Reframe) -> list[Nudge]:
+    with reframe.db.transaction() as session:
+        return list(session.scalars(select(Nudge).order_by(Nudge.id)))
+
+
+def send_vents(sender: SlackSender, count: int, *, first: int = 0) -> list[str]:
+    """One vent from each of `count` reps (cooldown allows one per rep and channel)."""
+    users = [f"U0VENT{first + i:03d}" for i in range(count)]
+    for i, user in enumerate(users):
+        reply = sender.message(VENT, user=user, ts=f"1700000100.{first + i:06d}")
+        assert reply.status == 200
+    return users
+
+
+def drain(reframe: Reframe) -> None:
+    """Let the deliveries started by requests finish (as on SIGTERM)."""
+    reframe.background.shutdown(wait=True)
+
+
+def sweep_until_sent(app: RunningApp, rounds: int = 5) -> None:
+    """What the scheduler does over the next minutes: retry what is due.
+
+    Steps of 2.5 minutes pass every backoff and the claim lease of a delivery
+    cut off mid-way, and five of them stay inside the 15-minute delivery window.
+    """
+    drain(app.reframe)
+    for _ in range(rounds):
+        if all(n.status == "sent" for n in rows(app.reframe)):
+            return
+        app.clock.advance(timedelta(minutes=2, seconds=30))
+        app.reframe.run_jobs_once()
+
+
+def assert_each_vent_nudged_once(reframe: Reframe, fake: FakeSlack, users: list[str]) -> None:
+    nudges = rows(reframe)
+    assert sorted(n.user_id for n in nudges) == sorted(users), "rows"
+    assert {n.status for n in nudges} == {"sent"}
+    calls = fake.calls("chat.postEphemeral")
+    assert sorted(c.params["user"] for c in calls) == sorted(users), "calls"
+
+
+def test_rate_limits_with_retry_after_lose_and_double_nothing(running_app: RunningApp) -> None:
+    fake = running_app.fake
+    # More 429s than the client's own two retries, so some wait for the sweep.
+    fake.fail("chat.postEphemeral", *[Fault(429, retry_after=1)] * 6)
+    users = send_vents(running_app.slack, 4)
+    sweep_until_sent(running_app)
+    assert fake.rejected("chat.postEphemeral") == 6
+    assert_each_vent_nudged_once(running_app.reframe, fake, users)
+
+
+def test_server_errors_lose_and_double_nothing(running_app: RunningApp) -> None:
+    fake = running_app.fake
+    fake.fail("chat.postEphemeral", *[Fault(500)] * 7)
+    users = send_vents(running_app.slack, 4)
+    sweep_until_sent(running_app)
+    assert fake.rejected("chat.postEphemeral") == 7
+    assert_each_vent_nudged_once(running_app.reframe, fake, users)
+
+
+def test_slow_answers_within_the_timeout_are_just_slow(running_app: RunningApp) -> None:
+    fake = running_app.fake
+    fake.fail("chat.postEphemeral", *[Fault(200, delay=0.5)] * 4)
+    users = send_vents(running_app.slack, 4)
+    sweep_until_sent(running_app)
+    assert_each_vent_nudged_once(running_app.reframe, fake, users)
+
+
+def test_timeouts_are_retried_later(running_app: RunningApp) -> None:
+    fake = running_app.fake
+    # Shorten the patient client's 10 s timeout so the test stays quick.
+    running_app.reframe.bolt.client.timeout = 1
+    # Slack hangs past the timeout and then fails: it did not post, so we must.
+    fake.fail("chat.postEphemeral", *[Fault(503, delay=1.5)] * 2)
+    users = send_vents(running_app.slack, 2)
+    sweep_until_sent(running_app)
+    assert sum(n.attempts for n in rows(running_app.reframe)) == 4
+    assert_each_vent_nudged_once(running_app.reframe, fake, users)
+
+
+class Gate:
+    """A TCP pass-through to the fake Slack that can be closed: while closed its
+    port refuses connections, exactly as an unreachable Slack would."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self._upstream = upstream_port
+        probe = socket.socket()
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self._listener: socket.socket | None = None
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    def open(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def close(self) -> None:
+        if self._listener is not None:
+            # shutdown() wakes the accept() blocked in the other thread; close() alone does not.
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+            self._listener = None
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return  # closed
+            upstream = socket.create_connection(("127.0.0.1", self._upstream))
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pipe, args=(a, b), daemon=True).start()
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while data := source.recv(65536):
+            sink.sendall(data)
+    with contextlib.suppress(OSError):
+        sink.shutdown(socket.SHUT_WR)
+
+
+@pytest.fixture
+def gated_app(database_url: str, fake_slack: FakeSlack, clock: FixedClock) -> Iterator[RunningApp]:
+    """The app, reaching the fake Slack only through a Gate (as `app.gate`)."""
+    gate = Gate(int(fake_slack.api_url.split(":")[2].split("/")[0]))
+    gate.open()
+    settings = make_settings(database_url, fake_slack, slack_api_url=gate.api_url)
+    reframe = build(settings, clock=clock)
+    server = make_http_server(reframe.wsgi, "127.0.0.1", 0)
+    serve_in_thread(server)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    app = RunningApp(reframe, url, SlackSender(url), fake_slack, clock)
+    app.gate = gate  # type: ignore[attr-defined]
+    yield app
+    server.shutdown()
+    server.server_close()
+    reframe.shutdown()
+    gate.close()
+
+
+def test_unreachable_slack_then_back(gated_app: RunningApp) -> None:
+    """Slack refuses connections for a while; the nudges wait in the database and
+    are each sent once when Slack is back."""
+    app, gate = gated_app, gated_app.gate  # type: ignore[attr-defined]
+    # Warm up first: Bolt's auth.test and the channel name are cached after one request.
+    assert app.slack.message("call booked for Thursday", user="U0WARM").status == 200
+    gate.close()
+    users = send_vents(app.slack, 3)
+    drain(app.reframe)
+    assert {n.status for n in rows(app.reframe)} == {"pending"}
+    assert {n.last_error for n in rows(app.reframe)} <= {"URLError", "ConnectionRefusedError"}
+    app.clock.advance(timedelta(minutes=1))
+    app.reframe.run_jobs_once()  # still closed: tried again, still pending
+    assert {n.status for n in rows(app.reframe)} == {"pending"}
+    assert app.fake.calls("chat.postEphemeral") == []
+    gate.open()
+    sweep_until_sent(app)
+    assert_each_vent_nudged_once(app.reframe, app.fake, users)
+
+
+# -- the database dropping every connection --------------------------------------
+
+
+@pytest.fixture
+def killer(database_url: str) -> Iterator[threading.Event]:
+    """Terminates every other connection to the test database every 50 ms while set."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite has no server to restart")
+    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    running, done = threading.Event(), threading.Event()
+    kills = 0
+
+    def kill_loop() -> None:
+        nonlocal kills
+        with engine.connect() as connection:
+            while not done.is_set():
+                if running.is_set():
+                    connection.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        )
+                    )
+                    kills += 1
+                time.sleep(0.05)
+
+    thread = threading.Thread(target=kill_loop, daemon=True)
+    thread.start()
+    yield running
+    done.set()
+    thread.join(5)
+    engine.dispose()
+    assert kills > 0
+
+
+@pytest.mark.postgres
+def test_database_restarts_mid_run_lose_and_double_nothing(
+    running_app: RunningApp, killer: threading.Event
+) -> None:
+    users = [f"U0PGKILL{i:03d}" for i in range(30)]
+    killer.set()
+    for i, user in enumerate(users):
+        # Slack retries a failed delivery (up to 3 times); do the same.
+        event = {
+            "type": "message",
+            "channel": "C0DEAL",
+            "channel_type": "channel",
+            "user": user,
+            "text": VENT,
+            "ts": f"1700000200.{i:06d}",
+        }
+        for retry in range(4):
+            reply = running_app.slack.event(event, event_id=f"EvKILL{i}", retry=retry or None)
+            if reply.status == 200:
+                break
+        else:
+            pytest.fail(f"event for {user} failed four times")
+    killer.clear()
+    sweep_until_sent(running_app)
+    assert_each_vent_nudged_once(running_app.reframe, running_app.fake, users)
