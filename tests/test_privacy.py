@@ -84,7 +84,9 @@ def counts(db: Database, *, team_id: str, user_id: str | None = None) -> dict[st
 # -- the service ----------------------------------------------------------
 
 
-def test_forget_rep_deletes_only_that_rep_in_that_workspace(db: Database, clock: FixedClock) -> None:
+def test_forget_rep_deletes_only_that_rep_in_that_workspace(
+    db: Database, clock: FixedClock
+) -> None:
     now = clock.now()
     seed(db, team_id=TEAM_A, user_id=REP, at=now)
     seed(db, team_id=TEAM_A, user_id=OTHER_REP, at=now, tag="2")
@@ -148,9 +150,7 @@ def test_export_of_an_unknown_rep_is_empty(db: Database, clock: FixedClock) -> N
     assert exported["nudges"] == [] and exported["checkins"] == []
 
 
-def test_purge_removes_only_rows_older_than_the_retention(
-    db: Database, clock: FixedClock
-) -> None:
+def test_purge_removes_only_rows_older_than_the_retention(db: Database, clock: FixedClock) -> None:
     now = clock.now()
     seed(db, team_id=TEAM_A, user_id=REP, at=now - timedelta(days=400), tag="1")
     seed(db, team_id=TEAM_B, user_id=REP, at=now - timedelta(days=400), tag="2")
