@@ -190,7 +190,15 @@ def _best(gates: list[set[str]]) -> set[str]:
 
 
 def _ends_with_space(items: _Items) -> bool:
-    return bool(items) and items[-1] == (_C.LITERAL, ord(" "))
+    """Whether every way through the items ends on a space, so a word starts after them."""
+    if not items:
+        return False
+    op, arg = items[-1]
+    if op is _C.SUBPATTERN:
+        return _ends_with_space(list(arg[3]))  # type: ignore[index]
+    if op is _C.BRANCH:
+        return all(_ends_with_space(list(branch)) for branch in arg[1])  # type: ignore[index]
+    return (op, arg) == (_C.LITERAL, ord(" "))
 
 
 def _gated_parts(
@@ -220,7 +228,9 @@ _CUSTOMER_REF = re.compile(
     r"\b(?:(?:their|the customer's|the client's|the prospect's)(?: [a-z-]+){0,2} " + _ROLE + r"\b"
     r"|the (?:new |old |interim |acting |current |main |other )?(?:customer|client|prospect|"
     r"buyer|c[efit]o|ciso|cro|s?vp|evp|eb|dm|economic buyer|decision[- ]?maker|champion|"
-    r"buying committee|account|director|head of \w+|procurement \w+|it director)s?\b"
+    r"buying committee|account|director|head of \w+|procurement \w+|it director|it manager|"
+    r"ops lead|ops director|ops manager|gc|general counsel|gatekeeper|committee|board|"
+    r"evaluator|coo|cio|architect|stakeholder)s?\b"
     r"|(?<!our )(?<!my )\b(?:procurement|purchasing|their side|their end|their org|"
     r"their company|their team|that company|this company|those guys|these guys|"
     r"this guy|that guy|this dude|that dude|this woman|that woman|this lady|that lady|"
@@ -233,7 +243,9 @@ _CUSTOMER_REF = re.compile(
 _OWN_REF = re.compile(
     r"\b(?:our|my) (?:[a-z-]+ ){0,2}[a-z-]+\b"
     # Bare team and tool names are ours, unless the text says whose ("their legal", "vp of ops").
-    r"|(?<!their )(?<!of )(?<!'s )(?<!sales )(?<!vp )\b(?:legal|ops|revops|rev ops|deal desk|"
+    r"|(?<!their )(?<!of )(?<!'s )(?<!sales )(?<!vp )"
+    r"\b(?:legal|ops(?! (?:lead|director|manager|head|vp))|"
+    r"revops|rev ops|deal desk|"
     r"engineering|product team|support|marketing|enablement|management|the se|the sdr|"
     r"the bdr|se team|"
     r"the crm|crm|cpq|the quoting tool|quoting tool|the tool|the portal|the sandbox|"
@@ -248,7 +260,9 @@ _OWN_AGENT_REF = re.compile(
     r"\b(?:our|my) (?:[a-z-]+ )?(?:team|legal|lawyers?|manager|boss|se|sdr|bdr|csm|ops|"
     r"product|engineering|support|leadership|cro|ceo|cfo|vp|finance|marketing|people|folks|"
     r"guys|tool|crm|system|portal|process|partner team|implementation team)\b"
-    r"|(?<!their )(?<!of )(?<!'s )(?<!sales )(?<!vp )\b(?:legal|ops|revops|rev ops|deal desk|"
+    r"|(?<!their )(?<!of )(?<!'s )(?<!sales )(?<!vp )"
+    r"\b(?:legal|ops(?! (?:lead|director|manager|head|vp))|"
+    r"revops|rev ops|deal desk|"
     r"engineering|product team|support|marketing|enablement|management|leadership|"
     r"sales ops|the se|the sdr|the bdr|se team|the crm|crm|cpq|the quoting tool|the tool|"
     r"finance team|the cro)\b"
@@ -288,10 +302,13 @@ _CORRECTION = _rx(
     r"\bunfair(?:ly)? (?:to|on) (?:him|her|them)\b",
 )
 _SPEECH_VERB = re.compile(
-    r"\b(?:said|says|say|told (?:me|us|him|her|them|the team)|tells (?:me|us)|wrote|writes|"
+    r"\b(?:said|(?:says|say)(?! (?:yes|no)\b)|told (?:me|us|him|her|them|the team)|"
+    r"tells (?:me|us)|wrote|writes|"
     r"replied|responded|answered|asked|mentioned|claimed|claims|insisted|emailed|texted|"
     r"messaged|put it|called it|called (?:us|our [a-z]+)|quote|quoted|word for word|"
-    r"their words|his words|her words|literally said|goes|went like|screamed|yelled|"
+    r"their words|his words|her words|literally said|"
+    r"goes(?! (?:nowhere|anywhere|on|off|away|quiet|dark|"
+    r"silent|missing|well|badly|live|to|with|into)\b)|went like|screamed|yelled|"
     r"complained(?: that)?|warned|announced|let (?:us|me) know|informed us|"
     r"according to (?:him|her|them))\b"
 )
@@ -300,6 +317,14 @@ _QUOTED_SPAN = re.compile(r"\"[^\"]*\"|(?<![a-z])'(?=[a-z])[^']{3,}'(?![a-z])")
 _THING_SUBJECT = re.compile(
     r"(?<!of )\b(?:it|this|that|which|everything|something)(?:'s| is| was)? ?$"
 )
+# The rep checking their own assumptions: "note to self: stop assuming they're shopping us".
+_SELF_CHECK = re.compile(
+    r"\b(?:note to self|stop (?:assuming|thinking|treating|writing)|(?:i|we) (?:keep|kept) "
+    r"(?:trying|assuming|thinking|treating)|(?:i|we) (?:need|have|ought) to stop|"
+    r"(?:i|we) should (?:stop|quit)|instead of (?:asking|listening|finding out|checking))\b"
+)
+# "every. single. time." is one phrase typed for emphasis, not three sentences.
+_STACCATO = re.compile(r"(?:^|(?<=[.!?,:] ))(?:\w+\. ){2,}\w+\b")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\s+(?:-|–|—)\s+|\s*\.\.\.\s*")
 _CLAUSE_SPLIT = re.compile(
     r",? \b(?:but|though|although|however|yet|whereas|while|except)\b,?|\s*\(\s*|\s*\)\s*"
@@ -585,7 +610,8 @@ _MIND_RULES = (
             r"\b(?:on purpose|deliberately|intentionally)\b(?! to (?:test|check|learn|understand|"
             r"see|make sure|be thorough|stress-test|probe))",
             r"\bhas an? (?:hidden |secret |own |personal )?agenda\b",
-            r"\b(?:pretending|faking|going through the motions|just ticking (?:a |the )?box)\b",
+            r"(?<!stop )\b(?:pretending|faking|going through the motions|"
+            r"just ticking (?:a |the )?box)\b",
             r"\b(?:never|wasn't ever|was never|were never|weren't ever) (?:really )?"
             r"(?:serious|interested|going to buy|intending|planning to buy)\b",
             r"\bnever (?:had|has) any (?:real )?intention\b",
@@ -843,7 +869,9 @@ _PERSON_INSULT_MORE = (
 _LABEL_MORE = Rule(
     Trap.LABELING,
     _rx(
-        rf"\b(?:is|'s|are|'re|was|were) (?:an? |such an? |the |a total |a complete |"
+        # "'s" only as "is" ("he's a muppet"), never as a possessive ("Pellworth's gatekeeper").
+        rf"(?:\b(?:is|are|was|were)|'re|\b(?:he|she|who|that|it)'s|'s(?= (?:an?|such|the) )) "
+        rf"(?:an? |such an? |the |a total |a complete |"
         rf"a real |an absolute )?(?:(?!not|never|no)[\w-]+ ){{0,3}}{_PERSON_INSULT_MORE}s?\b"
         r"(?! (?:in negotiations|at negotiating|negotiator|for detail|but fair))",
         rf"\b(?:a|an) (?:pack|bunch|gaggle|band|herd) of (?:[\w-]+ )?{_PERSON_INSULT_MORE}s?\b",
@@ -999,7 +1027,8 @@ _FORTUNE_MORE = Rule(
         r"\bstick a fork in\b",
         r"\b(?:it's|is) (?:just )?a formality\b",
         r"\b(?:they're|they are|it's|he's|she's) (?:already )?gone\b",
-        r"\b(?:is|are|'s) (?:gone|cooked|toast|doomed|finished|over)\b",
+        r"\b(?:is|are|'s) (?:cooked|toast|doomed|finished|over)\b",
+        r"\b(?:deal|renewal|opp|opportunity|account|it|this|that one|this one)(?:'s| is) gone\b",
         r"\bstop pretending\b",
         r"\bcan't wait to learn nothing\b",
         r"\b(?:why|not sure why) (?:do )?(?:i|we) (?:even |still )?(?:bother|try|go)\b",
@@ -1012,7 +1041,7 @@ _FORTUNE_MORE = Rule(
         r"\bi can (?:feel|tell|see) it\b",
         r"\b(?:watch|mark my words|calling it now|you'll see|bet on it)$",
         r"\b(?:there's|there is) no way\b",
-        r"\bzero chance\b",
+        r"\bzero chance\b(?! (?:i|i'm|im|i'll|i am|i will|my)\b)",
         r"\bforget (?:it|about it)\b",
         r"\bwe're out\b",
         r"\bclosed-?lost in my head\b",
@@ -1157,7 +1186,8 @@ _GENERAL_RULES: tuple[Rule, ...] = (
     Rule(
         Trap.FORTUNE_TELLING,
         _rx(
-            r"\b(?:no|zero|not a|fat) (?:shot|hope|prayer|chance)\b",
+            r"\b(?:no|zero|not a|fat) (?:shot|hope|prayer|chance)\b"
+            r"(?! (?:i|i'm|im|i'll|i am|i will|my)\b)",
             r"\bsnowball's chance\b",
             r"\b(?:we're|we are|i'm|i am) (?:just )?wasting (?:our|my) time\b",
             r"\bpipe ?dream\b",
@@ -1192,6 +1222,319 @@ _GENERAL_RULES: tuple[Rule, ...] = (
     ),
 )
 
+# --- broader families: synonyms, slang and syntax other reps use for the same traps ---------
+#
+# Each alternative is a family (a verb or noun slot filled from a word list), not a sentence.
+
+_HAPPY_STATE = (
+    r"(?:happy|happier|smiling|thrilled|delighted|content|contented|pleased|satisfied|sweet|"
+    r"comfy|comfortable|cheerful|chuffed|pampered|in a good mood|warm and fuzzy|a happy camper|"
+    r"happy campers|on side|onside)"
+)
+_LEAN_NOUN = r"(?:goggles|blinkers|blinders|glasses|tinted glasses|tinted specs|specs)"
+_SCORING = (
+    r"(?:scorecard|scoring|criteria|requirements|rfp|eval|evaluation|shortlist|weighting|"
+    r"spec|specs|process|bake-?off)"
+)
+_BROAD_COMPETITOR = Rule(
+    Trap.COMPETITOR_BIAS,
+    _rx(
+        rf"\b[\w-]+ {_LEAN_NOUN} on\b",
+        rf"\b(?:wears?|wearing|has|have|got) (?:his|her|their|the|those) [\w-]+ {_LEAN_NOUN}\b",
+        r"\b(?:blinkered|blinded) by (?:it|them|that|[\w-]+)\b",
+        r"\bcarr(?:y|ies|ying) water for\b",
+        r"\bdoing [\w-]+'s (?:bidding|dirty work)\b",
+        r"\b[\w-]+ (?:errand boy|lackey|poster boy|poster child)\b",
+        rf"\b(?:rigging|rigged|stacking|stacked|tilting|tilted|skewing|skewed|weighting|"
+        rf"weighted|writing|wrote|written|tailoring|tailored) (?:the |their |its |this )?"
+        rf"{_SCORING}s? (?:for|toward|towards|in favou?r of|around)\b",
+        rf"\b{_SCORING}s? (?:was |were |is |are )?(?:written|designed|tailored|built) "
+        r"(?:for|around) [\w-]+\b",
+        r"\bfan ?club\b",
+        r"\b(?:has|have|got) (?:a )?(?:soft spot|weakness|thing) for\b",
+        r"\b(?:cosy|cozy|chummy|pally|thick as thieves|in cahoots)(?: \w+){0,2} with\b",
+        r"\b(?:he's|she's|he is|she is|they're) [\w-]+'s (?:guy|man|woman|girl|boy|person|"
+        r"people)\b",
+        r"\bsteer(?:s|ing)? (?:this|it|the deal|things|the decision) (?:their|[\w-]+'s) way\b",
+        r"\b[\w-]+ tattoo(?:ed)? on (?:his|her|their) (?:heart|arm|forehead)\b",
+        r"\bit's (?:all|the only thing) (?:he|she|they) (?:knows?|used)\b",
+        r"\b(?:an? )?[\w-]+ lifer\b",
+    ),
+    Target.CUSTOMER,
+)
+
+_BROAD_HAPPINESS = Rule(
+    Trap.CHASING_HAPPINESS,
+    _rx(
+        rf"\b(?:keep|keeps|keeping|kept|make|making|get|getting|leave|leaving|need|needs) "
+        rf"(?!(?:my|our) (?:team|manager|boss|family|wife|husband|kids|se)\b)"
+        rf"{_NAME}(?:'s [\w-]+(?: [\w-]+)?)? (?:feeling |to feel |to be |to stay )?{_HAPPY_STATE}",
+        rf"\b(?:make|making|made) sure {_NAME}(?:'s [\w-]+(?: [\w-]+)?)? (?:is|are|stays?|feels?) "
+        rf"(?:an? )?{_HAPPY_STATE}",
+        rf"\b(?:as long as|so long as) [\w&' -]{{1,30}}? (?:is|are|stays?|stay|feels?) "
+        rf"{_HAPPY_STATE}",
+        rf"\b(?:stays?|staying|remains?) {_HAPPY_STATE} with us\b",
+        r"\b(?:kpi|metric|north star|scorecard|measure of success|goal|job|priority|aim|focus)\b"
+        r"[^.]{0,40}\bhow (?:happy|content|pleased|delighted|satisfied|thrilled)\b",
+        r"\b(?:happy|contented?|delighted|satisfied|smiling) (?:customers?|clients?) ?(?:=|means|"
+        r"equals|is an?|are|don't|dont|do not|never|won't|stay|renew)\b",
+        r"\bzero unhappy (?:stakeholders|customers|clients|people)\b",
+        r"\bnobody at [\w&' -]{1,30}? is unhappy\b",
+        r"\b(?:aim|goal|job|priority|plan|kpi|mission)\b[^.]{0,30}\b(?:a |an )?(?:delighted|happy|"
+        r"thrilled|smiling|contented?) (?:customer|client)s?\b",
+    ),
+    Target.BUILT_IN,
+)
+
+_US_WORTH = (
+    r"(?:appreciates? us|values? us|rates? us|respects? us|trusts? us again|"
+    r"(?:that )?we(?:'re| are| were) (?:worth|good|great|the best|the right|still|better|"
+    r"valuable|top)|(?:that )?we (?:earn|deserve|are worth)|how (?:good|great|valuable|much "
+    r"better|much) we|why (?:they|he|she) (?:chose|picked|signed|bought|went with)|"
+    r"what (?:they'd|they would|they're|they are) (?:lose|losing|missing|getting))"
+)
+_BROAD_VALUE = Rule(
+    Trap.CONVINCING_VALUE,
+    _rx(
+        rf"\b(?:so|until|till|and|to make sure|so that) (?:they|he|she|[\w&'-]+(?:'s [\w-]+)?) "
+        rf"(?:can |will |finally |actually |might |would |can finally |has to |have to )?"
+        rf"(?:see|sees|admit|admits|realise|realises|realize|realizes|remember|remembers|"
+        rf"know|knows|get|gets|understand|understands)? ?{_US_WORTH}",
+        r"\bso (?:they|he|she) stop (?:thinking|believing|saying) (?:that )?we(?:'re| are)\b",
+        r"\b(?:so|and) (?:they|he|she) (?:can't|cannot|won't|will never|never|stop) "
+        r"(?:doubt|doubting|question|questioning) us\b",
+        r"\bforgotten how (?:good|great|valuable|much)\b",
+        r"\b(?:value|roi|impact|tco|savings|benefits|success|wins) (?:review|recap|report|study|"
+        r"deck|workshop|dashboard|model|session|pack|story|summary|analysis|deep dive|calc)s? "
+        r"(?:\w+ ){0,3}(?:to|so|and) (?:win (?:them|him|her|[\w&'-]+) back|remind|prove|"
+        r"justify|convince|re-?convince)\b",
+        r"\b(?:re-?sell|re-?pitch|justify|prove)(?:ing)? ourselves\b",
+        r"\bprove[- ]ourselves\b",
+        r"\bneeds? (?:reminding|a reminder|to be reminded)\b",
+        r"\b(?:more |extra |another )?proof (?:points? )?(?:that )?we (?:deserve|earn|are worth|"
+        r"'re worth)\b",
+        r"\bmore proof points\b",
+        r"\bchange (?:his|her|their) minds? about us\b",
+        r"\b(?:drown|bury|burying|drowning|shower|showering|flood|flooding) [\w&'-]+ (?:in|with) "
+        r"(?:value|proof|case studies|roi)\b",
+        r"\bjustify (?:ourselves|our (?:fee|spend|cost|price|invoice|existence))\b",
+    ),
+    Target.BUILT_IN,
+)
+
+_BROAD_INSULT_ADJ = (
+    r"(?:pedantic|penny-pinching|tight-fisted|tightfisted|miserable|grumpy|flaky|spineless|"
+    r"jumped-up|power-tripping|small-minded|narrow-minded|pig-headed|bone-headed|"
+    r"thick-headed|pompous|smug|bumbling|hapless|feckless|gormless|dozy|dim|daft|clueless|"
+    r"useless|lazy|incompetent|arrogant|hopeless|two-faced|slimy|shady|sleazy)"
+)
+_BROAD_INSULT_NOUN = (
+    r"(?:scrooge|grumps?|nightmare|pedant|jobsworth|yes-man|clowns?|muppets?|numpties|"
+    r"cowboys?|amateurs?|dinosaurs?|idiots?|vultures?|bullies|bully|tyrants?|"
+    r"weasels?|snakes?|flakes?|know-it-alls?|control freaks?|egomaniacs?|bureaucrats?|"
+    r"joke of an? \w+|waste of space|piece of work)"
+)
+_BROAD_LABEL = Rule(
+    Trap.LABELING,
+    _rx(
+        rf"\b(?:is|are|was|were|'re|(?:he|she|who|that)'s) (?:an? |such an? |the |so |"
+        rf"totally |completely |absolutely |utterly |basically |just |a total |a complete |"
+        rf"an absolute |a real |the most )?(?:(?!not\b|never\b|no\b)[\w-]+ )?{_BROAD_INSULT_ADJ}\b"
+        r"(?! (?:about|with|at|to|on|for|as)\b)",
+        rf"\b(?:is|are|was|were|'re|(?:he|she|who|that)'s) (?:an? |such an? |the |a total |"
+        rf"a complete |an absolute |a real |a bunch of |a pack of |just )?"
+        rf"(?:(?!not\b|never\b|no\b)[\w-]+ ){{0,2}}"
+        rf"{_BROAD_INSULT_NOUN}\b",
+        r"\b(?:too|so) (?:lazy|stupid|dumb|cheap|arrogant|proud|stubborn|clueless|"
+        r"incompetent|dim|thick|spineless) to\b",
+        r"\b(?:flaky|useless|clueless|hopeless|hopless) as (?:hell|anything|ever|they come)\b",
+        r"\bwhat a joke of an?\b",
+    ),
+    Target.CUSTOMER,
+)
+
+_CUST_NEGLECT = (
+    r"(?:couldn't be bothered|can't be bothered|could not be bothered|didn't bother|"
+    r"never bothered|is asleep|was asleep|are asleep|asleep at the wheel|lost|refused|"
+    r"failed to|forgot|sat on|sitting on|sits on|kept|keeps|changed|changing|went (?:on "
+    r"holiday|on leave|dark|awol|quiet|silent) without|went dark|ghosted|can't read|"
+    r"couldn't read|cannot read|messed|screwed|botched|bungled|broke|tanked|blew|dropped|"
+    r"ignored|skipped|never (?:sent|showed|read|replied|logged|staffed|gave)|"
+    r"(?:is|was|are|were) (?:too slow|useless|clueless|dragging|stalling|running out the "
+    r"clock))"
+)
+_BROAD_BAD = (
+    r"(?:lost|lose|losing|missed|miss|missing|slipped|slid|slipping|sliding|stuck|stalled|"
+    r"failed|behind|delayed|late|dead|toast|at risk|blew|blown)"
+)
+_OUR_SIDE_WORD = (
+    r"(?:we|i|our|my|us|legal|ops|product|engineering|support|marketing|finance|deal desk|"
+    r"the se|the sdr|the crm|cpq)"
+)
+_BROAD_BLAME = Rule(
+    Trap.BLAMING,
+    _rx(
+        rf"\b{_BROAD_BAD}\b.{{0,60}}\b(?:because|bc|cos|coz|cuz|'cause|thanks to|since) "
+        rf"(?!{_OUR_SIDE_WORD}\b)[\w&' -]{{1,40}}? {_CUST_NEGLECT}",
+        rf"\b(?:thanks to|because of|due to|all because) (?!{_OUR_SIDE_WORD}\b)[\w&' -]{{1,40}}?"
+        rf" (?:sitting on|sat on|dragging|ignoring|losing|refusing|forgetting|changing|"
+        rf"ghosting|botching|blocking)\b.{{0,60}}\b{_BROAD_BAD}",
+        r"\bblame (?:their|the (?:customer|client|buyer)|[\w&'-]+'s|them|him|her)(?: [\w-]+)? "
+        r"for\b",
+        r"\b(?:killed|tanked|sank|sunk|blew up|torpedoed|derailed|wrecked|nuked|ruined|"
+        r"sabotaged|screwed up|messed up|botched|broke) (?:our|the|a|my|this|their own|its own)"
+        r" (?:[\w-]+ ){0,2}(?:pricing|implementation|integration|integration test|test|"
+        r"project|plan|budget|schedule|launch|migration|poc|pilot|sandbox|go-live|deal|"
+        r"timeline|rollout)\b",
+        r"\b(?:is|are|was|were) the (?:only |whole |real |main )?reason (?:why )?(?:this|that|"
+        r"the|our|my|it|we|i)\b[\w ']{0,30}\b(?:dead|lost|slipped|stalled|behind|miss|late|"
+        r"failed|stuck|died|toast|slid|at risk)\b",
+        r"\b(?:and|so) now (?:we're|we are|i'm|i am|we) (?:\w+ )?(?:behind|late|stuck|screwed|"
+        r"missing|slipping|toast|at risk|blocked|paying|eating)\b",
+        r"\b(?:is|'s|was) (?:all |entirely |100% |squarely |totally )?on (?:their|[\w&-]+'s)"
+        rf"(?: [\w-]+){{0,2}} {_ROLE}\b",
+        r"\bblamed us\b",
+        r"\b(?:dropped|drops|dropping) the ball\b",
+    ),
+    Target.CUSTOMER_OR_DEAL,
+)
+# A counterfactual names its culprit itself: "we'd be live if Copperleaf had sent the specs".
+_BROAD_BLAME_COUNTERFACTUAL = Rule(
+    Trap.BLAMING,
+    _rx(
+        rf"\b(?:we'd|we would|we wouldn't|we would not|i'd|i wouldn't|it would|we could) "
+        rf"(?:have|'ve|be)\b[\w %-]{{0,30}}\bif (?!{_OUR_SIDE_WORD}\b)[\w&' -]{{1,40}}? "
+        r"(?:had|could|would|did|didn't|just|was|were|sent|showed|read|gotten)\b",
+        rf"\bif (?!{_OUR_SIDE_WORD}\b)[\w&' -]{{1,40}}? (?:had (?:just |even )?|could |would "
+        r"(?:just )?)[\w ]{1,50}?,? (?:we'd|we would|we wouldn't|we would not|i'd|i would|"
+        r"i wouldn't) (?:have|'ve|be)\b",
+    ),
+    Target.BUILT_IN,
+)
+
+_MIND_PURPOSE = (
+    r"(?:benchmark|beat|bash|squeeze|leverage|compare|price[- ]check|get a (?:better|lower) "
+    r"price|tick|check a box|pad|look (?:busy|good|smart)|cover|keep (?:the|their|his|her)|"
+    r"stall|slow|waste|string|drive|push|force|play|shop|satisfy|appease|keep [\w-]+ honest)"
+)
+_BROAD_MIND = Rule(
+    Trap.MIND_READING,
+    _rx(
+        rf"\b(?:only|just|purely|simply) (?:\w+ing|took|takes|wants?|asked|asks|here|in it) "
+        rf"[\w ']{{0,40}}\b(?:to|so (?:they|he|she) can) {_MIND_PURPOSE}",
+        r"\busing (?:us|our (?:proposal|quote|pricing|numbers|bid|demo|deck|poc|pilot|"
+        r"references?)) (?:to|as|for)\b",
+        r"\bto (?:beat|bash|knock|drive|push|grind) (?:[\w-]+ ){0,3}down\b",
+        r"\b(?:enjoy|enjoys|enjoying|loves?|loving|likes?) (?:watching |making |seeing )?"
+        r"(?:us|vendors|salespeople|reps|people|suppliers) (?:squirm|sweat|suffer|grovel|beg|"
+        r"jump through)\b",
+        r"\b(?:scared|afraid|terrified|worried|nervous) (?:we'll|we will|we're|we|our|us)\b",
+        r"\b(?:protect|protects|guard|guards|defend|defends|cover|covers) (?:his|her|their) "
+        r"(?:own )?(?:ass|arse|butt|backside|back|bases|turf|patch|kingdom|empire)\b",
+        r"\bplaying for time\b",
+        r"\b(?:no|zero|not any) (?:real )?(?:intent|intention|plans?|interest) (?:to|of|in) "
+        r"(?:buy|buying|sign|signing|switch|switching|move|moving|change|changing|purchase|"
+        r"purchasing)\b",
+        r"\b(?:don't|doesn't|do not|does not) (?:believe|think|trust) (?:that )?we(?:'re| are) "
+        r"(?:good enough|worth|any good|the right)\b",
+    ),
+    Target.CUSTOMER,
+)
+# "we're only there to drive the price down": the customer's motive, in our own words.
+_BROAD_MIND_US = Rule(
+    Trap.MIND_READING,
+    _rx(
+        r"\b(?:we're|we are|we were|we) (?:only|just|merely|purely) (?:there|here|in (?:it|this|"
+        r"the mix|the running)|invited|on the (?:list|shortlist)|at the table|being used) "
+        r"(?:to|for|as|so)\b",
+        r"\b(?:we're|we are) (?:just |only )?(?:the |a |their )?(?:stalking horse|price check|"
+        r"backup|plan b|leverage|third quote|benchmark)\b",
+    ),
+    Target.BUILT_IN,
+)
+
+_BROAD_FORTUNE = Rule(
+    Trap.FORTUNE_TELLING,
+    _rx(
+        r"\b(?:ship|boat|train) (?:has|'s) (?:sailed|left)\b",
+        r"\b(?:flogging|beating|whipping) a dead horse\b",
+        r"\bgive it (?:a|an|one|two|three|\d+) (?:week|month|day|quarter)s? (?:before|until|"
+        r"till|tops)\b",
+        r"\bin a (?:million|thousand|hundred) years\b",
+        r"\b(?:we're|we are|i'm|i am) (?:never|not) (?:getting|winning|closing|landing|"
+        r"signing) (?:this|that|it|them)\b",
+        r"\b(?:goes|go|went|lead|leads|led|leading|get|gets|got|going) (?:absolutely |precisely |"
+        r"exactly )?nowhere\b",
+        r"\bnever (?:lead|leads|go|goes|get|gets|went|led) anywhere\b",
+        r"\b(?:total |complete |utter |massive |a )?waste of (?:a |an |my |our |the |everyone's "
+        r"|everybody's )?(?:\w+ )?(?:day|afternoon|morning|week|monday|tuesday|wednesday|"
+        r"thursday|friday|flight|trip|meeting|call|demo)\b",
+        r"\b(?:will|'ll|gonna|going to)\b[\w ]{0,40}\b(?:and )?(?:still|then) (?:say no|pick|"
+        r"go with|choose|walk|not buy|not sign|ghost)\b",
+        r"\b(?:quietly|slowly) die\b|\bdie (?:in committee|on the vine|a slow death)\b",
+        r"\bnot that it (?:matters|will matter|makes a difference)\b",
+        r"\bfor all the good it(?:'ll| will) do\b|\bfat lot of good\b",
+        r"\bno (?:point|use|sense) (?:in )?\w+ing\b",
+        r"\bnever (?:going to|gonna) (?!(?:forget|regret)\b)\w+",
+        r"\b(?:can't|cannot|don't) see (?:[\w&'-]+ ){1,2}(?:ever )?(?:going for it|saying yes|"
+        r"coming (?:round|around)|agreeing|approving|picking us|choosing us)\b",
+        r"\b(?:we're|we are|we) (?:going to|gonna) lose (?:this|it|the deal|this one)\b",
+        r"\b(?:will|'ll|is going to|gonna) pull the plug\b|\bbefore (?:they|he|she|[\w&'-]+ "
+        r"?[\w-]*) pulls? the plug\b",
+    ),
+    Target.CUSTOMER_OR_DEAL,
+)
+
+_FREQUENCY = (
+    r"(?:every (?:single |last )?(?:time|call|meeting|week|quarter|renewal|cycle|round|"
+    r"year|month)|without fail|as (?:per )?usual|as always|like always|like clockwork|"
+    r"constantly|all the time|non-?stop|on repeat|every single one|like they always do|"
+    r"same as always|same old)"
+)
+# A trailing "every time" qualifies the whole clause, so its subject is the clause's first
+# subject even when "we" shows up in between ("forgets everything we agreed, every call").
+_BROAD_OVERGEN_TRAILING = Rule(
+    Trap.OVERGENERALIZING,
+    _rx(
+        rf"\b{_FREQUENCY}(?:$|[,.;!])",
+        rf"^{_FREQUENCY}\b",
+        r"^(?:so |how )?(?:typical|classic)$",
+    ),
+    Target.CUSTOMER_OR_DEAL,
+)
+_BROAD_OVERGEN = Rule(
+    Trap.OVERGENERALIZING,
+    _rx(
+        r"^(?:so |how |just )?(?:typical|classic) (?!(?:me|us|mistake|rookie|sales|"
+        r"enterprise|timeline|cycle)\b)[\w&'-]+(?:'s)?(?: [\w&'-]+)?(?:[,!:]|$)",
+        r", (?:typical|classic|so typical of) (?!(?:me|us|mistake)\b)[\w -]{1,25}$",
+        r"\b(?:nobody|no one|no-one|not one person|everyone|everybody) (?:in|at|from|on) "
+        r"(?:their|that|[\w&-]+'s)\b",
+        r"\bevery (?:call|meeting|demo|session|qbr|email|workshop) with (?:[\w&'-]+ ){1,3}"
+        r"(?:starts|ends|turns|becomes|goes|runs)\b",
+        r"\b(?:change|changes|changing) (?:their|his|her) minds? (?:constantly|all the time|"
+        r"every)\b",
+        r"\b(?:same|this) stunt every\b|\bsame as every (?:project|deal|time|year|quarter)\b",
+        r"\bstory of (?:this|the|my|our) (?:account|deal|life)\b",
+        r"\byet another (?:round|request|delay|reschedule|change|stakeholder|meeting)\b",
+    ),
+    Target.CUSTOMER,
+)
+
+_BROADER_RULES: tuple[Rule, ...] = (
+    _BROAD_COMPETITOR,
+    _BROAD_HAPPINESS,
+    _BROAD_VALUE,
+    _BROAD_LABEL,
+    _BROAD_BLAME,
+    _BROAD_BLAME_COUNTERFACTUAL,
+    _BROAD_MIND,
+    _BROAD_MIND_US,
+    _BROAD_FORTUNE,
+    _BROAD_OVERGEN_TRAILING,
+    _BROAD_OVERGEN,
+)
+
 _MORE_RULES: tuple[Rule, ...] = (
     _COMPETITOR_MORE,
     _HAPPINESS_MORE,
@@ -1215,6 +1558,7 @@ RULES: tuple[Rule, ...] = (
     *_OVERGEN_RULES,
     *_MORE_RULES,
     *_GENERAL_RULES,
+    *_BROADER_RULES,
 )
 
 
@@ -1261,11 +1605,17 @@ def _own_clauses(plain: str) -> list[_Clause]:
     """The rep's own statements: no quotes, reported speech, team questions or corrections."""
     clauses: list[_Clause] = []
     context = ""
-    for raw in _SENTENCE_SPLIT.split(_strip_quotes(plain)):
+    unquoted = _STACCATO.sub(lambda m: m.group(0).replace(". ", " "), _strip_quotes(plain))
+    for raw in _SENTENCE_SPLIT.split(unquoted):
         sentence = raw.strip(" .!,;:")
         if not sentence:
             continue
-        if _is_team_question(sentence) or _CORRECTION.search(sentence) or _PRAISE.search(sentence):
+        if (
+            _is_team_question(sentence)
+            or _CORRECTION.search(sentence)
+            or _PRAISE.search(sentence)
+            or _SELF_CHECK.search(sentence)
+        ):
             context += " " + sentence
             continue
         for part in _CLAUSE_SPLIT.split(sentence):
@@ -1303,7 +1653,12 @@ def _cue_counts(rule: Rule, match: re.Match[str], clause: _Clause) -> bool:
     if rule.trap is Trap.LABELING and _THING_SUBJECT.search(before):
         return False
     after = clause.text[match.end() :]
-    return _target_fits(rule.target, before, match.group(0), after, clause.text, clause.context)
+    # "zero chance our legal team turns it": a doom cue whose subject follows it. Other cues
+    # are followed by their object ("dragged this out so we lost our pricing window").
+    subject_may_follow = rule.trap is Trap.FORTUNE_TELLING
+    return _target_fits(
+        rule.target, before, match.group(0), after, clause.text, clause.context, subject_may_follow
+    )
 
 
 def _strip_quotes(text: str) -> str:
@@ -1326,7 +1681,13 @@ def _is_negated(before_cue: str) -> bool:
 
 
 def _target_fits(
-    target: Target, before: str, cue: str, after: str, clause: str, context: str
+    target: Target,
+    before: str,
+    cue: str,
+    after: str,
+    clause: str,
+    context: str,
+    subject_may_follow: bool = True,
 ) -> bool:
     side = _leading_reference_side(cue, before + " " + context)
     if side is Side.UNKNOWN:
@@ -1335,7 +1696,11 @@ def _target_fits(
         # No subject before the cue: the cue may name it ("their indecision cost us").
         named = _side_of_subject(_first_reference_text(cue), context)
         side = named if named is Side.CUSTOMER else side
-    if side is Side.UNKNOWN and _leading_reference_side(after, context) is Side.OWN:
+    if (
+        subject_may_follow
+        and side is Side.UNKNOWN
+        and _leading_reference_side(after, context) is Side.OWN
+    ):
         return False  # "zero chance our legal team turns it by friday"
     if target is Target.BUILT_IN:
         return True
