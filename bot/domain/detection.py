@@ -1296,7 +1296,8 @@ _US_WORTH = (
 _BROAD_VALUE = Rule(
     Trap.CONVINCING_VALUE,
     _rx(
-        rf"\b(?:so|until|till|and|to make sure|so that) (?:they|he|she|[\w&'-]+(?:'s [\w-]+)?) "
+        rf"\b(?:so|until|till|and|to make sure|so that) "
+        rf"(?:they|he|she|(?:their |the )?[\w&'-]+(?:'s [\w-]+)?) "
         rf"(?:can |will |finally |actually |might |would |can finally |has to |have to )?"
         rf"(?:see|sees|admit|admits|realise|realises|realize|realizes|remember|remembers|"
         rf"know|knows|get|gets|understand|understands)? ?{_US_WORTH}",

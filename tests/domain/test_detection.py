@@ -77,6 +77,26 @@ VENTS: list[tuple[str, Trap]] = [
     ("their legal team always moves the goalposts", OV),
     ("they never answer emails", OV),
     ("everyone at Globex hates change", OV),
+    # broader families: other reps' slang, synonyms and syntax
+    ("the CISO has Workday goggles on, nothing we show him counts", C),
+    ("procurement tilted the scorecard towards Oracle", C),
+    ("their COO is so cosy with SAP it's embarrassing", C),
+    ("job one: keep the ops lead comfy and cheerful", H),
+    ("a contented client is a loyal client, so whatever they want they get", H),
+    ("building a savings dashboard so their CFO can see we earn our fee", V),
+    ("time for a value recap to win them back", V),
+    ("their GC is a pedantic nightmare", L),
+    ("the ops lead is a spineless jobsworth", L),
+    ("we'd be live by now if Copperleaf had sent the specs", B),
+    ("we lost the pilot cos their team couldn't be bothered to log in", B),
+    ("their board is the reason this deal is dead", B),
+    ("they're only taking the meetings to benchmark our price", M),
+    ("we're only there to drive their incumbent's price down", M),
+    ("forget Corvane, that ship has sailed", F),
+    ("oh great, another sync with their IT team that goes nowhere", F),
+    ("typical Quillon, every deadline is a suggestion", OV),
+    ("the buyer forgets everything we agreed, every single call", OV),
+    ("every. single. time. they move the goalposts", OV),
 ]
 
 SILENT: list[tuple[str, str]] = [
@@ -132,6 +152,21 @@ SILENT: list[tuple[str, str]] = [
     ("third reschedule this month, their CFO is travelling", "mixed_fact"),
     ("procurement wants another 10% off and net 90 terms", "mixed_fact"),
     ("still no reply from their legal team after two weeks", "mixed_fact"),
+    # hard negatives for the broader families
+    ("our CPQ is an absolute clown show today", "own_side"),
+    ("the new CRM is a dinosaur, nine clicks to log a call", "own_side"),
+    ("finance rejected my expense, zero chance I'm paying for that myself", "own_side"),
+    ("the CISO left last week, so our sponsor is gone", "bad_news"),
+    ("note to self: stop assuming the buyer is shopping us", "self_reflection"),
+    ("I keep trying to keep everyone happy instead of asking what they need", "self_reflection"),
+    ("I rambled for twenty minutes, classic me", "self_reflection"),
+    ("he's not a muppet, he's new and nobody briefed him", "negated"),
+    ("the deal's not DOA at all, it just moved a quarter", "negated"),
+    ("their VP is a shark in negotiations, respect", "praise"),
+    ("Pellworth is an absolute beast of a deal", "praise"),
+    ('their IT director literally said "your product is a dinosaur"', "quote"),
+    ("Pellworth's gatekeeper booked us the exec meeting", "update"),
+    ("moving the Tidewater sync, their ops lead has a clash", "logistics"),
 ]
 
 FORMATTING: list[tuple[str, bool]] = [
@@ -199,9 +234,10 @@ def test_control_characters_inside_a_vent() -> None:
 # --- dev-set floor: measured on tests/data/detector_dev.jsonl only --------------------------
 
 DEV_SPLIT = Path(__file__).resolve().parents[1] / "data" / "detector_dev.jsonl"
-DEV_F1_FLOOR = 0.95  # achieved 0.970 on the 647-line dev split
-DEV_PRECISION_FLOOR = 0.98  # achieved 1.000
-DEV_MAIN_TRAP_FLOOR = 0.95  # achieved 0.969
+# Achieved on the 954-line dev split (647 original lines + 307 by a second author):
+DEV_F1_FLOOR = 0.98  # achieved 0.994
+DEV_PRECISION_FLOOR = 0.99  # achieved 1.000
+DEV_MAIN_TRAP_FLOOR = 0.98  # achieved 0.993
 
 
 @pytest.mark.skipif(not DEV_SPLIT.exists(), reason="dev split not written yet")
