@@ -136,6 +136,13 @@ class Settings(BaseSettings):
                 "SLACK_BOT_TOKEN is not set (OAuth & Permissions > Bot User OAuth Token, "
                 "xoxb-...), nor SLACK_CLIENT_ID and SLACK_CLIENT_SECRET for multi-workspace install"
             )
+        if self.slack_bot_token is not None and self.slack_client_id and self.slack_client_secret:
+            # Bolt itself switches to OAuth when it sees SLACK_CLIENT_ID/SECRET in
+            # the environment and then ignores the bot token: make the choice explicit.
+            problems.append(
+                "set SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID and "
+                "SLACK_CLIENT_SECRET (multi-workspace install), not both"
+            )
         token = self.slack_bot_token.get_secret_value() if self.slack_bot_token else None
         if token is not None and not token.startswith("xoxb-"):
             problems.append("SLACK_BOT_TOKEN must be a bot token starting with xoxb-")
