@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,10 @@ def test_retention_must_be_positive(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DATA_RETENTION_DAYS", "0")
     with pytest.raises(SettingsError, match="DATA_RETENTION_DAYS"):
         load_settings()
+
+
+def test_default_scopes_match_the_app_manifest() -> None:
+    # The install asks for exactly what the manifest declares: asking for less
+    # breaks features, asking for more makes admins hesitate to approve.
+    manifest = json.loads((Path(__file__).resolve().parents[1] / "manifest.json").read_text())
+    assert sorted(DEFAULT_BOT_SCOPES) == sorted(manifest["oauth_config"]["scopes"]["bot"])
