@@ -62,6 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     purge.set_defaults(handler=run_data_purge)
 
+    checkins = sub.add_parser("checkins", help="weekly check-ins")
+    checkins_sub = checkins.add_subparsers(metavar="ACTION")
+    send_due = checkins_sub.add_parser("send-due", help="run one check-in tick and print it")
+    send_due.add_argument("--at", help="act as if it were this time (ISO-8601: 2026-11-23T09:00Z)")
+    send_due.set_defaults(handler=run_checkins_send_due)
+
     bench = sub.add_parser("bench", help="benchmarks with printed reports")
     bench_sub = bench.add_subparsers(metavar="WHAT")
     detector = bench_sub.add_parser("detector", help="detector quality and speed vs. VADER")
@@ -156,6 +162,35 @@ def run_bench_detector(args: argparse.Namespace) -> int:
     from bot.bench.detector import main as bench_main
 
     return bench_main(list(args.rest))
+
+
+def run_checkins_send_due(args: argparse.Namespace) -> int:
+    """One check-in tick, as the scheduler runs it, at `--at` or now."""
+    from datetime import UTC, datetime
+
+    from bot.config import SettingsError, load_settings, require_slack_credentials
+    from bot.domain.clock import Clock, FixedClock, SystemClock
+    from bot.wiring import build
+
+    try:
+        settings = load_settings()
+        require_slack_credentials(settings)
+        at = datetime.fromisoformat(args.at.replace("Z", "+00:00")) if args.at else None
+    except (SettingsError, ValueError) as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    clock: Clock = SystemClock()
+    if at is not None:
+        clock = FixedClock(at if at.tzinfo else at.replace(tzinfo=UTC))
+    reframe = build(settings, clock=clock)
+    try:
+        report = reframe.checkins.send_due()
+    finally:
+        reframe.shutdown()
+    for sent in report.sent:
+        print(f"sent {sent.team_id} {sent.user_id} {sent.week}")
+    print(f"check-ins at {clock.now().isoformat()}: {report}")
+    return 0
 
 
 @contextmanager

@@ -71,6 +71,48 @@ class Settings(BaseSettings):
 
     # The scheduler's heartbeat, for deliveries that need a retry.
     scheduler_tick_seconds: int = Field(default=30, ge=1, le=3600)
+    # Weekly check-ins: the workspace default, used where a rep chose nothing
+    # (weekday: mon…sun or 0…6; time: HH:MM in the rep's own Slack time zone;
+    # tz: for reps whose profile has none).
+    checkin_default_weekday: int = 0
+    checkin_default_time: str = "09:00"
+    checkin_default_tz: str = "UTC"
+    checkin_reminder_hours: float = Field(default=24.0, gt=0)
+    checkin_max_attempts: int = Field(default=6, ge=1, le=50)
+    # DMs sent at once per tick; they all pause together when Slack says 429.
+    checkin_send_workers: int = Field(default=8, ge=1, le=64)
+
+    @field_validator("checkin_default_weekday", mode="before")
+    @classmethod
+    def _parse_checkin_weekday(cls, value: object) -> object:
+        from bot.domain.schedule import ScheduleError, parse_weekday
+
+        if isinstance(value, str | int):
+            try:
+                return parse_weekday(value)
+            except ScheduleError as error:
+                raise ValueError(str(error)) from None
+        return value
+
+    @field_validator("checkin_default_time")
+    @classmethod
+    def _check_checkin_time(cls, value: str) -> str:
+        from bot.domain.schedule import ScheduleError, format_time, parse_time
+
+        try:
+            return format_time(parse_time(value))
+        except ScheduleError as error:
+            raise ValueError(str(error)) from None
+
+    @field_validator("checkin_default_tz")
+    @classmethod
+    def _check_checkin_tz(cls, value: str) -> str:
+        from bot.domain.schedule import is_valid_zone
+
+        if not is_valid_zone(value):
+            raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin")
+        return value
+
 
     @field_validator("deal_channel_patterns", mode="before")
     @classmethod

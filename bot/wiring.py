@@ -17,18 +17,23 @@ from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.cooldown import CooldownPolicy
 from bot.domain.questions import QuestionLibrary
+from bot.domain.schedule import WeeklySchedule, parse_time
 from bot.observability import ObservedWSGI
 from bot.scheduler import Job, build_scheduler
 from bot.services.background import BackgroundWork
 from bot.services.channels import ChannelDirectory
+from bot.services.checkins import CheckinService
 from bot.services.nudges import NudgeService
 from bot.services.privacy import PrivacyService
 from bot.services.reframe import ReframeService
 from bot.slack.app import build_bolt_app
+from bot.slack.checkin_blocks import CheckinContent
+from bot.slack.checkin_client import SlackCheckins
 from bot.slack.client import SlackGateway
 from bot.slack.commands import CommandRouter
 from bot.slack.installation import build_slack_access
 from bot.slack.listeners import actions, commands, events
+from bot.slack.listeners import checkins as checkin_listeners
 from bot.slack.listeners import privacy as privacy_listeners
 from bot.storage import migrate
 from bot.storage.db import Database
@@ -49,6 +54,7 @@ class Reframe:
     nudges: NudgeService
     reframe: ReframeService
     privacy: PrivacyService
+    checkins: CheckinService
     router: CommandRouter
     bolt: App
     wsgi: ObservedWSGI
@@ -100,6 +106,20 @@ def build(
         patterns=settings.deal_channel_patterns,
         default_mode=settings.nudge_default_mode,
     )
+    checkin_content = CheckinContent.load()
+    checkins = CheckinService(
+        db=db,
+        clock=clock,
+        slack=SlackCheckins(client_for=slack.background, content=checkin_content),
+        default_schedule=WeeklySchedule(
+            weekday=settings.checkin_default_weekday,
+            at=parse_time(settings.checkin_default_time),
+            tz=settings.checkin_default_tz,
+        ),
+        reminder_after=timedelta(hours=settings.checkin_reminder_hours),
+        max_attempts=settings.checkin_max_attempts,
+        workers=settings.checkin_send_workers,
+    )
     nudges = NudgeService(
         db=db,
         clock=clock,
@@ -111,6 +131,7 @@ def build(
             daily_limit=settings.nudge_daily_limit,
         ),
         delivery_window=timedelta(minutes=settings.nudge_delivery_window_minutes),
+        on_rep_seen=checkins.on_rep_seen,
     )
     reframe = ReframeService(library=library, clock=clock)
     router = CommandRouter(commands.reframe_fallback(reframe), commands.REFRAME_USAGES)
@@ -129,6 +150,14 @@ def build(
     )
 
     background = BackgroundWork()
+    router.add(
+        "checkin",
+        checkin_listeners.CHECKIN_USAGE,
+        checkin_listeners.CHECKIN_SUMMARY,
+        checkin_listeners.checkin_subcommand(
+            checkins, deliver=lambda checkin_id: background.submit(checkins.deliver, checkin_id)
+        ),
+    )
     bolt = build_bolt_app(
         signing_secret=_secret(settings.slack_signing_secret),
         client=slack.app_client,
@@ -144,6 +173,7 @@ def build(
     )
     commands.register(bolt, router=router)
     actions.register(bolt, nudges=nudges)
+    checkin_listeners.register(bolt, checkins=checkins, content=checkin_content)
     privacy_listeners.register(
         bolt,
         privacy=privacy,
@@ -154,7 +184,10 @@ def build(
     wsgi = ObservedWSGI(
         ReframeWSGI(bolt, live=lambda: True, ready=db.ping, metrics=metrics.render)
     )
-    jobs = [Job("deliver_pending_nudges", nudges.deliver_due, settings.scheduler_tick_seconds)]
+    jobs = [
+        Job("deliver_pending_nudges", nudges.deliver_due, settings.scheduler_tick_seconds),
+        Job("send_due_checkins", checkins.send_due, settings.scheduler_tick_seconds),
+    ]
     return Reframe(
         settings=settings,
         clock=clock,
@@ -164,6 +197,7 @@ def build(
         nudges=nudges,
         reframe=reframe,
         privacy=privacy,
+        checkins=checkins,
         router=router,
         bolt=bolt,
         wsgi=wsgi,

@@ -74,6 +74,9 @@ class Rep(Base):
     skip_week: Mapped[str | None] = mapped_column(String(8))  # ISO week "2026-W48" to skip
     tz: Mapped[str | None] = mapped_column(String(64))  # IANA name from users.info
     tz_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when the rep first posts in a deal channel or runs `/reframe checkin on`;
+    # a rep row made for any other reason (a mention, a nudge button) is not enrolled.
+    checkins_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Bots, deleted users and guests are never enrolled; None = not yet checked.
     eligible: Mapped[bool | None] = mapped_column(Boolean)
     # Nudges: "Pause for a week".
@@ -145,6 +148,8 @@ class Checkin(Base):
     reminder_status: Mapped[str | None] = mapped_column(String(16))
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_manual: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # When the week ends in the rep's zone: a check-in not sent by then is missed.
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # slack-sdk's installation and OAuth state stores, on our metadata so that

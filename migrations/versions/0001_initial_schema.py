@@ -52,6 +52,7 @@ def upgrade() -> None:
         sa.Column("reminder_status", sa.String(length=16), nullable=True),
         sa.Column("reminder_sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("is_manual", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_checkins")),
         sa.UniqueConstraint("team_id", "user_id", "week", name="uq_checkins_rep_week"),
     )
@@ -101,6 +102,7 @@ def upgrade() -> None:
         sa.Column("skip_week", sa.String(length=8), nullable=True),
         sa.Column("tz", sa.String(length=64), nullable=True),
         sa.Column("tz_checked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("checkins_enrolled_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("eligible", sa.Boolean(), nullable=True),
         sa.Column("nudges_paused_until", sa.DateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("team_id", "user_id", name=op.f("pk_reps")),

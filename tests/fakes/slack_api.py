@@ -20,6 +20,7 @@ class Call:
     params: dict[str, Any]
     headers: dict[str, str]
     at: float
+    response: dict[str, Any] | None = None  # what the fake answered (e.g. the posted ts)
 
 
 @dataclass
@@ -169,10 +170,28 @@ class FakeSlack:
                 self.state.rejected[method] += 1
             return 429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"}
         with self.changed:
-            self.state.calls.append(Call(method, params, headers, time.time()))
+            call = Call(method, params, headers, time.time())
+            self.state.calls.append(call)
             body = self._body_for(method, params, headers)
+            call.response = body
             self.changed.notify_all()
         return 200, {}, body
+
+    def _history(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """Messages posted to a channel (newest first), with metadata when asked for."""
+        channel, oldest = params.get("channel"), float(params.get("oldest") or 0)
+        messages = []
+        for call in reversed(self.state.calls):
+            posted = call.response or {}
+            if call.method != "chat.postMessage" or posted.get("channel") != channel:
+                continue
+            if float(posted["ts"]) < oldest:
+                continue
+            message = {"type": "message", "ts": posted["ts"], "text": call.params.get("text")}
+            if params.get("include_all_metadata") and call.params.get("metadata"):
+                message["metadata"] = call.params["metadata"]
+            messages.append(message)
+        return messages
 
     def _over_rate_limit(self, method: str) -> bool:
         per_second = self.state.rate_limits.get(method)
@@ -219,6 +238,8 @@ class FakeSlack:
                 if channel
                 else {"ok": False, "error": "channel_not_found"}
             )
+        if method == "conversations.history":
+            return {"ok": True, "messages": self._history(params)}
         if method == "conversations.open":
             user = str(params.get("users", "U0"))
             return {"ok": True, "channel": {"id": "D" + user[1:]}}

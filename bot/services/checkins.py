@@ -1,0 +1,941 @@
+"""Weekly check-ins: enrol reps, send each one's question once a week, record answers.
+
+What is due lives in the database, so a restart loses nothing. A tick (run by
+the scheduler, or `python -m bot checkins send-due`) does four things:
+
+1. refresh: look up reps whose eligibility or time zone is unknown or a day old
+   (users.info; bots, deleted users and guests are never sent anything);
+2. plan: insert this week's row for every rep whose check-in has fallen due
+   (one row per rep per ISO week, a unique key, so any number of processes
+   planning at once still make one);
+3. send: claim a due row with a conditional UPDATE (SKIP LOCKED on PostgreSQL),
+   post the DM with no transaction open, then mark it sent. A claim left by a
+   crashed process expires after a lease and is taken again; before posting a
+   second time we look in the DM for the first post, so a crash or a timeout
+   after Slack took the message does not make a duplicate;
+4. remind: one reminder for check-ins still unanswered after a day.
+
+Workers post concurrently and share one "not before" time: when Slack answers
+429 every worker waits out Retry-After together, instead of each one
+hammering the API on its own schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from bot.domain.clock import Clock
+from bot.domain.schedule import (
+    Occurrence,
+    WeeklySchedule,
+    effective_schedule,
+    format_time,
+    next_occurrence,
+    occurrence,
+    owed,
+    recent_weeks,
+    retry_backoff,
+    week_of,
+    zone,
+)
+from bot.services.ports import DeliveryFailed
+from bot.storage import repos
+from bot.storage.db import Database
+from bot.storage.models import Checkin, Rep
+
+log = logging.getLogger(__name__)
+
+Answer = Literal["trust_excitement", "chasing_happiness", "both"]
+ANSWERS: tuple[Answer, ...] = ("trust_excitement", "chasing_happiness", "both")
+
+# A claim older than this belongs to a process that died mid-send.
+CLAIM_LEASE = timedelta(minutes=2)
+# Eligibility and time zone are looked up again after this long.
+PROFILE_MAX_AGE = timedelta(days=1)
+PROFILE_BATCH = 2000
+# Slack asking us to wait longer than this ends the tick's sending; the rest
+# goes out on a later tick rather than holding claims while we sleep.
+MAX_INLINE_WAIT = 20.0
+MAX_INLINE_RATE_LIMITS = 10
+REMINDER_RETRY = timedelta(minutes=5)
+HOME_WEEKS = 12
+NOTE_MAX_CHARS = 3000
+_INSERT_CHUNK = 500
+
+
+# -- ports: what the service needs from Slack ------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RepProfile:
+    eligible: bool  # a full member: not a bot, not deleted, not a guest
+    tz: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingCheckin:
+    checkin_id: int
+    team_id: str
+    user_id: str
+    week: str
+
+
+@dataclass(frozen=True, slots=True)
+class PostedMessage:
+    channel_id: str
+    ts: str
+
+
+class CheckinSlack(Protocol):
+    def user_profile(self, team_id: str, user_id: str) -> RepProfile:
+        """users.info, reduced to what we keep; raises DeliveryFailed."""
+        ...
+
+    def post_checkin(self, checkin: OutgoingCheckin) -> PostedMessage:
+        """DM the rep this week's question; raises DeliveryFailed."""
+        ...
+
+    def find_checkin(self, team_id: str, user_id: str, checkin_id: int) -> PostedMessage | None:
+        """Our earlier post of this check-in among the latest messages of the rep's DM."""
+        ...
+
+    def post_reminder(self, team_id: str, channel_id: str, checkin_id: int) -> None:
+        """One short follow-up in the DM; raises DeliveryFailed."""
+        ...
+
+
+# -- results ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SentCheckin:
+    team_id: str
+    user_id: str
+    week: str
+
+
+@dataclass
+class TickReport:
+    profiles_checked: int = 0
+    planned: int = 0
+    sent: list[SentCheckin] = field(default_factory=list)
+    reminded: int = 0
+    retrying: int = 0
+    failed: int = 0
+    missed: int = 0
+
+    def __bool__(self) -> bool:
+        return any(
+            (self.profiles_checked, self.planned, self.sent, self.reminded)
+            + (self.retrying, self.failed, self.missed)
+        )
+
+    def __str__(self) -> str:
+        return (
+            f"sent {len(self.sent)}, reminded {self.reminded}, planned {self.planned}, "
+            f"retrying {self.retrying}, failed {self.failed}, missed {self.missed}, "
+            f"profiles checked {self.profiles_checked}"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinStatus:
+    enrolled: bool
+    enabled: bool
+    schedule: WeeklySchedule
+    chosen: bool  # the rep set their own day and time
+    tz_known: bool
+    next: Occurrence | None
+    skip_week: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class WeekMark:
+    week: str
+    answer: Answer | None
+    sent: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HomeSummary:
+    status: CheckinStatus
+    weeks: list[WeekMark]  # newest first
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinView:
+    checkin_id: int
+    week: str
+    answer: Answer | None
+    note: str | None
+    open: bool  # answers and notes can still change (the week is not over)
+    channel_id: str | None = None  # where the DM is, to update it in place
+    message_ts: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    ok: bool
+    reason: str  # recorded | not_found | not_yours | closed | invalid
+    checkin: CheckinView | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NowRequest:
+    checkin_id: int | None
+    reason: str  # queued | already_sent | sending
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    id: int
+    team_id: str
+    user_id: str
+    week: str
+    attempts: int
+    due_at: datetime
+    dm_channel_id: str | None
+
+
+# -- the shared rate-limit pause --------------------------------------------
+
+
+class RateGate:
+    """A "not before" time shared by every worker in the process.
+
+    A 429 moves it forward by Retry-After; every worker waits for it before its
+    next call, so the whole process backs off at once and resumes at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._not_before = 0.0
+
+    def defer(self, seconds: float) -> None:
+        with self._lock:
+            self._not_before = max(self._not_before, self._monotonic() + max(0.0, seconds))
+
+    def remaining(self) -> float:
+        with self._lock:
+            return max(0.0, self._not_before - self._monotonic())
+
+    def wait(self) -> None:
+        while (delay := self.remaining()) > 0:
+            self._sleep(delay)
+
+
+# -- the service -----------------------------------------------------------
+
+
+class CheckinService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        slack: CheckinSlack,
+        default_schedule: WeeklySchedule,
+        reminder_after: timedelta = timedelta(hours=24),
+        max_attempts: int = 6,
+        workers: int = 8,
+        gate: RateGate | None = None,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._slack = slack
+        self._default = default_schedule
+        self._reminder_after = reminder_after
+        self._max_attempts = max_attempts
+        self._workers = workers
+        self._post_gate = gate or RateGate()
+        self._profile_gate = RateGate()
+        # Reps this process has already enrolled: the message path stays free of
+        # database writes after a rep's first message.
+        self._known_reps: set[tuple[str, str]] = set()
+
+    @property
+    def default_schedule(self) -> WeeklySchedule:
+        return self._default
+
+    # -- enrolment and settings ---------------------------------------------
+
+    def on_rep_seen(self, team_id: str, user_id: str) -> None:
+        """A person posted in a deal channel: enrol them (once; cheap afterwards).
+
+        No Slack call here: whether they are a bot, a guest or deleted is checked
+        later, in the tick.
+        """
+        key = (team_id, user_id)
+        if key in self._known_reps:
+            return
+        with self._db.transaction() as session:
+            self._enrol(session, team_id, user_id, self._clock.now())
+        self._known_reps.add(key)
+
+    def turn_on(self, team_id: str, user_id: str) -> CheckinStatus:
+        """`/reframe checkin on`, App Home "Resume": enrol, enable, forget any skip."""
+        return self._update_rep(team_id, user_id, checkins_enabled=True, skip_week=None)
+
+    def turn_off(self, team_id: str, user_id: str) -> CheckinStatus:
+        return self._update_rep(team_id, user_id, checkins_enabled=False)
+
+    def set_schedule(self, team_id: str, user_id: str, weekday: int, at: str) -> CheckinStatus:
+        return self._update_rep(
+            team_id, user_id, checkins_enabled=True, checkin_weekday=weekday, checkin_time=at
+        )
+
+    def skip_next(self, team_id: str, user_id: str) -> CheckinStatus:
+        """Skip the next check-in still to come (saying it twice skips the same one)."""
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            rep = self._enrol(session, team_id, user_id, now)
+            schedule = self._schedule_for(rep)
+            taken = self._weeks_with_checkins(session, team_id, user_id, now)
+            rep.skip_week = next_occurrence(now, schedule, taken_weeks=taken).week
+            return self._status(session, rep, now)
+
+    def status(self, team_id: str, user_id: str) -> CheckinStatus:
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            rep = session.get(Rep, (team_id, user_id))
+            if rep is None:
+                return CheckinStatus(
+                    enrolled=False,
+                    enabled=False,
+                    schedule=self._default,
+                    chosen=False,
+                    tz_known=False,
+                    next=None,
+                    skip_week=None,
+                )
+            return self._status(session, rep, now)
+
+    def request_now(self, team_id: str, user_id: str) -> NowRequest:
+        """`/reframe checkin now`: this week's check-in, at once (still one per week)."""
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            rep = self._enrol(session, team_id, user_id, now)
+            schedule = self._schedule_for(rep)
+            current = occurrence(week_of(now, schedule.tz), schedule)
+            row = session.scalars(
+                select(Checkin)
+                .where(
+                    Checkin.team_id == team_id,
+                    Checkin.user_id == user_id,
+                    Checkin.week == current.week,
+                )
+                .with_for_update()
+            ).one_or_none()
+            if row is None:
+                row = Checkin(
+                    team_id=team_id,
+                    user_id=user_id,
+                    week=current.week,
+                    due_at=now,
+                    expires_at=current.ends_at,
+                    status="pending",
+                    attempts=0,
+                    is_manual=True,
+                )
+                session.add(row)
+                session.flush()
+                return NowRequest(row.id, "queued")
+            if row.status in ("sent", "sending"):
+                return NowRequest(row.id, "already_sent" if row.status == "sent" else "sending")
+            row.status, row.due_at, row.next_attempt_at = "pending", now, None
+            row.expires_at, row.is_manual = current.ends_at, True
+            return NowRequest(row.id, "queued")
+
+    # -- the tick ------------------------------------------------------------
+
+    def send_due(self) -> TickReport:
+        """One tick: refresh profiles, plan what fell due, send, remind."""
+        report = TickReport()
+        report.profiles_checked = self.refresh_profiles()
+        now = self._clock.now()
+        report.planned = self._plan(now)
+        report.missed = self._expire(now)
+        self._run_workers(lambda: self._drain_checkins(now, report))
+        self._run_workers(lambda: self._drain_reminders(now, report))
+        if report.sent or report.failed or report.missed:
+            log.info("check-in tick: %s", report)
+        return report
+
+    def deliver(self, checkin_id: int) -> str:
+        """Send one check-in now (after `/reframe checkin now`); returns its status."""
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            row = session.get(Checkin, checkin_id)
+            if row is None:
+                return "not_found"
+            rep_key = (row.team_id, row.user_id)
+            rep = session.get(Rep, rep_key)
+            eligible = rep.eligible if rep is not None else None
+        if eligible is None:
+            eligible = self._refresh_one(*rep_key, now)
+        if eligible is False:
+            self._finish(checkin_id, status="failed", error="not_eligible")
+            return "failed"
+        with self._db.transaction() as session:
+            claim = self._claim(session, now, Checkin.id == checkin_id)
+        if claim is None:
+            return "not_claimed"
+        report = TickReport()
+        self._send_claimed(claim, report)
+        return "sent" if report.sent else ("failed" if report.failed else "pending")
+
+    # refresh ------------------------------------------------------------
+
+    def refresh_profiles(self) -> int:
+        """Look up reps whose eligibility is unknown or whose time zone is a day old."""
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            stale = session.execute(
+                select(Rep.team_id, Rep.user_id)
+                .where(
+                    Rep.checkins_enrolled_at.is_not(None),
+                    Rep.checkins_enabled.is_(True),
+                    or_(
+                        Rep.eligible.is_(None),
+                        Rep.tz_checked_at.is_(None),
+                        Rep.tz_checked_at < now - PROFILE_MAX_AGE,
+                    ),
+                )
+                .order_by(Rep.eligible.is_not(None), Rep.tz_checked_at)
+                .limit(PROFILE_BATCH)
+            ).all()
+        if not stale:
+            return 0
+        work = iter(stale)
+        lock = threading.Lock()
+        checked = [0]
+
+        def drain() -> None:
+            while self._profile_gate.remaining() <= MAX_INLINE_WAIT:
+                with lock:
+                    item = next(work, None)
+                if item is None:
+                    return
+                if self._refresh_one(item[0], item[1], now) is not None:
+                    with lock:
+                        checked[0] += 1
+
+        self._run_workers(drain)
+        return checked[0]
+
+    def _refresh_one(self, team_id: str, user_id: str, now: datetime) -> bool | None:
+        """users.info for one rep; the new eligibility, or None when Slack did not say."""
+        self._profile_gate.wait()
+        try:
+            profile = self._slack.user_profile(team_id, user_id)
+        except DeliveryFailed as failure:
+            if failure.retry_after is not None:
+                self._profile_gate.defer(failure.retry_after)
+            if failure.retryable:
+                log.info("users.info failed (%s); will ask again", failure.reason)
+                return None
+            profile = RepProfile(eligible=False, tz=None)  # user_not_found and the like
+        with self._db.transaction() as session:
+            session.execute(
+                update(Rep)
+                .where(Rep.team_id == team_id, Rep.user_id == user_id)
+                .values(eligible=profile.eligible, tz=profile.tz, tz_checked_at=now)
+            )
+        return profile.eligible
+
+    # plan ---------------------------------------------------------------
+
+    def _plan(self, now: datetime) -> int:
+        """Insert a row for every eligible rep whose check-in of this week fell due."""
+        with self._db.transaction() as session:
+            reps = session.execute(
+                select(
+                    Rep.team_id,
+                    Rep.user_id,
+                    Rep.checkin_weekday,
+                    Rep.checkin_time,
+                    Rep.tz,
+                    Rep.skip_week,
+                    Rep.checkins_enrolled_at,
+                ).where(
+                    Rep.checkins_enrolled_at.is_not(None),
+                    Rep.checkins_enabled.is_(True),
+                    Rep.eligible.is_(True),
+                )
+            ).all()
+            existing = set(
+                session.execute(
+                    select(Checkin.team_id, Checkin.user_id, Checkin.week).where(
+                        Checkin.due_at >= now - timedelta(days=8)
+                    )
+                ).all()
+            )
+        rows = list(self._rows_owed(reps, existing, now))
+        with self._db.transaction() as session:
+            for start in range(0, len(rows), _INSERT_CHUNK):
+                session.execute(_insert_new_checkins(session, rows[start : start + _INSERT_CHUNK]))
+        return len(rows)
+
+    def _rows_owed(
+        self, reps: Iterable[Any], existing: set[Any], now: datetime
+    ) -> Iterator[dict[str, object]]:
+        for team_id, user_id, weekday, at, tz, skip_week, enrolled_at in reps:
+            schedule = effective_schedule(weekday=weekday, at=at, tz=tz, default=self._default)
+            due = owed(now, schedule, enrolled_at=enrolled_at)
+            if due is None or (team_id, user_id, due.week) in existing:
+                continue
+            yield {
+                "team_id": team_id,
+                "user_id": user_id,
+                "week": due.week,
+                "due_at": due.due_at,
+                "expires_at": due.ends_at,
+                "status": "skipped" if skip_week == due.week else "pending",
+                "attempts": 0,
+                "is_manual": False,
+            }
+
+    def _expire(self, now: datetime) -> int:
+        """Check-ins whose week ended before they could be sent are missed, not sent late."""
+        with self._db.transaction() as session:
+            missed = session.execute(
+                update(Checkin)
+                .where(
+                    Checkin.status.in_(("pending", "sending")),
+                    Checkin.expires_at <= now,
+                    or_(Checkin.status == "pending", Checkin.claimed_at < now - CLAIM_LEASE),
+                )
+                .values(status="missed", last_error="week ended before it could be sent")
+                .returning(Checkin.id)
+            ).all()
+        if missed:
+            log.warning("check-ins missed: their week ended unsent", extra={"count": len(missed)})
+        return len(missed)
+
+    # send ---------------------------------------------------------------
+
+    def _run_workers(self, work: Callable[[], None]) -> None:
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="reframe-checkin") as pool:
+            for future in [pool.submit(work) for _ in range(self._workers)]:
+                future.result()
+
+    def _drain_checkins(self, now: datetime, report: TickReport) -> None:
+        while self._post_gate.remaining() <= MAX_INLINE_WAIT:
+            self._post_gate.wait()
+            with self._db.transaction() as session:
+                claim = self._claim(session, now)
+            if claim is None:
+                return
+            self._send_claimed(claim, report)
+
+    @staticmethod
+    def _claimable(now: datetime) -> Any:
+        return and_(
+            Checkin.due_at <= now,
+            Checkin.expires_at > now,
+            or_(
+                (Checkin.status == "pending")
+                & or_(Checkin.next_attempt_at.is_(None), Checkin.next_attempt_at <= now),
+                (Checkin.status == "sending") & (Checkin.claimed_at < now - CLAIM_LEASE),
+            ),
+        )
+
+    def _claim(self, session: Session, now: datetime, *only: Any) -> _Claim | None:
+        """Take one due check-in; of several processes racing for it, one wins.
+
+        On PostgreSQL, SKIP LOCKED lets racing workers take different rows instead
+        of queueing on the same one; the WHERE is checked again by the UPDATE
+        itself, which is what makes the claim safe on any database.
+        """
+        candidate = (
+            select(Checkin.id)
+            .where(self._claimable(now), *only)
+            .order_by(Checkin.due_at, Checkin.id)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        row = session.execute(
+            update(Checkin)
+            .where(Checkin.id == candidate, self._claimable(now))
+            .values(status="sending", claimed_at=self._clock.now(), attempts=Checkin.attempts + 1)
+            .returning(
+                Checkin.id,
+                Checkin.team_id,
+                Checkin.user_id,
+                Checkin.week,
+                Checkin.attempts,
+                Checkin.due_at,
+                Checkin.dm_channel_id,
+            )
+        ).one_or_none()
+        return _Claim(*row) if row is not None else None
+
+    def _send_claimed(self, claim: _Claim, report: TickReport) -> None:
+        if claim.attempts > 1:
+            # Claimed before: the earlier attempt may have reached Slack (a crash
+            # after posting, or a timeout on the answer). Look before posting again.
+            found = self._find_earlier_post(claim)
+            if found is not None:
+                self._mark_sent(claim, found, report)
+                return
+        outgoing = OutgoingCheckin(claim.id, claim.team_id, claim.user_id, claim.week)
+        for _ in range(MAX_INLINE_RATE_LIMITS):
+            self._post_gate.wait()
+            try:
+                posted = self._slack.post_checkin(outgoing)
+            except DeliveryFailed as failure:
+                if failure.retry_after is not None:
+                    self._post_gate.defer(failure.retry_after)
+                    if failure.retry_after <= MAX_INLINE_WAIT:
+                        continue  # the same claim, once the whole process has waited
+                self._record_failure(claim, failure, report)
+                return
+            self._mark_sent(claim, posted, report)
+            return
+        self._record_failure(
+            claim, DeliveryFailed("ratelimited", retryable=True, retry_after=1.0), report
+        )
+
+    def _find_earlier_post(self, claim: _Claim) -> PostedMessage | None:
+        try:
+            return self._slack.find_checkin(claim.team_id, claim.user_id, claim.id)
+        except DeliveryFailed as failure:
+            # Better a rare duplicate than a lost check-in; say so in the log.
+            log.warning(
+                "could not look for an earlier post; sending again",
+                extra={"checkin_id": claim.id, "reason": failure.reason},
+            )
+            return None
+
+    def _mark_sent(self, claim: _Claim, posted: PostedMessage, report: TickReport) -> None:
+        self._finish(
+            claim.id,
+            status="sent",
+            sent_at=self._clock.now(),
+            dm_channel_id=posted.channel_id,
+            message_ts=posted.ts,
+        )
+        report.sent.append(SentCheckin(claim.team_id, claim.user_id, claim.week))
+        log.info("check-in sent", extra={"team_id": claim.team_id, "checkin_id": claim.id})
+
+    def _record_failure(self, claim: _Claim, failure: DeliveryFailed, report: TickReport) -> None:
+        if not failure.retryable or claim.attempts >= self._max_attempts:
+            self._finish(claim.id, status="failed", error=failure.reason)
+            report.failed += 1
+            log.error(
+                "check-in could not be delivered; giving up",
+                extra={
+                    "team_id": claim.team_id,
+                    "checkin_id": claim.id,
+                    "attempts": claim.attempts,
+                    "reason": failure.reason,
+                },
+            )
+            return
+        wait = retry_backoff(claim.attempts)
+        if failure.retry_after is not None:
+            wait = max(wait, timedelta(seconds=failure.retry_after))
+        self._finish(
+            claim.id,
+            status="pending",
+            error=failure.reason,
+            next_attempt_at=self._clock.now() + wait,
+        )
+        report.retrying += 1
+        log.warning(
+            "check-in delivery failed; will retry",
+            extra={"checkin_id": claim.id, "attempts": claim.attempts, "reason": failure.reason},
+        )
+
+    def _finish(
+        self, checkin_id: int, *, status: str, error: str | None = None, **values: Any
+    ) -> None:
+        with self._db.transaction() as session:
+            session.execute(
+                update(Checkin)
+                .where(Checkin.id == checkin_id)
+                .values(status=status, last_error=error[:200] if error else None, **values)
+            )
+
+    # remind -------------------------------------------------------------
+
+    def _reminder_claimable(self, now: datetime) -> Any:
+        return and_(
+            Checkin.status == "sent",
+            Checkin.answer.is_(None),
+            Checkin.dm_channel_id.is_not(None),
+            Checkin.sent_at <= now - self._reminder_after,
+            Checkin.expires_at > now,
+            or_(Checkin.next_attempt_at.is_(None), Checkin.next_attempt_at <= now),
+            or_(
+                Checkin.reminder_status.is_(None),
+                (Checkin.reminder_status == "sending") & (Checkin.claimed_at < now - CLAIM_LEASE),
+            ),
+        )
+
+    def _drain_reminders(self, now: datetime, report: TickReport) -> None:
+        while self._post_gate.remaining() <= MAX_INLINE_WAIT:
+            self._post_gate.wait()
+            with self._db.transaction() as session:
+                claim = self._claim_reminder(session, now)
+            if claim is None:
+                return
+            self._send_reminder(claim, report)
+
+    def _claim_reminder(self, session: Session, now: datetime) -> _Claim | None:
+        enabled = (
+            select(Rep.user_id)
+            .where(
+                Rep.team_id == Checkin.team_id,
+                Rep.user_id == Checkin.user_id,
+                Rep.checkins_enabled.is_(True),
+            )
+            .exists()
+        )
+        candidate: Select[Any] = (
+            select(Checkin.id)
+            .where(self._reminder_claimable(now), enabled)
+            .order_by(Checkin.sent_at, Checkin.id)
+            .limit(1)
+            .with_for_update(skip_locked=True, of=Checkin)
+        )
+        row = session.execute(
+            update(Checkin)
+            .where(Checkin.id == candidate.scalar_subquery(), self._reminder_claimable(now))
+            .values(reminder_status="sending", claimed_at=self._clock.now())
+            .returning(
+                Checkin.id,
+                Checkin.team_id,
+                Checkin.user_id,
+                Checkin.week,
+                Checkin.attempts,
+                Checkin.due_at,
+                Checkin.dm_channel_id,
+            )
+        ).one_or_none()
+        return _Claim(*row) if row is not None else None
+
+    def _send_reminder(self, claim: _Claim, report: TickReport) -> None:
+        assert claim.dm_channel_id is not None
+        try:
+            self._slack.post_reminder(claim.team_id, claim.dm_channel_id, claim.id)
+        except DeliveryFailed as failure:
+            if failure.retry_after is not None:
+                self._post_gate.defer(failure.retry_after)
+            values: dict[str, Any] = (
+                {"reminder_status": None, "next_attempt_at": self._clock.now() + REMINDER_RETRY}
+                if failure.retryable
+                else {"reminder_status": "failed"}
+            )
+            self._update_checkin(claim.id, **values)
+            log.warning("check-in reminder failed", extra={"checkin_id": claim.id})
+            return
+        self._update_checkin(claim.id, reminder_status="sent", reminder_sent_at=self._clock.now())
+        report.reminded += 1
+
+    def _update_checkin(self, checkin_id: int, **values: Any) -> None:
+        with self._db.transaction() as session:
+            session.execute(update(Checkin).where(Checkin.id == checkin_id).values(**values))
+
+    # -- answers and notes ----------------------------------------------------
+
+    def record_answer(self, *, team_id: str, user_id: str, checkin_id: int, answer: str) -> Outcome:
+        """The rep's one-tap answer; a later tap in the same week replaces it."""
+        if answer not in ANSWERS:
+            return Outcome(False, "invalid")
+        return self._change(team_id, user_id, checkin_id, answer=answer)
+
+    def save_note(self, *, team_id: str, user_id: str, checkin_id: int, note: str) -> Outcome:
+        """The rep's private reflection for the week (empty text removes it)."""
+        text = note.strip()[:NOTE_MAX_CHARS] or None
+        return self._change(team_id, user_id, checkin_id, note=text)
+
+    def view(self, *, team_id: str, user_id: str, checkin_id: int) -> Outcome:
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            row = session.get(Checkin, checkin_id)
+            refused = _refusal(row, team_id, user_id)
+            if refused is not None or row is None:
+                return Outcome(False, refused or "not_found")
+            return Outcome(True, "found", _view_of(row, now))
+
+    def _change(
+        self, team_id: str, user_id: str, checkin_id: int, *, answer: str | None = None, **note: Any
+    ) -> Outcome:
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            row = session.get(Checkin, checkin_id, with_for_update=True)
+            refused = _refusal(row, team_id, user_id)
+            if refused is not None or row is None:
+                return Outcome(False, refused or "not_found")
+            if not _is_open(row, now):
+                return Outcome(False, "closed", _view_of(row, now))
+            if answer is not None:
+                row.answer, row.answered_at = answer, now
+            if "note" in note:
+                row.note, row.note_updated_at = note["note"], now
+            return Outcome(True, "recorded", _view_of(row, now))
+
+    # -- App Home -------------------------------------------------------------
+
+    def home(self, team_id: str, user_id: str) -> HomeSummary:
+        """The last 12 weeks at a glance, newest first, and the current schedule."""
+        status = self.status(team_id, user_id)
+        weeks = recent_weeks(self._clock.now(), status.schedule.tz, HOME_WEEKS)
+        with self._db.transaction() as session:
+            rows = {
+                week: (answer, sent_at is not None)
+                for week, answer, sent_at in session.execute(
+                    select(Checkin.week, Checkin.answer, Checkin.sent_at).where(
+                        Checkin.team_id == team_id,
+                        Checkin.user_id == user_id,
+                        Checkin.week.in_(weeks),
+                    )
+                )
+            }
+        marks = [WeekMark(week, *rows.get(week, (None, False))) for week in weeks]
+        return HomeSummary(status=status, weeks=marks)
+
+    # -- helpers --------------------------------------------------------------
+
+    def _enrol(self, session: Session, team_id: str, user_id: str, now: datetime) -> Rep:
+        """The rep's row, created or marked enrolled, locked for this transaction."""
+        session.execute(
+            repos.insert_ignoring_conflicts(
+                session,
+                Rep,
+                team_id=team_id,
+                user_id=user_id,
+                created_at=now,
+                checkins_enrolled_at=now,
+            )
+        )
+        rep = repos.lock_rep(session, team_id=team_id, user_id=user_id)
+        if rep.checkins_enrolled_at is None:
+            rep.checkins_enrolled_at = now
+        return rep
+
+    def _update_rep(self, team_id: str, user_id: str, **values: Any) -> CheckinStatus:
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            rep = self._enrol(session, team_id, user_id, now)
+            for name, value in values.items():
+                setattr(rep, name, value)
+            return self._status(session, rep, now)
+
+    def _schedule_for(self, rep: Rep) -> WeeklySchedule:
+        return effective_schedule(
+            weekday=rep.checkin_weekday, at=rep.checkin_time, tz=rep.tz, default=self._default
+        )
+
+    def _status(self, session: Session, rep: Rep, now: datetime) -> CheckinStatus:
+        schedule = self._schedule_for(rep)
+        taken = self._weeks_with_checkins(session, rep.team_id, rep.user_id, now)
+        enrolled = rep.checkins_enrolled_at is not None
+        upcoming = (
+            next_occurrence(now, schedule, taken_weeks=taken, skip_week=rep.skip_week)
+            if enrolled and rep.checkins_enabled
+            else None
+        )
+        return CheckinStatus(
+            enrolled=enrolled,
+            enabled=bool(rep.checkins_enabled) and enrolled,
+            schedule=schedule,
+            chosen=rep.checkin_weekday is not None or rep.checkin_time is not None,
+            tz_known=rep.tz == schedule.tz,
+            next=upcoming,
+            skip_week=rep.skip_week,
+        )
+
+    @staticmethod
+    def _weeks_with_checkins(
+        session: Session, team_id: str, user_id: str, now: datetime
+    ) -> frozenset[str]:
+        return frozenset(
+            session.scalars(
+                select(Checkin.week).where(
+                    Checkin.team_id == team_id,
+                    Checkin.user_id == user_id,
+                    Checkin.due_at >= now - timedelta(days=8),
+                    Checkin.status != "skipped",
+                )
+            )
+        )
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many check-ins are in each state (benchmarks and operators)."""
+        with self._db.transaction() as session:
+            return dict(
+                session.execute(select(Checkin.status, func.count()).group_by(Checkin.status)).all()  # type: ignore[arg-type]
+            )
+
+
+def _refusal(row: Checkin | None, team_id: str, user_id: str) -> str | None:
+    if row is None or row.team_id != team_id:
+        return "not_found"
+    if row.user_id != user_id:
+        return "not_yours"
+    return None
+
+
+def _is_open(row: Checkin, now: datetime) -> bool:
+    return row.expires_at is None or now < row.expires_at
+
+
+def _view_of(row: Checkin, now: datetime) -> CheckinView:
+    answer = row.answer if row.answer in ANSWERS else None
+    return CheckinView(
+        row.id,
+        row.week,
+        answer,  # type: ignore[arg-type]
+        row.note,
+        _is_open(row, now),
+        row.dm_channel_id,
+        row.message_ts,
+    )
+
+
+def describe_status(status: CheckinStatus) -> str:
+    """One or two plain sentences about a rep's check-in schedule."""
+    schedule = status.schedule
+    when = f"{schedule.describe()}"
+    if not status.enabled:
+        return (
+            f"Weekly check-ins are off for you. Turn them on with `/reframe checkin on` "
+            f"(they would come {when})."
+        )
+    own = "your choice" if status.chosen else "the workspace default"
+    lines = [f"Your weekly check-in comes {when}, {own}."]
+    if status.next is not None:
+        local = status.next.due_at.astimezone(zone(schedule.tz))
+        lines.append(f"Next one: {local:%A %d %B} at {format_time(local.time())}.")
+    if status.skip_week and status.next is not None and status.skip_week < status.next.week:
+        lines.append(f"You're skipping the one of {status.skip_week}.")
+    if not status.tz_known:
+        lines.append("(Your Slack time zone isn't known yet; times use the workspace zone.)")
+    return " ".join(lines)
+
+
+def _insert_new_checkins(session: Session, rows: list[dict[str, object]]) -> Any:
+    """One multi-row INSERT that leaves rows another process planned first alone."""
+    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    return module.insert(Checkin).values(rows).on_conflict_do_nothing()

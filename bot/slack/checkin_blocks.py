@@ -1,0 +1,250 @@
+"""The weekly check-in in Block Kit: the DM, its answered state, the note modal, App Home.
+
+Pure functions from data to blocks; the words come from bot/content/checkin.json.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    InputBlock,
+    MarkdownTextObject,
+    PlainTextInputElement,
+    PlainTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.services.checkins import ANSWERS, NOTE_MAX_CHARS, CheckinView, HomeSummary
+from bot.services.checkins import describe_status as describe_checkin_status
+
+THE_QUESTION = "Am I building trust and excitement, or chasing happiness?"
+ANSWER_ACTION_PREFIX = "checkin_answer_"
+ANSWER_ACTIONS = {f"{ANSWER_ACTION_PREFIX}{code}": code for code in ANSWERS}
+NOTE_ACTION = "checkin_note"
+NOTE_VIEW = "checkin_note_modal"
+NOTE_BLOCK, NOTE_INPUT = "note", "note_text"
+PAUSE_ACTION, RESUME_ACTION = "checkin_home_pause", "checkin_home_resume"
+BUTTON_LIMIT = 75
+SECTION_LIMIT = 3000
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerContent:
+    label: str
+    mark: str
+    follow_up: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckinContent:
+    question: str
+    context: str
+    answers: Mapping[str, AnswerContent]
+    no_answer_mark: str
+    reminder: str
+    note: Mapping[str, str]
+    closed: str
+
+    @classmethod
+    def load(cls) -> CheckinContent:
+        raw = resources.files("bot.content").joinpath("checkin.json").read_text("utf-8")
+        return cls.from_data(json.loads(raw))
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> CheckinContent:
+        """Build from the JSON structure; raises ValueError listing every problem."""
+        problems = _problems_in(data)
+        if problems:
+            raise ValueError("invalid check-in content: " + "; ".join(problems))
+        answers = {
+            code: AnswerContent(entry["label"], entry["mark"], entry["follow_up"])
+            for code, entry in data["answers"].items()
+        }
+        return cls(
+            question=data["question"],
+            context=data["context"],
+            answers=answers,
+            no_answer_mark=data["no_answer_mark"],
+            reminder=data["reminder"],
+            note=dict(data["note"]),
+            closed=data["closed"],
+        )
+
+
+NOTE_KEYS = ("button", "edit_button", "title", "label", "placeholder", "saved")
+
+
+def _problems_in(data: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if data.get("question") != THE_QUESTION:
+        problems.append(f"the question must read exactly {THE_QUESTION!r}")
+    sources = data.get("sources") if isinstance(data.get("sources"), dict) else {}
+    for key in ("context", "reminder", "closed", "no_answer_mark"):
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            problems.append(f"{key!r} must be a non-empty string")
+    if data.get("context_source") not in sources:
+        problems.append("'context_source' must name one of 'sources'")
+    answers = data.get("answers")
+    if not isinstance(answers, dict) or set(answers) != set(ANSWERS):
+        return [*problems, f"'answers' must have exactly {', '.join(ANSWERS)}"]
+    for code, entry in answers.items():
+        problems += _answer_problems(code, entry, sources)
+    note = data.get("note")
+    if not isinstance(note, dict) or any(not isinstance(note.get(k), str) for k in NOTE_KEYS):
+        problems.append(f"'note' must have the strings {', '.join(NOTE_KEYS)}")
+    elif any(len(note[k]) > 24 for k in ("title",)):
+        problems.append("the note modal title must be at most 24 characters")
+    return problems
+
+
+def _answer_problems(code: str, entry: Any, sources: Mapping[str, Any]) -> list[str]:
+    if not isinstance(entry, dict):
+        return [f"answer {code!r} must be an object"]
+    problems = [
+        f"answer {code!r} needs a non-empty {key!r}"
+        for key in ("label", "mark", "follow_up")
+        if not isinstance(entry.get(key), str) or not entry[key].strip()
+    ]
+    if isinstance(entry.get("label"), str) and len(entry["label"]) > BUTTON_LIMIT:
+        problems.append(f"answer {code!r} label is longer than {BUTTON_LIMIT} characters")
+    if isinstance(entry.get("follow_up"), str) and not entry["follow_up"].rstrip().endswith("?"):
+        problems.append(f"answer {code!r} follow_up must end with a question")
+    if entry.get("source") not in sources:
+        problems.append(f"answer {code!r} must name one of 'sources'")
+    return problems
+
+
+def _md(text: str) -> MarkdownTextObject:
+    return MarkdownTextObject(text=text[:SECTION_LIMIT])
+
+
+def _answer_buttons(
+    content: CheckinContent, checkin_id: int, chosen: str | None, has_note: bool
+) -> ActionsBlock:
+    buttons = [
+        ButtonElement(
+            text=content.answers[code].label,
+            action_id=action_id,
+            value=str(checkin_id),
+            style="primary" if code == chosen else None,
+        )
+        for action_id, code in ANSWER_ACTIONS.items()
+    ]
+    note_label = content.note["edit_button" if has_note else "button"]
+    buttons.append(ButtonElement(text=note_label, action_id=NOTE_ACTION, value=str(checkin_id)))
+    return ActionsBlock(block_id="checkin_answer", elements=buttons)
+
+
+def build_checkin_blocks(content: CheckinContent, checkin_id: int) -> list[Block]:
+    """The weekly DM: the question, one line of context, three answers and a note."""
+    return [
+        SectionBlock(block_id="checkin_question", text=_md(f"*{content.question}*")),
+        ContextBlock(elements=[_md(content.context)]),
+        _answer_buttons(content, checkin_id, chosen=None, has_note=False),
+    ]
+
+
+def build_answered_blocks(content: CheckinContent, checkin: CheckinView) -> list[Block]:
+    """The same message after a tap: the choice, a fitting follow-up, still changeable."""
+    blocks: list[Block] = [
+        SectionBlock(block_id="checkin_question", text=_md(f"*{content.question}*"))
+    ]
+    if checkin.answer is not None:
+        chosen = content.answers[checkin.answer]
+        blocks.append(SectionBlock(text=_md(f"{chosen.mark} You said: *{chosen.label}*")))
+        blocks.append(SectionBlock(block_id="checkin_follow_up", text=_md(chosen.follow_up)))
+    if checkin.note:
+        blocks.append(ContextBlock(elements=[_md(f":memo: {content.note['saved']}")]))
+    if checkin.open:
+        blocks.append(
+            _answer_buttons(content, checkin.checkin_id, checkin.answer, bool(checkin.note))
+        )
+    else:
+        blocks.append(ContextBlock(elements=[_md(content.closed)]))
+    return blocks
+
+
+def build_reminder_blocks(content: CheckinContent) -> list[Block]:
+    return [SectionBlock(text=_md(content.reminder))]
+
+
+def build_note_modal(content: CheckinContent, checkin: CheckinView) -> View:
+    """A private reflection for the week; opens with the current note to edit."""
+    return View(
+        type="modal",
+        callback_id=NOTE_VIEW,
+        private_metadata=str(checkin.checkin_id),
+        title=PlainTextObject(text=content.note["title"]),
+        submit=PlainTextObject(text="Save"),
+        close=PlainTextObject(text="Cancel"),
+        blocks=[
+            InputBlock(
+                block_id=NOTE_BLOCK,
+                label=PlainTextObject(text=content.note["label"]),
+                optional=True,
+                element=PlainTextInputElement(
+                    action_id=NOTE_INPUT,
+                    multiline=True,
+                    max_length=NOTE_MAX_CHARS,
+                    initial_value=checkin.note or None,
+                    placeholder=PlainTextObject(text=content.note["placeholder"]),
+                ),
+            ),
+            ContextBlock(elements=[_md(f"Week {checkin.week}. Only you can see this.")]),
+        ],
+    )
+
+
+def build_home_view(content: CheckinContent, home: HomeSummary) -> View:
+    """App Home: twelve weeks at a glance, the schedule, pause or resume."""
+    weeks = list(reversed(home.weeks))  # oldest on the left, like reading a calendar
+    strip = " ".join(_mark(content, week.answer) for week in weeks)
+    legend = (
+        "  ".join(f"{answer.mark} {answer.label}" for answer in content.answers.values())
+        + f"  {content.no_answer_mark} No answer"
+    )
+    lines = "\n".join(
+        f"{_mark(content, week.answer)} {week.week}: {_label(content, week.answer, week.sent)}"
+        for week in home.weeks
+    )
+    toggle = (
+        ButtonElement(text="Pause check-ins", action_id=PAUSE_ACTION, value="pause")
+        if home.status.enabled
+        else ButtonElement(
+            text="Resume check-ins", action_id=RESUME_ACTION, value="resume", style="primary"
+        )
+    )
+    blocks: list[Block] = [
+        HeaderBlock(text="Your weekly check-in"),
+        SectionBlock(text=_md(f"_{content.question}_")),
+        SectionBlock(block_id="checkin_weeks", text=_md(f"*Last {len(weeks)} weeks*\n{strip}")),
+        ContextBlock(elements=[_md(legend)]),
+        SectionBlock(text=_md(lines)),
+        DividerBlock(),
+        SectionBlock(block_id="checkin_schedule", text=_md(describe_checkin_status(home.status))),
+        ActionsBlock(block_id="checkin_toggle", elements=[toggle]),
+        ContextBlock(elements=[_md("Change the day and time with `/reframe checkin fri 16:30`.")]),
+    ]
+    return View(type="home", blocks=blocks)
+
+
+def _mark(content: CheckinContent, answer: str | None) -> str:
+    return content.answers[answer].mark if answer in content.answers else content.no_answer_mark
+
+
+def _label(content: CheckinContent, answer: str | None, sent: bool) -> str:
+    if answer in content.answers:
+        return content.answers[answer].label
+    return "no answer" if sent else "no check-in"

@@ -1,0 +1,226 @@
+"""Weekly check-ins in Slack: `/reframe checkin …`, the answer buttons, the note
+modal and App Home. Thin: parse, call the service, render."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+
+from bot.domain.schedule import ScheduleError, format_time, parse_time, parse_weekday
+from bot.services.checkins import CheckinService, CheckinView, describe_status
+from bot.slack.blocks import build_text_blocks
+from bot.slack.checkin_blocks import (
+    ANSWER_ACTIONS,
+    NOTE_ACTION,
+    NOTE_BLOCK,
+    NOTE_INPUT,
+    NOTE_VIEW,
+    PAUSE_ACTION,
+    RESUME_ACTION,
+    CheckinContent,
+    build_answered_blocks,
+    build_home_view,
+    build_note_modal,
+)
+from bot.slack.commands import CommandReply, CommandRequest, SubcommandHandler
+
+log = logging.getLogger(__name__)
+
+CHECKIN_USAGE = "/reframe checkin [on|off|skip|now|status|<day> <HH:MM>]"
+CHECKIN_SUMMARY = (
+    "your weekly check-in DM: turn it on or off, skip one, get one now, "
+    "or pick the day and time (e.g. `/reframe checkin fri 16:30`)"
+)
+HOW_TO = (
+    "Try `/reframe checkin` (your schedule), `on`, `off`, `skip`, `now`, "
+    "or a day and a time such as `/reframe checkin fri 16:30` (your own time zone)."
+)
+
+
+# -- /reframe checkin -------------------------------------------------------
+
+
+def checkin_subcommand(
+    checkins: CheckinService, deliver: Callable[[int], object]
+) -> SubcommandHandler:
+    """`deliver(checkin_id)` sends a requested check-in after Slack has its answer."""
+
+    def handle(request: CommandRequest) -> CommandReply:
+        words = request.text.lower().split()
+        team_id, user_id = request.team_id, request.user_id
+        if words in ([], ["status"]):
+            return _reply(describe_status(checkins.status(team_id, user_id)))
+        if words == ["on"]:
+            status = checkins.turn_on(team_id, user_id)
+            return _reply("Weekly check-ins are on. " + describe_status(status))
+        if words == ["off"]:
+            checkins.turn_off(team_id, user_id)
+            return _reply(
+                "Weekly check-ins are off; nothing more will come. "
+                "`/reframe checkin on` brings them back."
+            )
+        if words == ["skip"]:
+            status = checkins.skip_next(team_id, user_id)
+            return _reply(
+                f"Skipping your check-in of {status.skip_week}. {describe_status(status)}"
+            )
+        if words == ["now"]:
+            return _reply(_send_now(checkins, deliver, team_id, user_id))
+        if len(words) == 2:
+            return _set_schedule(checkins, team_id, user_id, words[0], words[1])
+        return _reply(HOW_TO)
+
+    return handle
+
+
+def _send_now(
+    checkins: CheckinService, deliver: Callable[[int], object], team_id: str, user_id: str
+) -> str:
+    requested = checkins.request_now(team_id, user_id)
+    if requested.reason == "queued" and requested.checkin_id is not None:
+        deliver(requested.checkin_id)
+        return "This week's check-in is on its way to your DMs."
+    return "This week's check-in is already in your DMs; one a week keeps it meaningful."
+
+
+def _set_schedule(
+    checkins: CheckinService, team_id: str, user_id: str, day: str, at: str
+) -> CommandReply:
+    try:
+        weekday, when = parse_weekday(day), parse_time(at)
+    except ScheduleError as problem:
+        return _reply(f"{problem}. {HOW_TO}")
+    status = checkins.set_schedule(team_id, user_id, weekday, format_time(when))
+    return _reply("Done. " + describe_status(status))
+
+
+def _reply(text: str) -> CommandReply:
+    return CommandReply(text=text, blocks=build_text_blocks(text))
+
+
+# -- buttons, modal, App Home ----------------------------------------------------
+
+
+def _team_and_user(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    team = (body.get("team") or {}).get("id") or body.get("team_id")
+    user = (body.get("user") or {}).get("id")
+    return (team if isinstance(team, str) else None, user if isinstance(user, str) else None)
+
+
+def _checkin_id(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def register(app: App, *, checkins: CheckinService, content: CheckinContent) -> None:
+    def update_dm(
+        client: WebClient, view: CheckinView, channel: str | None, ts: str | None
+    ) -> None:
+        channel, ts = channel or view.channel_id, ts or view.message_ts
+        if not channel or not ts:
+            return
+        try:
+            client.chat_update(
+                channel=channel,
+                ts=ts,
+                text=content.question,
+                blocks=build_answered_blocks(content, view),
+            )
+        except SlackClientError as error:
+            # The answer is stored; only the message's look is stale.
+            log.warning("chat.update of a check-in failed: %s", type(error).__name__)
+
+    def handle_checkin_answer(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        team_id, user_id = _team_and_user(body)
+        checkin_id = _checkin_id(action.get("value"))
+        if team_id is None or user_id is None or checkin_id is None:
+            return
+        outcome = checkins.record_answer(
+            team_id=team_id,
+            user_id=user_id,
+            checkin_id=checkin_id,
+            answer=ANSWER_ACTIONS[action["action_id"]],
+        )
+        if outcome.checkin is None:
+            log.info("check-in answer not recorded: %s", outcome.reason)
+            return
+        container = body.get("container") or {}
+        update_dm(client, outcome.checkin, container.get("channel_id"), container.get("message_ts"))
+
+    def handle_checkin_note_button(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        team_id, user_id = _team_and_user(body)
+        checkin_id = _checkin_id(action.get("value"))
+        trigger_id = body.get("trigger_id")
+        if team_id is None or user_id is None or checkin_id is None or not trigger_id:
+            return
+        found = checkins.view(team_id=team_id, user_id=user_id, checkin_id=checkin_id)
+        if found.checkin is None:
+            return
+        client.views_open(trigger_id=trigger_id, view=build_note_modal(content, found.checkin))
+
+    def handle_checkin_note_submission(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        team_id, user_id = _team_and_user(body)
+        checkin_id = _checkin_id(view.get("private_metadata"))
+        values = ((view.get("state") or {}).get("values") or {}).get(NOTE_BLOCK) or {}
+        note = (values.get(NOTE_INPUT) or {}).get("value") or ""
+        if team_id is None or user_id is None or checkin_id is None:
+            ack(response_action="errors", errors={NOTE_BLOCK: "Something went wrong; try again."})
+            return
+        outcome = checkins.save_note(
+            team_id=team_id, user_id=user_id, checkin_id=checkin_id, note=note
+        )
+        if outcome.reason == "closed":
+            ack(response_action="errors", errors={NOTE_BLOCK: content.closed})
+            return
+        ack()
+        if outcome.checkin is not None:
+            update_dm(client, outcome.checkin, None, None)
+
+    def publish_home(client: WebClient, team_id: str, user_id: str) -> None:
+        home = checkins.home(team_id, user_id)
+        client.views_publish(user_id=user_id, view=build_home_view(content, home))
+
+    def handle_app_home_opened(
+        body: dict[str, Any], event: dict[str, Any], client: WebClient
+    ) -> None:
+        team_id, user_id = body.get("team_id"), event.get("user")
+        if event.get("tab", "home") != "home":
+            return
+        if isinstance(team_id, str) and isinstance(user_id, str):
+            publish_home(client, team_id, user_id)
+
+    def handle_home_toggle(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    ) -> None:
+        ack()
+        team_id, user_id = _team_and_user(body)
+        if team_id is None or user_id is None:
+            return
+        if action["action_id"] == PAUSE_ACTION:
+            checkins.turn_off(team_id, user_id)
+        else:
+            checkins.turn_on(team_id, user_id)
+        publish_home(client, team_id, user_id)
+
+    for action_id in ANSWER_ACTIONS:
+        app.action(action_id)(handle_checkin_answer)
+    app.action(NOTE_ACTION)(handle_checkin_note_button)
+    app.view(NOTE_VIEW)(handle_checkin_note_submission)
+    app.event("app_home_opened")(handle_app_home_opened)
+    app.action(PAUSE_ACTION)(handle_home_toggle)
+    app.action(RESUME_ACTION)(handle_home_toggle)
