@@ -1,0 +1,271 @@
+"""Process roles: several app instances on one database, the gunicorn web role,
+the scheduler role, and graceful SIGTERM with a delivery in flight."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.domain.clock import FixedClock
+from bot.storage.db import Database
+from bot.storage.models import Nudge
+from bot.web import make_http_server, serve_in_thread
+from bot.wiring import Reframe, build
+from tests.conftest import make_settings
+from tests.fakes.slack_api import FakeSlack, Fault
+from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender
+
+ROOT = Path(__file__).resolve().parents[1]
+VENT = "their DM is a jerk tbh, he'll never give us a shot"
+
+
+def nudges(db: Database) -> list[Nudge]:
+    with db.transaction() as session:
+        return list(session.scalars(select(Nudge).order_by(Nudge.id)))
+
+
+# -- two instances, one database ------------------------------------------------
+
+
+@pytest.fixture
+def two_apps(
+    database_url: str, fake_slack: FakeSlack, clock: FixedClock
+) -> Iterator[list[tuple[Reframe, SlackSender]]]:
+    apps = []
+    servers = []
+    for _ in range(2):
+        reframe = build(make_settings(database_url, fake_slack), clock=clock)
+        server = make_http_server(reframe.wsgi, "127.0.0.1", 0)
+        serve_in_thread(server)
+        servers.append(server)
+        apps.append((reframe, SlackSender(f"http://127.0.0.1:{server.server_address[1]}")))
+    yield apps
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+    for reframe, _ in apps:
+        reframe.shutdown()
+
+
+def _in_parallel(*calls: object) -> None:
+    threads = [threading.Thread(target=call) for call in calls]  # type: ignore[arg-type]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+
+def test_two_instances_on_one_database_never_double(
+    two_apps: list[tuple[Reframe, SlackSender]], fake_slack: FakeSlack, clock: FixedClock
+) -> None:
+    (first, first_sender), (second, second_sender) = two_apps
+    # Half the first attempts fail, so both instances' sweeps find work to race for.
+    fake_slack.fail("chat.postEphemeral", *[Fault(500)] * 12)
+    users = [f"U0TWO{i:03d}" for i in range(8)]
+    for i, user in enumerate(users):
+        # Each event reaches both instances at once (Slack retrying onto the other one).
+        event = {
+            "type": "message",
+            "channel": "C0DEAL",
+            "channel_type": "channel",
+            "user": user,
+            "text": VENT,
+            "ts": f"1700000300.{i:06d}",
+        }
+        _in_parallel(
+            lambda e=event, i=i: first_sender.event(e, event_id=f"EvTWO{i}"),
+            lambda e=event, i=i: second_sender.event(e, event_id=f"EvTWO{i}", retry=1),
+        )
+    first.background.shutdown(wait=True)
+    second.background.shutdown(wait=True)
+    for _ in range(5):
+        clock.advance(timedelta(minutes=2, seconds=30))
+        _in_parallel(first.run_jobs_once, second.run_jobs_once, first.run_jobs_once)
+    rows = nudges(first.db)
+    assert sorted(n.user_id for n in rows) == users
+    assert {n.status for n in rows} == {"sent"}
+    calls = fake_slack.calls("chat.postEphemeral")
+    assert sorted(c.params["user"] for c in calls) == users
+
+
+# -- real processes ---------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _env(fake: FakeSlack, database_url: str, port: int, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    env.update(
+        SLACK_BOT_TOKEN="xoxb-role-test-token",
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=fake.api_url,
+        DATABASE_URL=database_url,
+        PORT=str(port),
+        PYTHONPATH=str(ROOT),
+        **extra,
+    )
+    return env
+
+
+def _start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _wait_healthy(process: subprocess.Popen[str], port: int) -> SlackSender:
+    sender = SlackSender(f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(process.communicate()[0])
+        try:
+            if sender.get("/healthz").status == 200:
+                return sender
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("the process did not become healthy")
+
+
+def _wait_for_status(db: Database, status: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if [n.status for n in nudges(db)] == [status]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no nudge reached {status!r}: {[n.status for n in nudges(db)]}")
+
+
+def _stop(process: subprocess.Popen[str]) -> str:
+    process.send_signal(signal.SIGTERM)
+    try:
+        output, _ = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()  # never leave a stray process behind a failed test
+        output, _ = process.communicate()
+    return output
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["app.py"], ["-m", "bot", "web"]],
+    ids=["all-in-one", "gunicorn-web"],
+)
+def test_sigterm_during_a_slow_delivery_finishes_it(
+    command: list[str], tmp_path: Path, fake_slack: FakeSlack, db: Database, database_url: str
+) -> None:
+    port = _free_port()
+    fake_slack.fail("chat.postEphemeral", Fault(200, delay=2.0))
+    env = _env(fake_slack, database_url, port, WEB_CONCURRENCY="2")
+    args = [str(ROOT / "app.py")] if command == ["app.py"] else command
+    process = _start(args, env, tmp_path)
+    try:
+        sender = _wait_healthy(process, port)
+        assert sender.message(VENT).status == 200
+        _wait_for_status(db, "sending")
+    finally:
+        output = _stop(process)
+    assert process.returncode == 0, output
+    assert [n.status for n in nudges(db)] == ["sent"]
+    assert len(fake_slack.calls("chat.postEphemeral")) == 1
+    assert "xoxb-role-test-token" not in output
+
+
+def test_scheduler_role_delivers_what_the_web_left_pending(
+    tmp_path: Path, fake_slack: FakeSlack, db: Database, database_url: str
+) -> None:
+    # A web process recorded the nudge, then Slack failed it: it waits for a sweep.
+    from bot.services.nudges import IncomingMessage
+
+    reframe = build(make_settings(database_url, fake_slack), db=db)
+    nudge_id = reframe.nudges.on_message(
+        IncomingMessage("T0TEAM", "C0DEAL", "U0REP", "1700000400.000001", None, VENT)
+    )
+    reframe.shutdown()
+    assert nudge_id is not None
+    port = _free_port()
+    env = _env(fake_slack, database_url, port, SCHEDULER_TICK_SECONDS="1")
+    process = _start(["-m", "bot", "scheduler"], env, tmp_path)
+    try:
+        sender = _wait_healthy(process, port)
+        assert sender.get("/readyz").status == 200
+        assert sender.post("{}", "application/json").status == 404  # no Slack endpoint here
+        assert len(fake_slack.wait_for("chat.postEphemeral", timeout=15)) == 1
+        _wait_for_status(db, "sent")
+        assert b"reframe_nudges_sent_total 1.0" in sender.get("/metrics").body
+    finally:
+        output = _stop(process)
+    assert process.returncode == 0, output
+    assert "scheduler stopped" in output
+
+
+# -- in-process checks of the role pieces ----------------------------------------------
+
+
+def test_web_workers_build_the_app_without_a_scheduler(
+    monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, db: Database, database_url: str
+) -> None:
+    from bot import web_app
+
+    for key, value in _env(fake_slack, database_url, 3000).items():
+        monkeypatch.setenv(key, value)
+    app = web_app.create_app()
+    try:
+        assert web_app._current is not None
+        assert web_app._current.scheduler is None
+        assert callable(app)
+    finally:
+        web_app.shutdown()
+    assert web_app._current is None
+
+
+def test_gunicorn_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "8123")
+    monkeypatch.setenv("WEB_CONCURRENCY", "5")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp/reframe-test-metrics")
+    import bot.gunicorn_conf as conf
+
+    conf = importlib.reload(conf)
+    assert conf.bind == "0.0.0.0:8123"
+    assert conf.workers == 5
+    assert conf.worker_class == "gthread"
+    assert conf.preload_app is False  # each worker builds its own app after the fork
+    assert conf.graceful_timeout >= 10
+    assert callable(conf.worker_exit)
+
+
+def test_role_commands_refuse_to_start_without_credentials(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    for role in ("web", "scheduler"):
+        result = subprocess.run(
+            [sys.executable, "-m", "bot", role],
+            env={**env, "PYTHONPATH": str(ROOT)},
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2, role
+        assert "SLACK_SIGNING_SECRET" in result.stderr
