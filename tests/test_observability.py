@@ -1,0 +1,133 @@
+"""Logs, health and metrics as an operator sees them."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from bot import metrics
+from bot.observability import JsonFormatter, configure_log_format
+from bot.storage.db import Database
+from bot.web import make_http_server, serve_in_thread
+from bot.wiring import build
+from tests.conftest import RunningApp, make_settings
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender
+
+VENT = "their procurement lead is a total clown, they will never sign this quarter"
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    """Everything logged, as the JSON lines production writes, at DEBUG."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    old_level, old_handlers = root.level, root.handlers[:]
+    root.handlers = [handler]
+    root.setLevel(logging.DEBUG)
+    configure_log_format("json")
+    handler.setFormatter(JsonFormatter())
+    yield stream
+    root.handlers = old_handlers
+    root.setLevel(old_level)
+
+
+def test_request_log_has_ids_and_latency_but_no_text_or_token(
+    running_app: RunningApp, json_logs: io.StringIO
+) -> None:
+    reply = running_app.slack.event(
+        {
+            "type": "message",
+            "channel": "C0DEAL",
+            "channel_type": "channel",
+            "user": "U0LOG",
+            "text": VENT,
+            "ts": "1700000500.000001",
+        },
+        event_id="Ev0LOGGED1",
+    )
+    assert reply.status == 200
+    running_app.fake.wait_for("chat.postEphemeral")
+    running_app.reframe.background.shutdown(wait=True)
+    output = json_logs.getvalue()
+    lines = [json.loads(line) for line in output.splitlines()]
+    [request] = [line for line in lines if line["message"] == "slack request"]
+    assert request["team_id"] == "T0TEAM"
+    assert request["event_id"] == "Ev0LOGGED1"
+    assert request["kind"] == "message"
+    assert request["status"] == 200
+    assert isinstance(request["latency_ms"], float)
+    for secret in ("clown", "procurement lead", "xoxb-test-token", SIGNING_SECRET):
+        assert secret not in output
+
+
+def test_refused_requests_are_logged_without_trusting_their_kind(
+    running_app: RunningApp, json_logs: io.StringIO
+) -> None:
+    body = json.dumps({"type": "event_callback", "team_id": "T0X", "event": {"type": "forged"}})
+    forged = running_app.slack.post(body, "application/json", signature="v0=" + "0" * 64)
+    assert forged.status == 401
+    [request] = [
+        json.loads(line)
+        for line in json_logs.getvalue().splitlines()
+        if '"slack request"' in line
+    ]
+    assert request["kind"] == "refused" and request["status"] == 401
+
+
+def test_metrics_count_requests_and_nudges(running_app: RunningApp) -> None:
+    sent_before = metrics.value("nudges_sent")
+    assert running_app.slack.message(VENT, user="U0METRIC").status == 200
+    running_app.fake.wait_for("chat.postEphemeral")
+    running_app.reframe.background.shutdown(wait=True)
+    assert metrics.value("nudges_sent") == sent_before + 1
+    reply = running_app.slack.get("/metrics")
+    assert reply.status == 200
+    assert reply.headers["Content-Type"].startswith("text/plain")
+    text = reply.body.decode()
+    assert 'reframe_slack_requests_total{kind="message",status="200"}' in text
+    assert "reframe_slack_ack_seconds_bucket" in text
+    assert "reframe_checkins_sent_total" in text
+    assert "clown" not in text
+
+
+def test_metrics_count_slack_errors(running_app: RunningApp) -> None:
+    from tests.fakes.slack_api import Fault
+
+    running_app.fake.fail("chat.postEphemeral", Fault(200, error="not_in_channel"))
+    assert running_app.slack.message(VENT, user="U0ERR").status == 200
+    running_app.reframe.background.shutdown(wait=True)
+    text = running_app.slack.get("/metrics").body.decode()
+    assert 'reframe_slack_errors_total{reason="not_in_channel"}' in text
+
+
+def test_unknown_counter_names_fail_loudly() -> None:
+    with pytest.raises(KeyError):
+        metrics.count("nudges_snet")
+
+
+def test_readyz_is_503_while_the_database_is_down(fake_slack: FakeSlack, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Nothing listens on port 9: the database is "down" from the first request on.
+    down = Database.connect("postgresql+psycopg://postgres@127.0.0.1:9/none")
+    reframe = build(
+        make_settings(f"sqlite:///{tmp_path / 'unused.db'}", fake_slack),
+        db=down,
+        run_migrations=False,
+    )
+    server = make_http_server(reframe.wsgi, "127.0.0.1", 0)
+    serve_in_thread(server)
+    sender = SlackSender(f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        assert sender.get("/healthz").status == 200  # alive: do not restart it
+        ready = sender.get("/readyz")
+        assert ready.status == 503
+        assert ready.json() == {"ok": False, "database": False}
+    finally:
+        server.shutdown()
+        server.server_close()
+        reframe.shutdown()
