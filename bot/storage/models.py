@@ -161,3 +161,11 @@ bots_table = SQLAlchemyInstallationStore.build_bots_table(Base.metadata, "slack_
 oauth_states_table = SQLAlchemyOAuthStateStore.build_oauth_states_table(
     Base.metadata, "slack_oauth_states"
 )
+# Tokens sealed with TOKEN_ENCRYPTION_KEY (Fernet) are about 2.5 times as long as
+# Slack's, so slack-sdk's 200 characters only fit tokens under 80; PostgreSQL
+# would refuse longer ones (rotating tokens, or Slack making them longer).
+TOKEN_COLUMN = String(500)
+for _table in (installations_table, bots_table):
+    for _column in _table.c:
+        if _column.name.endswith("_token"):
+            _column.type = TOKEN_COLUMN
