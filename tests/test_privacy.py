@@ -142,6 +142,8 @@ def test_export_has_nudges_checkins_and_settings_of_one_rep(
     assert checkin["answer"] == "steady"
     assert checkin["note"] == f"private note {TEAM_A} {REP}"
     assert exported["settings"]["tz"] == "Europe/Paris"
+    assert exported["settings"]["created_at"] == clock.now().isoformat()
+    assert {"checkins_enabled", "nudges_paused_until"} <= set(exported["settings"])
 
 
 def test_export_of_an_unknown_rep_is_empty(db: Database, clock: FixedClock) -> None:

@@ -135,17 +135,18 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _settings(rep: Rep | None) -> dict[str, Any] | None:
+    """Every column of the rep's row: a setting added later is exported too."""
     if rep is None:
         return None
     return {
-        "created_at": _iso(rep.created_at),
-        "checkins_enabled": rep.checkins_enabled,
-        "checkin_weekday": rep.checkin_weekday,
-        "checkin_time": rep.checkin_time,
-        "skip_week": rep.skip_week,
-        "tz": rep.tz,
-        "nudges_paused_until": _iso(rep.nudges_paused_until),
+        column.key: _plain(getattr(rep, column.key))
+        for column in Rep.__table__.columns
+        if column.key not in ("team_id", "user_id")
     }
+
+
+def _plain(value: object) -> object:
+    return _iso(value) if isinstance(value, datetime) else value
 
 
 def _nudge(nudge: Nudge) -> dict[str, Any]:
