@@ -234,10 +234,11 @@ def test_control_characters_inside_a_vent() -> None:
 # --- dev-set floor: measured on tests/data/detector_dev.jsonl only --------------------------
 
 DEV_SPLIT = Path(__file__).resolve().parents[1] / "data" / "detector_dev.jsonl"
-# Achieved on the 954-line dev split (647 original lines + 307 by a second author):
-DEV_F1_FLOOR = 0.98  # achieved 0.994
-DEV_PRECISION_FLOOR = 0.99  # achieved 1.000
-DEV_MAIN_TRAP_FLOOR = 0.98  # achieved 0.993
+# Achieved on the 1,554-line dev split (647 original lines, 307 by a second author, 300 each
+# by a third and a fourth), before any tuning on the third and fourth authors' lines:
+DEV_F1_FLOOR = 0.93  # achieved 0.935
+DEV_PRECISION_FLOOR = 0.98  # achieved 0.989
+DEV_MAIN_TRAP_FLOOR = 0.95  # achieved 0.962
 
 
 @pytest.mark.skipif(not DEV_SPLIT.exists(), reason="dev split not written yet")
