@@ -259,7 +259,8 @@ _OWN_REF = re.compile(
 _OWN_AGENT_REF = re.compile(
     r"\b(?:our|my) (?:[a-z-]+ )?(?:team|legal|lawyers?|manager|boss|se|sdr|bdr|csm|ops|"
     r"product|engineering|support|leadership|cro|ceo|cfo|vp|finance|marketing|people|folks|"
-    r"guys|tool|crm|system|portal|process|partner team|implementation team)\b"
+    r"guys|tool|crm|system|portal|process|partner team|implementation team|partners?|"
+    r"resellers?|integrators?)\b"
     r"|(?<!their )(?<!of )(?<!'s )(?<!sales )(?<!vp )"
     r"\b(?:legal|ops(?! (?:lead|director|manager|head|vp))|"
     r"revops|rev ops|deal desk|"
@@ -296,7 +297,13 @@ _CORRECTION = _rx(
     r"\b(?:i|we) (?:don't|do not|didn't|dont|did not) (?:think|believe|feel|reckon)\b",
     r"\b(?:not saying|it's not that|it isn't that|not that)\b",
     r"\b(?:scratch that|walk back|take (?:it|that) back|correction)\b",
-    r"\b(?:thought|assumed) (?:he|she|they) (?:was|were)\b.*\bbut\b",
+    r"(?:^|\b(?:i|we) )(?:thought|assumed|figured) (?:[\w&'-]+ ){1,3}(?:was|were|is|are)\b.*"
+    r"\b(?:but|turns out|turned out|actually)\b",
+    # "she isn't anti-us, she just wants proof": a negative read taken back, then the real reason.
+    r"\b(?:isn't|is not|wasn't|was not|aren't|are not|not) (?:really |actually |being )?"
+    r"(?:anti-?[\w-]+|against (?:us|this|it)|hostile|difficult|stalling|dragging|ghosting|"
+    r"biased|lazy|cheap|slow|political|obstructive|rude|cold|blocking)\b[^.]{0,40}, "
+    r"(?:he|she|they)(?:'s|'re| is| are| was| were)? (?:just|simply|actually|only)\b",
     r"\bto be fair\b",
     r"\bin (?:his|her|their) defen[cs]e\b",
     r"\bunfair(?:ly)? (?:to|on) (?:him|her|them)\b",
@@ -315,7 +322,13 @@ _SPEECH_VERB = re.compile(
 _QUOTED_SPAN = re.compile(r"\"[^\"]*\"|(?<![a-z])'(?=[a-z])[^']{3,}'(?![a-z])")
 # "it's a mess" is about a thing (often ours), not a verdict on a person.
 _THING_SUBJECT = re.compile(
-    r"(?<!of )\b(?:it|this|that|which|everything|something)(?:'s| is| was)? ?$"
+    r"(?:(?<!of )\b(?:it|this|that|which|everything|something)"
+    # "this deal is insane", "their staffing plan is a mess": a verdict on a thing, not a person.
+    r"|\b(?:deal|demo|call|meeting|session|quarter|week|month|year|renewal|pipeline|numbers?|"
+    r"results?|win|pitch|product|plan|process|rfp|timeline|deadline|pricing|price|discount|"
+    r"contract|scope|project|rollout|workshop|roadmap|proposal|ask|request|budget|schedule|"
+    r"setup|integration|migration|data|spec|specs|requirements|questionnaire|paperwork))"
+    r"(?:'s| is| was| are| were)? ?$"
 )
 # The rep checking their own assumptions: "note to self: stop assuming they're shopping us".
 _SELF_CHECK = re.compile(
@@ -410,11 +423,14 @@ _LABEL_RULES = (
     ),
     Rule(
         Trap.LABELING,
-        _rx(
-            rf"\btheir (?:{_INSULT_ADJ}|{_INSULT_NOUN}) (?:of an? )?{_ROLE}\b",
-            rf"\b(?:bunch|pack|band|nest|team) of (?:{_INSULT_ADJ} )?{_INSULT_NOUN}s?\b",
-        ),
+        _rx(rf"\btheir (?:{_INSULT_ADJ}|{_INSULT_NOUN}) (?:of an? )?{_ROLE}\b"),
         Target.BUILT_IN,
+    ),
+    # "a bunch of bureaucrats" names no one: "our pricing committee is a bunch of …" is ours.
+    Rule(
+        Trap.LABELING,
+        _rx(rf"\b(?:bunch|pack|band|nest|team) of (?:{_INSULT_ADJ} )?{_INSULT_NOUN}s?\b"),
+        Target.CUSTOMER,
     ),
 )
 
@@ -434,7 +450,7 @@ _COMPETITOR_RULES = (
             rf"\bin bed with {_COMPETITOR}",
             rf"\b(?:sold|married|wedded|glued|joined at the hip|loyal) to {_COMPETITOR}\b",
             rf"\b{_COMPETITOR} (?:fanboy|fanboi|fangirl|shill|puppet|groupie|loyalist|stooge|"
-            r"mouthpiece|cheerleader|lapdog|plant)s?\b",
+            r"mouthpiece|cheerleader|lapdog)s?\b",
             rf"\b(?:fanboy|fanboi|shill|puppet|groupie|stooge|mouthpiece|cheerleader|lapdog|"
             rf"plant|mole) (?:of|for) {_COMPETITOR}",
             r"\bdr[ai]nk the (?:\w+ )?kool[- ]?aid\b",
@@ -1064,7 +1080,11 @@ _OVERGEN_MORE = Rule(
     _rx(
         r"\b(?:always|constantly|forever) (?!(?:pays?|paid|delivers?|responds? (?:fast|"
         r"quickly)|comes? prepared|been (?:great|good|fair|helpful)|helpful|on time|fair|"
-        r"great|kind|good|a pleasure|super)\b)[\w']+\b",
+        r"great|kind|good|a pleasure|super|honest|straight|upfront|transparent|clear|"
+        r"prepared|professional|responsive|reasonable|gracious|generous|"
+        r"tells? (?:you|us|me) (?:exactly|straight|honestly|the truth|where)|"
+        r"keeps? (?:his|her|their) word|follows? through|has our back|have our back)\b)"
+        r"[\w']+\b",
         r"\bnever (?!(?:complains?|miss(?:es)? a|disappoints?|lets? us down|fails?|once "
         r"missed|late)\b)(?:bother|tells?|shows?|reads?|gives?|pays?|answers?|replies?|"
         r"responds?|logs?|joins?|decides?|owns?|commits?|follows?|returns?|gets?|sends?|"
@@ -1597,6 +1617,7 @@ class Detector:
 class _Clause:
     text: str
     context: str  # everything the rep wrote before this clause, for pronouns
+    lead_in: str = ""  # the sentence or clause just before, for a clause with no subject
 
 
 _CONTEXT_CHARS = 300
@@ -1606,6 +1627,7 @@ def _own_clauses(plain: str) -> list[_Clause]:
     """The rep's own statements: no quotes, reported speech, team questions or corrections."""
     clauses: list[_Clause] = []
     context = ""
+    lead_in = ""
     unquoted = _STACCATO.sub(lambda m: m.group(0).replace(". ", " "), _strip_quotes(plain))
     for raw in _SENTENCE_SPLIT.split(unquoted):
         sentence = raw.strip(" .!,;:")
@@ -1618,13 +1640,16 @@ def _own_clauses(plain: str) -> list[_Clause]:
             or _SELF_CHECK.search(sentence)
         ):
             context += " " + sentence
+            lead_in = sentence
             continue
-        for part in _CLAUSE_SPLIT.split(sentence):
+        for index, part in enumerate(_CLAUSE_SPLIT.split(sentence)):
             clause = _drop_reported_speech(part)
             if clause:
                 # Pronouns point back a sentence or two; a bounded context keeps long posts cheap.
-                clauses.append(_Clause(clause, context[-_CONTEXT_CHARS:]))
+                clauses.append(_Clause(clause, context[-_CONTEXT_CHARS:], lead_in))
             context += " " + part
+            lead_in = part if index == 0 else lead_in
+        lead_in = sentence
     return clauses
 
 
@@ -1658,7 +1683,14 @@ def _cue_counts(rule: Rule, match: re.Match[str], clause: _Clause) -> bool:
     # are followed by their object ("dragged this out so we lost our pricing window").
     subject_may_follow = rule.trap is Trap.FORTUNE_TELLING
     return _target_fits(
-        rule.target, before, match.group(0), after, clause.text, clause.context, subject_may_follow
+        rule.target,
+        before,
+        match.group(0),
+        after,
+        clause.text,
+        clause.context,
+        subject_may_follow,
+        clause.lead_in,
     )
 
 
@@ -1689,6 +1721,7 @@ def _target_fits(
     clause: str,
     context: str,
     subject_may_follow: bool = True,
+    lead_in: str = "",
 ) -> bool:
     side = _leading_reference_side(cue, before + " " + context)
     if side is Side.UNKNOWN:
@@ -1707,6 +1740,10 @@ def _target_fits(
         return True
     if side is Side.CUSTOMER:
         return True
+    if side is Side.UNKNOWN and lead_in and _first_reference_side(lead_in, context) is Side.OWN:
+        # A clause with no subject of its own carries on the one before it:
+        # "our product team always says 'next quarter'. every single time."
+        return False
     if side is Side.UNKNOWN:
         # In a deal channel a named third party (usually a customer company) is the norm;
         # our own side is recognised explicitly, so an unknown subject counts as theirs.
@@ -1726,6 +1763,16 @@ def _leading_reference_side(text: str, context: str) -> Side:
         if match is not None:
             return _side_of_subject(match.group(0), context)
     return Side.UNKNOWN
+
+
+def _first_reference_side(text: str, context: str) -> Side:
+    """The side of the first person or team a text names (its subject, in chat syntax)."""
+    first: tuple[int, int, str] | None = None
+    for rank, pattern in enumerate((_CUSTOMER_REF, _OWN_REF, _SELF_REF, _PRONOUN_REF)):
+        match = pattern.search(text)
+        if match is not None and (first is None or (match.start(), rank) < first[:2]):
+            first = (match.start(), rank, text[: match.end()])
+    return Side.UNKNOWN if first is None else _side_of_subject(first[2], context)
 
 
 def _first_reference_text(cue: str) -> str:

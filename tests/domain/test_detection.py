@@ -167,6 +167,18 @@ SILENT: list[tuple[str, str]] = [
     ('their IT director literally said "your product is a dinosaur"', "quote"),
     ("Pellworth's gatekeeper booked us the exec meeting", "update"),
     ("moving the Tidewater sync, their ops lead has a clash", "logistics"),
+    # hard negatives from the third and fourth authors' voices (our wording)
+    ("this renewal is insane, biggest one of my career", "praise"),
+    ("their CFO is tough, but she always tells us exactly where we stand", "praise"),
+    ("the plant manager walked us round the floor, great visit", "update"),
+    ("our finance committee is a bunch of bureaucrats, five approvals for a discount", "own_side"),
+    ("our SE team promises the sandbox for Friday. every single time.", "own_side"),
+    (
+        "our implementation partner is behind again. their project plan is a mess",
+        "own_side",
+    ),
+    ("thought Corvane was a dead end but they just booked a workshop", "negated"),
+    ("their CISO isn't hostile, she just wants the pen test report first", "negated"),
 ]
 
 FORMATTING: list[tuple[str, bool]] = [
@@ -235,10 +247,10 @@ def test_control_characters_inside_a_vent() -> None:
 
 DEV_SPLIT = Path(__file__).resolve().parents[1] / "data" / "detector_dev.jsonl"
 # Achieved on the 1,554-line dev split (647 original lines, 307 by a second author, 300 each
-# by a third and a fourth), before any tuning on the third and fourth authors' lines:
-DEV_F1_FLOOR = 0.93  # achieved 0.935
-DEV_PRECISION_FLOOR = 0.98  # achieved 0.989
-DEV_MAIN_TRAP_FLOOR = 0.95  # achieved 0.962
+# by a third and a fourth):
+DEV_F1_FLOOR = 0.93  # achieved 0.940
+DEV_PRECISION_FLOOR = 0.99  # achieved 1.000
+DEV_MAIN_TRAP_FLOOR = 0.955  # achieved 0.965
 
 
 @pytest.mark.skipif(not DEV_SPLIT.exists(), reason="dev split not written yet")
