@@ -144,7 +144,7 @@ def request_ids(raw: bytes, content_type: str) -> dict[str, str]:
     """team_id, event_id and kind of a Slack payload, when they look like ids."""
     try:
         body = parse_body(raw.decode("utf-8"), content_type)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep JSON
         return {}
     if not isinstance(body, dict):
         return {}

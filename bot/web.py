@@ -15,9 +15,9 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_bolt.request.internals import parse_body
+from slack_bolt.request.internals import build_context, parse_body
 
 log = logging.getLogger(__name__)
 
@@ -78,20 +78,46 @@ def _is_slack_shaped(raw: bytes, content_type: str) -> bool:
     """
     try:
         body = parse_body(raw.decode("utf-8"), content_type)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep JSON
         return False
     if not isinstance(body, dict) or not body:
+        return False
+    try:
+        # Bolt reads team, user and channel ids from the body before it checks
+        # the signature, and crashes on wrong types (authorizations=true…).
+        build_context(BoltContext(), body)
+    except Exception:  # noqa: BLE001 - whatever Bolt would choke on is not Slack's
         return False
     if "command" in body:  # slash command, form-encoded
         required = ("command", "team_id", "user_id", "channel_id")
         return all(isinstance(body.get(key), str) and body[key] for key in required)
+    if "event" in body and not isinstance(body["event"], dict):
+        return False  # Bolt's built-in middleware calls body["event"].get(...)
     kind = body.get("type")
     if not isinstance(kind, str):
         return "ssl_check" in body
     if kind == "event_callback":
         event = body.get("event")
         return isinstance(event, dict) and isinstance(event.get("type"), str)
-    return True
+    return _interaction_is_slack_shaped(body)
+
+
+# Objects in interactivity payloads that Bolt reads with .get() (it logs and routes on them).
+_INTERACTION_OBJECTS = ("user", "team", "channel", "view", "container", "message", "enterprise")
+
+
+def _interaction_is_slack_shaped(body: dict[str, Any]) -> bool:
+    if any(key in body and not isinstance(body[key], dict) for key in _INTERACTION_OBJECTS):
+        return False
+    if "actions" not in body and body.get("type") != "block_actions":
+        return True
+    actions = body.get("actions")
+    # Bolt takes actions[0] for every block_actions payload.
+    return (
+        isinstance(actions, list)
+        and bool(actions)
+        and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) for a in actions)
+    )
 
 
 def _json(start_response: StartResponse, status: int, payload: dict[str, Any]) -> list[bytes]:

@@ -26,9 +26,11 @@ def message_from_event(
     body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None
 ) -> IncomingMessage | None:
     """The rep's message, or None when it is not a person writing in a channel."""
-    if event.get("subtype") not in HUMAN_SUBTYPES or event.get("hidden"):
+    subtype, channel_type = event.get("subtype"), event.get("channel_type")
+    # isinstance first: a list or dict here (never from Slack) is unhashable.
+    if not isinstance(subtype, str | None) or subtype not in HUMAN_SUBTYPES or event.get("hidden"):
         return None
-    if event.get("channel_type") not in CHANNEL_TYPES:
+    if not isinstance(channel_type, str) or channel_type not in CHANNEL_TYPES:
         return None
     text = event.get("text")
     if not isinstance(text, str) or not text.strip():
