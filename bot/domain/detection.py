@@ -244,7 +244,9 @@ _OWN_REF = re.compile(
     r"\b(?:our|my) (?:[a-z-]+ ){0,2}[a-z-]+\b"
     # Bare team and tool names are ours, unless the text says whose ("their legal", "vp of ops").
     r"|(?<!their )(?<!of )(?<!'s )(?<!sales )(?<!vp )"
-    r"\b(?:legal|ops(?! (?:lead|director|manager|head|vp))|"
+    r"\b(?:legal(?! (?:lady|guy|gal|woman|man|dude|person|people|folks)\b)|"
+    r"ops(?! (?:lead|director|manager|mgr|head|vp|lady|guy|gal|woman|man|dude|person|people|"
+    r"folks)\b)|"
     r"revops|rev ops|deal desk|"
     r"engineering|product team|support|marketing|enablement|management|the se|the sdr|"
     r"the bdr|se team|"
@@ -262,7 +264,9 @@ _OWN_AGENT_REF = re.compile(
     r"guys|tool|crm|system|portal|process|partner team|implementation team|partners?|"
     r"resellers?|integrators?)\b"
     r"|(?<!their )(?<!of )(?<!'s )(?<!sales )(?<!vp )"
-    r"\b(?:legal|ops(?! (?:lead|director|manager|head|vp))|"
+    r"\b(?:legal(?! (?:lady|guy|gal|woman|man|dude|person|people|folks)\b)|"
+    r"ops(?! (?:lead|director|manager|mgr|head|vp|lady|guy|gal|woman|man|dude|person|people|"
+    r"folks)\b)|"
     r"revops|rev ops|deal desk|"
     r"engineering|product team|support|marketing|enablement|management|leadership|"
     r"sales ops|the se|the sdr|the bdr|se team|the crm|crm|cpq|the quoting tool|the tool|"
@@ -309,10 +313,16 @@ _CORRECTION = _rx(
     r"\bunfair(?:ly)? (?:to|on) (?:him|her|them)\b",
 )
 _SPEECH_VERB = re.compile(
-    r"\b(?:said|(?:says|say)(?! (?:yes|no)\b)|told (?:me|us|him|her|them|the team)|"
+    # Not the rep's own voice ("let's just say", "i'll put it mildly"), a promise ("when he
+    # said he would") or a price quote ("using our quote as leverage").
+    r"\b(?:(?<!when he )(?<!when she )(?<!when they )said|"
+    r"(?<!let's )(?<!lets )(?<!'s just )(?<!i'd )(?<!i'll )(?<!must )(?<!to )(?<!i )"
+    r"(?:says|say)(?! (?:yes|no)\b)|told (?:me|us|him|her|them|the team)|"
     r"tells (?:me|us)|wrote|writes|"
     r"replied|responded|answered|asked|mentioned|claimed|claims|insisted|emailed|texted|"
-    r"messaged|put it|called it|called (?:us|our [a-z]+)|quote|quoted|word for word|"
+    r"messaged|(?<!i'll )(?<!let me )(?<!i'd )(?<!to )put it|called it|called (?:us|our [a-z]+)|"
+    r"(?<!our )(?<!the )(?<!a )(?<!their )(?<!this )(?<!that )(?<!my )(?<!new )quote|quoted|"
+    r"word for word|"
     r"their words|his words|her words|literally said|"
     r"goes(?! (?:nowhere|anywhere|on|off|away|quiet|dark|"
     r"silent|missing|well|badly|live|to|with|into)\b)|went like|screamed|yelled|"
@@ -338,7 +348,10 @@ _SELF_CHECK = re.compile(
 )
 # "every. single. time." is one phrase typed for emphasis, not three sentences.
 _STACCATO = re.compile(r"(?:^|(?<=[.!?,:] ))(?:\w+\. ){2,}\w+\b")
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?;])\s+|\s+(?:-|–|—)\s+|\s*\.\.\.\s*")
+_SENTENCE_SPLIT = re.compile(
+    r"(?<!\bmr\.)(?<!\bms\.)(?<!\bdr\.)(?<!\bst\.)(?<!\bmrs\.)(?<!\bvs\.)(?<=[.!?;])\s+"
+    r"|\s+(?:-|–|—)\s+|\s*\.\.\.\s*"
+)
 _CLAUSE_SPLIT = re.compile(
     r",? \b(?:but|though|although|however|yet|whereas|while|except)\b,?|\s*\(\s*|\s*\)\s*"
 )
@@ -386,14 +399,14 @@ _INSULT_ADJ = (
     r"power[- ]hungry|political|two[- ]faced|spineless|paranoid|sleazy|shady|slimy|petty|"
     r"dishonest|sneaky|shifty|rude|condescending|obnoxious|unreasonable|greedy|stingy|"
     r"cheap|impossible|insufferable|unbearable|ignorant|delusional|crazy|nuts|insane|"
-    r"hopeless|pathetic|inept|dense|thick|backwards|spineless|gutless|cowardly|"
+    r"hopeless|hopless|pathetic|inept|dense|thick|backwards|spineless|gutless|cowardly|"
     r"self-serving|self-centered|selfish|egotistical|full of (?:it|himself|herself|themselves)|"
     r"out of (?:his|her|their) depth|a (?:total |complete |real )?mess|difficult|"
     r"a piece of work|bonkers|worthless|untrustworthy|clowns|idiots|morons|amateurs|"
     r"snakes|weasels)"
 )
 _INTENSIFIER = r"(?:(?:a|an|such a|such an|total|totally|complete|completely|real|really|"
-_INTENSIFIER += r"absolute|absolutely|utter|utterly|so|just|pure|being|being a|acting like a|"
+_INTENSIFIER += r"absolute|absolutely|utter|utterly|so+|just|pure|being|being a|acting like a|"
 _INTENSIFIER += r"acting like|like a|freaking|fricking|bloody|damn|massive|huge|the biggest|"
 _INTENSIFIER += r"kind of|kind of a|sort of|bit of a|a bit|pretty|very|super) ){0,3}"
 _BE = r"(?:is|'s|are|'re|was|were|be|been|being|seems|seem|sounds|acts|act|comes across as|"
@@ -1008,8 +1021,9 @@ _MIND_MORE = Rule(
         r"\bfree (?:spec sheet|benchmark|education|training|rfp help)\b",
         r"\bwants? to rip out\b",
         r"\bwasn't (?:his|her|their) idea\b",
-        r"\bbecause (?:he|she|they)(?:'s|'re| is| are)? (?:scared|afraid|embarrassed|bored|"
-        r"lazy|jealous|threatened|insecure|hoping|wants?|didn't get|doesn't want|owes)\b",
+        r"\b(?:because|bc|cos|cuz) (?:he|she|they)(?:'s|'re| is| are)? (?:scared|afraid|"
+        r"embarrassed|bored|lazy|jealous|threatened|insecure|hoping|wants?|didn't get|"
+        r"doesn't want|owes)\b",
         r"\bso (?:he|she|they) (?:has|have|can|looks?|gets?) (?:a|an|the|to|like|credit)\b",
         r"\bto (?:slow us down|stall us|waste our time|string us along|squeeze us|"
         r"wear us down|get a better price)\b",
