@@ -349,7 +349,7 @@ _SELF_CHECK = re.compile(
 # "every. single. time." is one phrase typed for emphasis, not three sentences.
 _STACCATO = re.compile(r"(?:^|(?<=[.!?,:] ))(?:\w+\. ){2,}\w+\b")
 _SENTENCE_SPLIT = re.compile(
-    r"(?<!\bmr\.)(?<!\bms\.)(?<!\bdr\.)(?<!\bst\.)(?<!\bmrs\.)(?<!\bvs\.)(?<=[.!?;])\s+"
+    r"(?<=[.!?;])(?<!\bmr\.)(?<!\bms\.)(?<!\bdr\.)(?<!\bst\.)(?<!\bmrs\.)(?<!\bvs\.)\s+"
     r"|\s+(?:-|–|—)\s+|\s*\.\.\.\s*"
 )
 _CLAUSE_SPLIT = re.compile(
@@ -1603,6 +1603,18 @@ class Detector:
     def __init__(self, rules: tuple[Rule, ...] = RULES, *, use_gates: bool = True) -> None:
         self._rules = rules
         self._use_gates = use_gates  # off only to prove in tests that gates change nothing
+        # Every alternative of every rule, numbered in rule order, plus an index from each gate
+        # prefix to the alternatives it opens: a message then looks up its own word prefixes
+        # instead of testing hundreds of gates one by one.
+        self._parts: list[tuple[Rule, frozenset[str] | None, re.Pattern[str]]] = [
+            (rule, gate, pattern) for rule in rules for gate, pattern in rule.parts
+        ]
+        self._ungated = frozenset(i for i, (_, gate, _) in enumerate(self._parts) if gate is None)
+        index: dict[str, set[int]] = {}
+        for number, (_, gate, _) in enumerate(self._parts):
+            for prefix in gate or ():
+                index.setdefault(prefix, set()).add(number)
+        self._index = {prefix: frozenset(numbers) for prefix, numbers in index.items()}
 
     def detect(self, text: str) -> Detection:
         plain = normalize_slack_text(text)
@@ -1610,15 +1622,26 @@ class Detector:
         if not clauses:
             return SILENT
         if self._use_gates:
-            clause_prefixes = [_word_prefixes(clause.text) for clause in clauses]
-            prefixes = set().union(*clause_prefixes)
+            clause_prefixes: list[set[str] | None] = [
+                _word_prefixes(clause.text) for clause in clauses
+            ]
+            open_parts = set(self._ungated)
+            index = self._index
+            for prefix in set().union(*clause_prefixes):  # type: ignore[arg-type]
+                numbers = index.get(prefix)
+                if numbers is not None:
+                    open_parts.update(numbers)
+            candidates = sorted(open_parts)
         else:
-            clause_prefixes, prefixes = [None] * len(clauses), None
+            clause_prefixes = [None] * len(clauses)
+            candidates = list(range(len(self._parts)))
         evidence: dict[Trap, Evidence] = {}
-        for rule in self._rules:
+        parts = self._parts
+        for number in candidates:
+            rule, gate, pattern = parts[number]
             if rule.trap in evidence:
                 continue
-            found = _first_counting_cue(rule, clauses, clause_prefixes, prefixes)
+            found = _first_counting_cue(rule, gate, pattern, clauses, clause_prefixes)
             if found is not None:
                 evidence[rule.trap] = found
         if not evidence:
@@ -1669,20 +1692,18 @@ def _own_clauses(plain: str) -> list[_Clause]:
 
 def _first_counting_cue(
     rule: Rule,
+    gate: frozenset[str] | None,
+    pattern: re.Pattern[str],
     clauses: list[_Clause],
     clause_prefixes: Sequence[set[str] | None],
-    prefixes: set[str] | None,
 ) -> Evidence | None:
-    """The first cue of this rule that is about the customer; gates skip hopeless scans."""
-    for gate, pattern in rule.parts:
-        if gate is not None and prefixes is not None and gate.isdisjoint(prefixes):
+    """The first cue of this alternative that is about the customer; gates skip clauses."""
+    for clause, words in zip(clauses, clause_prefixes, strict=True):
+        if gate is not None and words is not None and gate.isdisjoint(words):
             continue
-        for clause, words in zip(clauses, clause_prefixes, strict=True):
-            if gate is not None and words is not None and gate.isdisjoint(words):
-                continue
-            for match in pattern.finditer(clause.text):
-                if _cue_counts(rule, match, clause):
-                    return Evidence(rule.trap, match.group(0).strip())
+        for match in pattern.finditer(clause.text):
+            if _cue_counts(rule, match, clause):
+                return Evidence(rule.trap, match.group(0).strip())
     return None
 
 
