@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -405,22 +405,35 @@ class CheckinService:
     # refresh ------------------------------------------------------------
 
     def refresh_profiles(self) -> int:
-        """Look up reps whose eligibility is unknown or whose time zone is a day old."""
+        """Look up reps whose eligibility is unknown or whose time zone is a day old.
+
+        A batch is claimed first (its check time set to now) so that two
+        processes do not both ask Slack about the same reps; a rep whose lookup
+        failed is asked about again once that claim is older than the lease.
+        """
         now = self._clock.now()
+        stale_rep = and_(
+            Rep.checkins_enrolled_at.is_not(None),
+            Rep.checkins_enabled.is_(True),
+            or_(
+                Rep.tz_checked_at.is_(None),
+                Rep.tz_checked_at < now - PROFILE_MAX_AGE,
+                Rep.eligible.is_(None) & (Rep.tz_checked_at < now - CLAIM_LEASE),
+            ),
+        )
+        batch = (
+            select(Rep.team_id, Rep.user_id)
+            .where(stale_rep)
+            .order_by(Rep.eligible.is_not(None), Rep.tz_checked_at)
+            .limit(PROFILE_BATCH)
+            .with_for_update(skip_locked=True)
+        )
         with self._db.transaction() as session:
             stale = session.execute(
-                select(Rep.team_id, Rep.user_id)
-                .where(
-                    Rep.checkins_enrolled_at.is_not(None),
-                    Rep.checkins_enabled.is_(True),
-                    or_(
-                        Rep.eligible.is_(None),
-                        Rep.tz_checked_at.is_(None),
-                        Rep.tz_checked_at < now - PROFILE_MAX_AGE,
-                    ),
-                )
-                .order_by(Rep.eligible.is_not(None), Rep.tz_checked_at)
-                .limit(PROFILE_BATCH)
+                update(Rep)
+                .where(tuple_(Rep.team_id, Rep.user_id).in_(batch), stale_rep)
+                .values(tz_checked_at=now)
+                .returning(Rep.team_id, Rep.user_id)
             ).all()
         if not stale:
             return 0
@@ -538,8 +551,9 @@ class CheckinService:
                 future.result()
 
     def _drain_checkins(self, now: datetime, report: TickReport) -> None:
+        # Claim while Slack's pause runs, post when it ends: the database work is
+        # done by the time the gate opens, so the rate-limit window is not wasted.
         while self._post_gate.remaining() <= MAX_INLINE_WAIT:
-            self._post_gate.wait()
             with self._db.transaction() as session:
                 claim = self._claim(session, now)
             if claim is None:

@@ -178,6 +178,37 @@ class SlackSender:
         )
 
 
+    def view_submission(
+        self,
+        callback_id: str,
+        values: dict[str, dict[str, dict[str, Any]]],
+        *,
+        private_metadata: str = "",
+        user: str = "U0REP",
+    ) -> Reply:
+        """A modal's Submit: `values` is state.values, {block_id: {action_id: {...}}}."""
+        payload = {
+            "type": "view_submission",
+            "team": {"id": TEAM, "domain": "test"},
+            "user": {"id": user, "team_id": TEAM},
+            "api_app_id": "A0APP",
+            "token": "legacy-unused",
+            "trigger_id": "1337.43.abcd",
+            "view": {
+                "id": "V0VIEW",
+                "team_id": TEAM,
+                "type": "modal",
+                "callback_id": callback_id,
+                "private_metadata": private_metadata,
+                "state": {"values": values},
+                "hash": "1.abc",
+            },
+        }
+        return self.post(
+            urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+        )
+
+
 def _send(request: urllib.request.Request) -> Reply:
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
