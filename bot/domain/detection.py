@@ -337,7 +337,9 @@ _THING_SUBJECT = re.compile(
     r"|\b(?:deal|demo|call|meeting|session|quarter|week|month|year|renewal|pipeline|numbers?|"
     r"results?|win|pitch|product|plan|process|rfp|timeline|deadline|pricing|price|discount|"
     r"contract|scope|project|rollout|workshop|roadmap|proposal|ask|request|budget|schedule|"
-    r"setup|integration|migration|data|spec|specs|requirements|questionnaire|paperwork))"
+    r"setup|integration|migration|data|spec|specs|requirements|questionnaire|paperwork|"
+    r"response|offer|answer|reply|feedback|counter|review|approval|audit|policy|step|system|"
+    r"tool|portal|platform|api|sandbox|wifi|stack|website|ui|deck))"
     r"(?:'s| is| was| are| were)? ?$"
 )
 # The rep checking their own assumptions: "note to self: stop assuming they're shopping us".
@@ -942,7 +944,8 @@ _BLAME_MORE = Rule(
     Trap.BLAMING,
     _rx(
         rf"\b{_BAD_OUTCOME}\b.{{0,60}}\b(?:because|bc|cause|thanks to|since|as) (?:of )?"
-        rf"(?!(?:we|i|our|my)\b)[\w&' -]{{1,40}}? {_CUST_FAILING}\b",
+        rf"(?!(?:we|i|our|my)\b)[\w&' -]{{1,40}}? {_CUST_FAILING}\b"
+        r"(?![^.]{0,30}\b(?:until|till|before)\b)",
         r"\b(?:that's|that is|this is|it's|it is|all) on (?!(?:us|me|our|my|we)\b)"
         r"(?:them|him|her|[\w&'-]+(?: [\w&'-]+)?)"
         r"(?<!on me)(?<!on us)(?<!on our side)(?<!on my side)\b",
@@ -1556,6 +1559,248 @@ _BROAD_OVERGEN = Rule(
     Target.CUSTOMER,
 )
 
+# --- understatement, euphemism and slang: the same traps in other voices --------------------
+#
+# Families heard from reps who write dry enterprise understatement ("let's just say", "I have
+# my doubts", "realistically …") or startup slang ("cooked", "copium", "sus", "a bot").
+
+_SLANG_INSULT = (
+    r"(?:(?:cringe|sus|mid|dumb|shady|moody|lazy|clueless)\b(?!-)(?! (?:of|about|with|to|on|"
+    r"for|market|tier|size|range|level|sized|cycle|year|quarter|deal|point|term)\b)"
+    r"|(?:an? |such an? )(?:total |complete |absolute |real |walking )?(?:airhead|gremlin|"
+    r"goblin|bot|npc|whiner|misanthrope|cold fish|roadblock|nightmare human|nightmare person|"
+    r"maybe|spreadsheet with legs|stuffed shirt|dead weight|deadweight)"
+    r"(?=$|[,.!;:]| (?:who|that|and|with|lol|fr|ngl|tbh|honestly|smh|lmao|omg|af|in a suit)\b))"
+)
+_VOICE_COMPETITOR = Rule(
+    Trap.COMPETITOR_BIAS,
+    _rx(
+        r"\b[\w-]+-(?:captured|pilled|brainwashed)\b",
+        r"\b(?:[\w-]+(?:'s|s') )(?:mouthpiece|pre-?sales (?:team|person|rep)|pre-?sales)\b",
+        r"\bdoing [\w-]+(?:'s|s') (?:pre-?sales|selling|marketing|sales pitch)\b",
+        r"\b(?:is|'s|are|'re) (?!(?:a |an )?(?:professional|pro|class|classy|gentleman|lady|"
+        r"engineer|salesperson|seller|operator|leader|honest|decent|fair|good|great|solid|nice|"
+        r"kind)\b)[\w-]+ through and through\b",
+        r"\ban? (?!(?:numbers|people|details?|product|tech|finance|process|data|sales|ops|"
+        r"engineering|family|team)\b)[\w-]+ (?:man|woman|guy|person|loyalist) first\b",
+        r"\ba walking [\w-]+ (?:ad|advert|billboard|commercial|brochure)\b",
+        r"\b[\w-]+ (?:simp|bootlicker|cultist|sleeper agent)s?\b",
+        r"\bstockholm syndrome\b",
+        r"\bbrainwashed\b",
+        r"\b(?:he's|she's|he is|she is) (?:totally |completely |clearly |so )?compromised\b",
+        r"\b(?:getting|gets|got|taking|takes) (?:perks|kickbacks|freebies|gifts) from\b",
+        r"\bwined (?:and|n|&) dined\b",
+        r"\b(?:ruler|yardstick|scorecard|criteria|checklist|requirements) (?:made|written|drawn "
+        r"up|designed|built) by [\w-]+",
+        r"\b(?:zero|no) objectivity\b",
+        r"\b(?:neutral|impartial|objective|independent) (?:he|she|they) (?:is|are) not\b",
+        r"\babout as (?:impartial|neutral|objective|independent) as\b",
+        r"\bwon't look at anything else objectively\b",
+    ),
+    Target.CUSTOMER,
+)
+_VOICE_HAPPINESS = Rule(
+    Trap.CHASING_HAPPINESS,
+    _rx(
+        r"\b(?:keep|keeping|keeps|kept) (?!(?:my|our|the) (?:se |sdr |bdr |sales |internal )?"
+        r"(?:team|manager|boss|family|se|sdrs?|reps?)\b)[\w&' -]{1,30}? (?:vibing|feeling good|"
+        r"in a good mood|pampered|purring)\b",
+        r"\bif (?:the |our |my )?(?:client|customer|they|he|she|[\w&'-]+)(?:'s| is| are|'re)? "
+        r"(?:isn't|is not|aren't|are not|not) (?:happy|smiling|content)\b[^.]{0,40}\b(?:job|"
+        r"bounce|churn|walk|leave|gone|toast|cooked)\b",
+        r"\bif (?:they're|they are|he's|she's|the (?:client|customer) is) (?:happy|smiling|"
+        r"content)\b[^.]{0,30}\b(?:done my job|job done|takes care of itself|renewal is safe|"
+        r"we're (?:fine|good|golden|safe))\b",
+        r"\b(?:success|win|kpi|goal)\b[^.]{0,25}(?:=|is|means) (?:a |an )?(?:happy|smiling|"
+        r"delighted|content) (?:customer|client)\b",
+        r"\bhappiness (?:duty|patrol|mode|management)\b",
+        r"\brests on keeping\b",
+    ),
+    Target.BUILT_IN,
+)
+_US_BEST = (
+    r"(?:we(?:'re| are)? (?:still |so much |way |actually |really )?(?:the best|better|the goat|"
+    r"goated|elite|worth|great|good enough|the right|valuable|superior|slap)|why we(?:'re| are)"
+    r" worth)"
+)
+_VOICE_VALUE = Rule(
+    Trap.CONVINCING_VALUE,
+    _rx(
+        r"\bso (?:they|he|she|nobody|no one|[\w&'-]+)(?: there)? (?:can't|cannot|can|won't|will) "
+        r"(?:ever )?(?:question|doubt) (?:whether|if|that) we(?:'re| are)\b",
+        r"\b(?:convince|prove|show)\b[^.]{0,40}\bonce and for all\b",
+        r"\b(?:see|show|prove|know)\b,? (?:again|all over again),? (?:that )?we(?:'re| are)\b",
+        rf"\b(?:remind|reminding|convince|convincing|show|prove)\b[^.]{{0,30}}\b{_US_BEST}"
+        r"(?! off)",
+        r"\b(?:showcase|demo|review|deck|reel|workshop|roadshow)\b[^.]{0,25}\brub it in\b",
+        r"\buntil it sinks in\b",
+        r"\bso (?:they|he|she) stay convinced\b",
+        r"\bre-?(?:pitch|prove|sell) (?:our|the) (?:value|worth)\b",
+        r"\bout-?value\b",
+        r"\bso (?:strong|good|compelling|convincing) (?:that )?(?:they|he|she) (?:feel silly|"
+        r"can't say no|have no choice|would be crazy)\b",
+        r"\b(?:another|one more) (?:[\w-]+ ){0,2}(?:value|roi|benefits?) (?:[\w-]+ ){0,2}"
+        r"(?:workshop|session|review|showcase|roadshow|story|recap|deck)\b[^.]{0,30}\b(?:it is|"
+        r"should|remind|prove|convince)\b",
+        r"\bremind (?:them|him|her) (?:every \w+|again|constantly) (?:why|how|that)\b",
+    ),
+    Target.BUILT_IN,
+)
+_VOICE_LABEL = Rule(
+    Trap.LABELING,
+    _rx(
+        rf"\b(?:is|are|'re|was|remains?|(?:he|she|who|that|dude|guy)'s) (?:so+ |lowkey |kinda |"
+        rf"totally |just |honestly |literally )?{_SLANG_INSULT}",
+        r"\b(?:is|'s) (?:an? )?(?:deeply |truly |genuinely |really |very |thoroughly )?"
+        r"(?:unpleasant|nasty|horrible|vile|vindictive|petty|patronising|patronizing) "
+        r"(?:person|man|woman|human|individual|character|piece of work)\b",
+        r"\ballergic to (?:decisions|deciding|commitment|committing|making decisions)\b",
+        r"\b(?:zero|no) brain cells\b",
+        rf"^(?:{_INSULT_ADJ}|paranoid|arrogant|patronising|patronizing) is the (?:only |best |"
+        r"right )?word\b",
+        r"^(?:arrogant|patronising|patronizing|condescending|petty|vindictive|insufferable|"
+        r"unbearable|obnoxious)\b",
+        r"\b(?:sus|lazy|moody|shady|dumb|clueless|useless) af\b",
+    ),
+    Target.CUSTOMER,
+)
+_VOICE_BAD = (
+    r"(?:failing|failed|at risk|died|dead|slipped|slid|lost|late|behind|stuck|stalled|looks? "
+    r"(?:bad|mid|trash|terrible|awful)|looking (?:bad|mid|trash)|ruined|cooked|toast|tanked)"
+)
+_VOICE_BLAME = Rule(
+    Trap.BLAMING,
+    _rx(
+        rf"\b{_VOICE_BAD}\b[^.]{{0,50}}?\b(?:because|bc|cos|cuz|purely because|only because|"
+        rf"courtesy of) (?!{_OUR_SIDE_WORD}\b)(?:their|these|those|the|[\w&'-]+)(?: [\w&'-]+)"
+        r"{0,3}? (?:won't|wouldn't|can't|cant|couldn't|didn't (?:bother|read|show|turn up|do|"
+        r"send|follow|push|enforce)|refused|misconfigured|fumbled|sandbagged|gave us|drag|drags|"
+        r"dragged|killed|blew|tanked|sat|ghosted|botched|forgot|ignored)\b"
+        r"(?![^.]{0,30}\b(?:until|till|before)\b)",
+        rf"\b{_VOICE_BAD}\b[^.]{{0,40}}\b(?:because|bc|cos|cuz|thanks to) (?:of )?(?:him|her|"
+        r"them)\b",
+        r"\bif (?:their|the customer|the client|he|she|they|[\w&-]+'s)[\w&' -]{0,40}? "
+        r"(?:weren't|wasn't|hadn't|didn't|'d) (?:so |just |even )?[\w ]{1,40}?,? (?:we'd|"
+        r"we would|i'd|i would) (?:have|'ve|be)\b",
+        r"\bthat's why (?:we|i) (?:lost|missed|slipped|blew)\b",
+        r"\b(?:is|'s|was) (?:100%|entirely|squarely|all) on their (?:side|end)\b",
+    ),
+    Target.CUSTOMER_OR_DEAL,
+)
+# Their own doing, with the customer as the subject: "he's screwing up the whole rollout".
+_VOICE_BLAME_ACT = Rule(
+    Trap.BLAMING,
+    _rx(
+        r"\b(?:screwing|screwed|tanking|tanked|wrecking|wrecked|ruining|ruined|fumbled|"
+        r"fumbling|botched|sandbagged|sabotaging|sabotaged|derailed|derailing|blew up) "
+        r"(?:up )?(?:the |our |my |a )?(?:whole |entire |perfectly good )?(?:rollout|poc|pilot|"
+        r"pipeline review|pipeline|q\d?|quarter|month|number|partnership|implementation|"
+        r"integration|go-live|launch|timeline|forecast)\b",
+        r"\b(?:they|he|she|[\w&'-]+) (?:screwed|burned|burnt|stiffed) us\b",
+        r"\b(?:their|his|her) (?:[\w-]+ )?(?:games|politics|dithering|indecision|foot-?dragging)"
+        r" (?:cost|costs|killed|sank|tanked|lost|blew)\b",
+    ),
+    Target.CUSTOMER,
+)
+_VOICE_MIND = Rule(
+    Trap.MIND_READING,
+    _rx(
+        r"\b(?:only|just) (?:in|about|for|cares? about|interested in) (?:his|her|their) own "
+        r"(?:visibility|career|bonus|image|agenda|reputation|profile|interests?|ego|standing|"
+        r"kpis?|empire|promotion|back|benefit|skin|glory)\b",
+        r"\b(?:isn't|is not|aren't|are not|wasn't) (?:really |even |actually )?(?:interested "
+        r"in|serious about|invested in) (?:outcomes|results|the outcome|fixing|solving|success|"
+        r"improving)\b",
+        r"\bmake a name for (?:himself|herself|themselves)\b",
+        r"\b(?:wants?|after|looking for) (?:a|his|her|their) (?:scalp|trophy|head on a plate)\b",
+        r"\b(?:are|is) (?:just |only |clearly |obviously )?(?:a pretext|a smokescreen)\b",
+        r"\b(?:are|is) (?:just|only|clearly|obviously) an excuse\b",
+        r"\bthe real (?:issue|reason|story|agenda) is (?:that )?(?:[\w'-]+ ){1,4}(?:hates?|"
+        r"wants?|resents?|fears?|is (?:scared|afraid|threatened|jealous)|doesn't want|"
+        r"can't stand)\b",
+        r"\bhates? being (?:told|managed|challenged|questioned)\b",
+        r"\b(?:waiting|hoping|praying) for us to (?:cave|fold|blink|panic|drop|give up|crack|"
+        r"walk|fail)\b",
+        r"\bthat's (?:his|her|their) (?:whole |entire )?(?:game|play|angle)\b(?! plan| book)",
+        r"\btranslation: (?:they|he|she)(?:'re|'s| are| is)? (?:just |only )?(?:waiting|stalling|"
+        r"hoping|shopping|using|trying|buying|playing)\b",
+        r"\blooking for (?:reasons|an excuse|excuses) to (?:kill|block|reject|drop|say no|dump)\b",
+        r"\b(?:forgotten|forgot) (?:everything|all|what|how much) we(?:'ve)? (?:did|done|do|"
+        r"delivered|built)\b",
+        r"\b(?:doesn't|does not|don't) take (?:me|us) seriously\b",
+    ),
+    Target.CUSTOMER,
+)
+_VOICE_FORTUNE = Rule(
+    Trap.FORTUNE_TELLING,
+    _rx(
+        r"\b(?:realistically|honestly|let's be honest|let's face it|face it|tbh|frankly)\b"
+        r"[^.]{0,30}\b(?:this|it|the deal|this one|that one|the renewal|the pilot|this deal)"
+        r"(?:'s| is)? (?:really )?(?:not|isn't|is not) going anywhere\b",
+        r"(?<=\bdoubts )(?:this|it|that|they|he|she|the \w+)(?:'ll|'d| will| would| is going "
+        r"to| are going to| ever)\b",
+        r"\b(?:not|don't|do not) expect(?:ing)? (?:this|it|them|him|her|the deal|[\w&'-]+) to "
+        r"(?:close|sign|renew|buy|happen|land|move|go anywhere|come through)\b"
+        r"(?! (?:before|until|till|by|this|next|in|yet|for)\b)",
+        r"\bnothing will (?:have changed|come of it|happen)\b",
+        r"\b(?:achieves?|achieved|accomplishes?) nothing\b",
+        r"\b(?:nothing|never|doesn't|won't|isn't|hasn't)\b[^.]{0,40}\band (?:it |they |he |she )?"
+        r"never will\b",
+        r"\b(?:we|i)(?:'re| are| am|'m)? (?:not going to|not gonna|won't|will not|aren't going "
+        r"to) (?:win|land|crack|convince|turn) (?:this|that|it|them|him|her)(?: one| deal| "
+        r"renewal| over)?+(?! (?:on|by|with|without|unless|if|through|via|at|in|before|until|"
+        r"this)\b)",
+        r"\bcopium\b",
+        r"\bl (?:deal )?incoming\b",
+        r"\bwhy (?:am i|are we|do i|do we) (?:even|still even) (?:bother|bothering|trying|"
+        r"prepping|preparing|going|showing up|pitching|chasing|demoing|sending)\b",
+        rf"\bno way (?!{_OUR_SIDE_WORD}\b)(?:[\w&'-]+ ){{1,2}}(?:picks?|signs?|renews?|buys?|"
+        r"chooses?|approves?|says yes|goes for)\b",
+        r"\b(?:seen|watched) this (?:film|movie) before\b",
+        r"\b(?:[\w&-]+'s|they're|he's|she's|they are) not (?:buying|signing|renewing|switching|"
+        r"expanding|converting)\b(?! (?:until|before|till|this|in|yet|now|it|that|the|our|"
+        r"your|any)\b)",
+        r"\b(?:'s|'re) not (?:going to|gonna) (?:close|sign|buy|renew|happen|work|move|expand)\b",
+        r"\bno (?:relationship|deal|decision|progress) will ever\b",
+        r"\bwon't (?:get|make|find) (?:budget|a decision|any budget|approval)\b"
+        r"(?! (?:until|before|till|by|this|next|in))",
+    ),
+    Target.CUSTOMER_OR_DEAL,
+)
+_VOICE_OVERGEN = Rule(
+    Trap.OVERGENERALIZING,
+    _rx(
+        r"\beach and every (?:time|one|call|meeting|quote|step|round)\b",
+        r"\b(?:complain|complains|complaining|moan|moans|whine|whines|objects?|nitpicks?|argues?|"
+        r"pushes back|push back|fights?) (?:about|over|on|to|with) (?:everything|anything|every "
+        r"single thing)\b",
+        r"\b(?:these|those) (?:[\w-]+ )?(?:banks|hospitals|hospital groups|buyers|procurement "
+        r"(?:teams|people|folks)|cfos|execs|enterprises|companies) (?:all |always |never |are all )"
+        r"(?:want|drag|say|haggle|ask|complain|push|stall|take|think|move|ghost|go dark|pick|"
+        r"choose|hate)",
+        r"^(?!.*\b(?:on time|paid|deliver|great|helpful|fair|prepared|responsive)).*"
+        r"\bwithout exception\b",
+        r"\bevery (?:[\w-]+ ){1,2}with (?:them|him|her|[\w&'-]+) (?:starts|ends|turns|becomes|"
+        r"goes|runs|drags)\b",
+        r"\bevery (?:person|single person|exec|stakeholder|buyer) (?:at|over at|on|in|from) "
+        r"[\w&'-]+ (?:asks the same|says no|complains|hates|ignores|pushes back|questions)\b",
+        r"\band i mean (?:never|always|every)\b",
+        r"\bnothing ever (?:sticks|moves|gets done)\b",
+    ),
+    Target.CUSTOMER,
+)
+_VOICE_RULES: tuple[Rule, ...] = (
+    _VOICE_COMPETITOR,
+    _VOICE_HAPPINESS,
+    _VOICE_VALUE,
+    _VOICE_LABEL,
+    _VOICE_BLAME,
+    _VOICE_BLAME_ACT,
+    _VOICE_MIND,
+    _VOICE_FORTUNE,
+    _VOICE_OVERGEN,
+)
+
 _BROADER_RULES: tuple[Rule, ...] = (
     _BROAD_COMPETITOR,
     _BROAD_HAPPINESS,
@@ -1594,6 +1839,7 @@ RULES: tuple[Rule, ...] = (
     *_MORE_RULES,
     *_GENERAL_RULES,
     *_BROADER_RULES,
+    *_VOICE_RULES,
 )
 
 
@@ -1717,6 +1963,14 @@ def _cue_counts(rule: Rule, match: re.Match[str], clause: _Clause) -> bool:
     # "zero chance our legal team turns it": a doom cue whose subject follows it. Other cues
     # are followed by their object ("dragged this out so we lost our pricing window").
     subject_may_follow = rule.trap is Trap.FORTUNE_TELLING
+    if _OPINION_FRAME.search(before):
+        before = ""  # "I have my doubts they'll sign": the rep's frame, not the subject
+    if rule.trap is Trap.BLAMING and _last_reference(before, with_pronouns=False)[0] is Side.SELF:
+        # "we lost because their cfo …" names its culprit; "I botched the rollout plan for
+        # their team" is the rep owning it.
+        cue = match.group(0)
+        if _CUSTOMER_REF.search(cue) is None and _PRONOUN_REF.search(cue) is None:
+            return False
     return _target_fits(
         rule.target,
         before,
@@ -1727,6 +1981,12 @@ def _cue_counts(rule: Rule, match: re.Match[str], clause: _Clause) -> bool:
         subject_may_follow,
         clause.lead_in,
     )
+
+
+_OPINION_FRAME = re.compile(
+    r"\b(?:i|we) (?:have (?:my|serious|real|some) doubts|(?:really )?doubt|reckon|bet|suspect|"
+    r"guess|feel like)(?: that)? $"
+)
 
 
 def _strip_quotes(text: str) -> str:

@@ -97,6 +97,30 @@ VENTS: list[tuple[str, Trap]] = [
     ("typical Quillon, every deadline is a suggestion", OV),
     ("the buyer forgets everything we agreed, every single call", OV),
     ("every. single. time. they move the goalposts", OV),
+    # understatement, euphemism and slang (our wording, after the third and fourth authors)
+    ("let's just say their CFO is a political animal", L),
+    ("i'll put it diplomatically: their buyer is clueless", L),
+    ("their CFO is a total airhead, forgets everything we agree", L),
+    ("the ops lead at Zentro is sus af ngl", L),
+    ("he's allergic to decisions, a walking maybe", L),
+    ("their COO is Oracle through and through", C),
+    ("a buying committee that's obviously SAP-captured", C),
+    ("their procurement guy is a Salesforce simp lol", C),
+    ("keeping their admins vibing is my whole job rn", H),
+    ("success on this account = a happy client", H),
+    ("one more ROI workshop to convince their board once and for all", V),
+    ("gotta out-value Gong in their eyes again", V),
+    ("the rollout stalled because their admins couldn't be bothered to train anyone", B),
+    ("if their legal team weren't so slow we'd have closed in Q2", B),
+    ("their VP screwed us on the timeline", B),
+    ("their programme director only cares about his own visibility", M),
+    ("he's just waiting for us to cave on price", M),
+    ("realistically this one isn't going anywhere", F),
+    ("I have my doubts they'll ever sign", F),
+    ("Kapla is not renewing, copium to think otherwise", F),
+    ("we are not going to win them over, not this year", F),
+    ("their finance folks complain about everything we send", OV),
+    ("each and every time we send a quote they ask for more", OV),
 ]
 
 SILENT: list[tuple[str, str]] = [
@@ -179,6 +203,25 @@ SILENT: list[tuple[str, str]] = [
     ),
     ("thought Corvane was a dead end but they just booked a workshop", "negated"),
     ("their CISO isn't hostile, she just wants the pen test report first", "negated"),
+    ("we're not going to win this on price, lead with the integration story", "question"),
+    ("I don't expect them to sign before Q3, budget opens in April", "update"),
+    ("the renewal slipped because their legal team can't review until January", "bad_news"),
+    ("if the flight hadn't been cancelled I'd have made the onsite", "own_side"),
+    ("I botched the rollout plan for their team, my fault", "self_reflection"),
+    ("I have my doubts our legal team will turn the MSA by Friday", "own_side"),
+    ("she's a professional through and through", "praise"),
+    ("the budget is mid-range for a deal this size", "mixed_fact"),
+    ("their security review is a roadblock for everyone this quarter", "mixed_fact"),
+    ("their champion isn't going anywhere, she just got promoted", "update"),
+    ("he's not buying it yet, needs the security docs", "mixed_fact"),
+    ("keep the SE team feeling good, they carried this quarter", "own_side"),
+    ("their CISO was sus of our SOC2 report at first, then signed off", "update"),
+    ("the new admin is a bot wizard, automated half their workflows", "praise"),
+    ("that's his whole game plan for the rollout, phased by region", "update"),
+    ("every stakeholder at Acme wants the roadmap deck, sending tonight", "logistics"),
+    ("they've paid every invoice on time without exception", "praise"),
+    ("the procurement lead is sharp af, respect", "praise"),
+    ("let's just say our own legal team is not my biggest fan this week", "own_side"),
 ]
 
 FORMATTING: list[tuple[str, bool]] = [
@@ -248,9 +291,9 @@ def test_control_characters_inside_a_vent() -> None:
 DEV_SPLIT = Path(__file__).resolve().parents[1] / "data" / "detector_dev.jsonl"
 # Achieved on the 1,554-line dev split (647 original lines, 307 by a second author, 300 each
 # by a third and a fourth):
-DEV_F1_FLOOR = 0.93  # achieved 0.940
+DEV_F1_FLOOR = 0.98  # achieved 0.989
 DEV_PRECISION_FLOOR = 0.99  # achieved 1.000
-DEV_MAIN_TRAP_FLOOR = 0.955  # achieved 0.965
+DEV_MAIN_TRAP_FLOOR = 0.965  # achieved 0.974
 
 
 @pytest.mark.skipif(not DEV_SPLIT.exists(), reason="dev split not written yet")
