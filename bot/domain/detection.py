@@ -327,7 +327,7 @@ _SPEECH_VERB = re.compile(
     r"goes(?! (?:nowhere|anywhere|on|off|away|quiet|dark|"
     r"silent|missing|well|badly|live|to|with|into)\b)|went like|screamed|yelled|"
     r"complained(?: that)?|warned|announced|let (?:us|me) know|informed us|"
-    r"according to (?:him|her|them))\b"
+    r"according to (?:him|her|them|their \w+|the \w+))\b"
 )
 _QUOTED_SPAN = re.compile(r"\"[^\"]*\"|(?<![a-z])'(?=[a-z])[^']{3,}'(?![a-z])")
 # "it's a mess" is about a thing (often ours), not a verdict on a person.
@@ -1567,7 +1567,7 @@ _BROAD_OVERGEN = Rule(
 _SLANG_INSULT = (
     r"(?:(?:cringe|sus|mid|dumb|shady|moody|lazy|clueless)\b(?!-)(?! (?:of|about|with|to|on|"
     r"for|market|tier|size|range|level|sized|cycle|year|quarter|deal|point|term)\b)"
-    r"|(?:an? |such an? )(?:total |complete |absolute |real |walking )?(?:airhead|gremlin|"
+    r"|(?:an? |such an? )(?:total |complete |absolute |real |walking |[\w-]+ )?(?:airhead|gremlin|"
     r"goblin|bot|npc|whiner|misanthrope|cold fish|roadblock|nightmare human|nightmare person|"
     r"maybe|spreadsheet with legs|stuffed shirt|dead weight|deadweight)"
     r"(?=$|[,.!;:]| (?:who|that|and|with|lol|fr|ngl|tbh|honestly|smh|lmao|omg|af|in a suit)\b))"
@@ -1634,6 +1634,12 @@ _VOICE_VALUE = Rule(
         r"(?! off)",
         r"\b(?:showcase|demo|review|deck|reel|workshop|roadshow)\b[^.]{0,25}\brub it in\b",
         r"\buntil it sinks in\b",
+        r"\bprov(?:e|ing) (?:our|ourselves|our value|our worth)\b[^.]{0,20}\b(?:all over again|"
+        r"again and again|over and over)\b",
+        r"\b(?:picking|choosing|buying from|signing with) us was the right (?:call|choice|"
+        r"decision)\b",
+        r"\b(?:case stud(?:y|ies)|demo|deck|showcase|roi|value|proof)\b[^.]{0,30}\bto change "
+        r"(?:his|her|their) minds?(?:$|[,.!;]| about us\b)",
         r"\bso (?:they|he|she) stay convinced\b",
         r"\bre-?(?:pitch|prove|sell) (?:our|the) (?:value|worth)\b",
         r"\bout-?value\b",
@@ -1762,6 +1768,15 @@ _VOICE_FORTUNE = Rule(
         r"your|any)\b)",
         r"\b(?:'s|'re) not (?:going to|gonna) (?:close|sign|buy|renew|happen|work|move|expand)\b",
         r"\bno (?:relationship|deal|decision|progress) will ever\b",
+        r"\b(?:they|he|she)(?:'ll| will|'re going to| are going to|'re gonna|'s gonna) (?:just )?"
+        r"(?:go with|pick|choose|award it to|hand it to) (?:the cheapest|whoever|the incumbent|"
+        r"someone else|the other)\b(?![^.]{0,40}\b(?:unless|if we|so let's|so we)\b)",
+        r"\b(?:we'll|we will|we're gonna|we're going to|they'll|they will|he'll|she'll) (?:just )?"
+        r"(?:lose|say no|walk|churn|ghost)\b[^.]{0,25}\banyway\b",
+        r"\b(?:deal|expansion|renewal|upsell|it|this|that|this one|that one|pilot|poc|"
+        r"signature|contract|close)(?:'s| is) never (?:happening|going to happen|gonna happen)\b",
+        r"(?<=expecting )(?:this|it|them|him|her|the deal|[\w&'-]+) to (?:close|sign|renew|buy|"
+        r"happen|land)\b(?! (?:before|until|till|by|this|next|in|yet|for)\b)",
         r"\bwon't (?:get|make|find) (?:budget|a decision|any budget|approval)\b"
         r"(?! (?:until|before|till|by|this|next|in))",
     ),
@@ -1784,7 +1799,7 @@ _VOICE_OVERGEN = Rule(
         r"goes|runs|drags)\b",
         r"\bevery (?:person|single person|exec|stakeholder|buyer) (?:at|over at|on|in|from) "
         r"[\w&'-]+ (?:asks the same|says no|complains|hates|ignores|pushes back|questions)\b",
-        r"\band i mean (?:never|always|every)\b",
+        r"\band i mean (?:never|always|every)\w*",
         r"\bnothing ever (?:sticks|moves|gets done)\b",
     ),
     Target.CUSTOMER,
@@ -1984,8 +1999,8 @@ def _cue_counts(rule: Rule, match: re.Match[str], clause: _Clause) -> bool:
 
 
 _OPINION_FRAME = re.compile(
-    r"\b(?:i|we) (?:have (?:my|serious|real|some) doubts|(?:really )?doubt|reckon|bet|suspect|"
-    r"guess|feel like)(?: that)? $"
+    r"\b(?:i|we)(?:'m| am)? (?:have (?:my|serious|real|some) doubts|(?:really )?doubt|reckon|"
+    r"bet|suspect|guess|feel like|not expecting)(?: that)? $"
 )
 
 
@@ -1997,7 +2012,14 @@ def _strip_quotes(text: str) -> str:
 def _drop_reported_speech(clause: str) -> str:
     """'their cfo said this is a waste of money' reports speech; keep only the reporting part."""
     match = _SPEECH_VERB.search(clause)
-    return clause[: match.start()].strip() if match else clause.strip()
+    if match is None:
+        return clause.strip()
+    if _TRAILING_ATTRIBUTION.match(match.group(0)):
+        return ""  # "picking us was the right call, according to their cfo": all of it is theirs
+    return clause[: match.start()].strip()
+
+
+_TRAILING_ATTRIBUTION = re.compile(r"according to|(?:his|her|their) words")
 
 
 def _is_team_question(sentence: str) -> bool:
@@ -2062,12 +2084,17 @@ def _leading_reference_side(text: str, context: str) -> Side:
 
 def _first_reference_side(text: str, context: str) -> Side:
     """The side of the first person or team a text names (its subject, in chat syntax)."""
+    # Only our people, teams and tools can be a subject here: "not my favourite person" isn't.
+    sides = (Side.CUSTOMER, Side.OWN, Side.SELF, Side.UNKNOWN)
     first: tuple[int, int, str] | None = None
-    for rank, pattern in enumerate((_CUSTOMER_REF, _OWN_REF, _SELF_REF, _PRONOUN_REF)):
+    for rank, pattern in enumerate((_CUSTOMER_REF, _OWN_AGENT_REF, _SELF_REF, _PRONOUN_REF)):
         match = pattern.search(text)
         if match is not None and (first is None or (match.start(), rank) < first[:2]):
             first = (match.start(), rank, text[: match.end()])
-    return Side.UNKNOWN if first is None else _side_of_subject(first[2], context)
+    if first is None:
+        return Side.UNKNOWN
+    side = sides[first[1]]
+    return _side_of_subject(first[2], context) if side is Side.UNKNOWN else side
 
 
 def _first_reference_text(cue: str) -> str:

@@ -121,6 +121,10 @@ VENTS: list[tuple[str, Trap]] = [
     ("we are not going to win them over, not this year", F),
     ("their finance folks complain about everything we send", OV),
     ("each and every time we send a quote they ask for more", OV),
+    ("they'll hand it to the incumbent, watch", F),
+    ("the expansion is never happening", F),
+    ("not my favourite person, their GC. arrogant, petty, and proud of it.", L),
+    ("need a case study blitz to change their minds about us", V),
 ]
 
 SILENT: list[tuple[str, str]] = [
@@ -222,6 +226,10 @@ SILENT: list[tuple[str, str]] = [
     ("they've paid every invoice on time without exception", "praise"),
     ("the procurement lead is sharp af, respect", "praise"),
     ("let's just say our own legal team is not my biggest fan this week", "own_side"),
+    ("they'll pick the incumbent unless we show the ROI, ideas welcome", "question"),
+    ("the new release is never happening this year, product confirmed", "own_side"),
+    ("picking us was the right call, according to their CFO", "quote"),
+    ("one more demo to change their minds about the roadmap timing", "update"),
 ]
 
 FORMATTING: list[tuple[str, bool]] = [
@@ -291,9 +299,9 @@ def test_control_characters_inside_a_vent() -> None:
 DEV_SPLIT = Path(__file__).resolve().parents[1] / "data" / "detector_dev.jsonl"
 # Achieved on the 1,554-line dev split (647 original lines, 307 by a second author, 300 each
 # by a third and a fourth):
-DEV_F1_FLOOR = 0.98  # achieved 0.989
+DEV_F1_FLOOR = 0.98  # achieved 0.990
 DEV_PRECISION_FLOOR = 0.99  # achieved 1.000
-DEV_MAIN_TRAP_FLOOR = 0.965  # achieved 0.974
+DEV_MAIN_TRAP_FLOOR = 0.97  # achieved 0.981
 
 
 @pytest.mark.skipif(not DEV_SPLIT.exists(), reason="dev split not written yet")
