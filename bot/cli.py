@@ -23,7 +23,11 @@ Command = Callable[[argparse.Namespace], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # Benchmarks take their own options; everything else is parsed strictly.
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "passes_options_on", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.extra = extra
     handler: Command | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
@@ -71,8 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks with printed reports")
     bench_sub = bench.add_subparsers(metavar="WHAT")
     detector = bench_sub.add_parser("detector", help="detector quality and speed vs. VADER")
-    detector.add_argument("rest", nargs=argparse.REMAINDER, help="options for the benchmark")
-    detector.set_defaults(handler=run_bench_detector)
+    detector.set_defaults(handler=run_bench_detector, passes_options_on=True)
 
     from bot import roles  # web and scheduler: the production process roles
 
@@ -161,7 +164,7 @@ def run_db_upgrade(args: argparse.Namespace) -> int:
 def run_bench_detector(args: argparse.Namespace) -> int:
     from bot.bench.detector import main as bench_main
 
-    return bench_main(list(args.rest))
+    return bench_main(list(args.extra))
 
 
 def run_checkins_send_due(args: argparse.Namespace) -> int:

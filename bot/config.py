@@ -40,7 +40,6 @@ class Settings(BaseSettings):
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
     slack_api_url: str = DEFAULT_SLACK_API_URL
-
     # Multi-workspace install (OAuth v2): the bot scopes asked for, where Slack
     # sends the installer back (must match a Redirect URL in the app config; None:
     # the one configured there), and the Fernet key that encrypts stored tokens.
@@ -71,6 +70,7 @@ class Settings(BaseSettings):
 
     # The scheduler's heartbeat, for deliveries that need a retry.
     scheduler_tick_seconds: int = Field(default=30, ge=1, le=3600)
+
     # Weekly check-ins: the workspace default, used where a rep chose nothing
     # (weekday: mon…sun or 0…6; time: HH:MM in the rep's own Slack time zone;
     # tz: for reps whose profile has none).
@@ -112,7 +112,6 @@ class Settings(BaseSettings):
         if not is_valid_zone(value):
             raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin")
         return value
-
 
     @field_validator("deal_channel_patterns", mode="before")
     @classmethod
