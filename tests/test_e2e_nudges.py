@@ -282,3 +282,18 @@ def _vent_event() -> dict[str, str]:
         "ts": "1700000000.000100",
         "channel_type": "channel",
     }
+
+
+def test_slack_down_on_first_message_makes_slack_retry_instead_of_losing_it(
+    running_app: RunningApp,
+) -> None:
+    # The channel's name is not known yet and Slack cannot tell us: deciding
+    # "not a deal channel" would drop the vent for good, so the event fails
+    # and Slack's retry (same event id) gets the nudge.
+    running_app.fake.fail("conversations.info", Fault(500))
+    first = running_app.slack.event(_vent_event(), event_id="EvCOLD")
+    assert first.status == 500
+    assert nudge_rows(running_app) == []
+    retry = running_app.slack.event(_vent_event(), event_id="EvCOLD", retry=1)
+    assert retry.status == 200
+    assert len(running_app.fake.wait_for("chat.postEphemeral")) == 1

@@ -9,6 +9,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
+class SlackUnavailable(Exception):
+    """Slack could not answer a question we cannot decide without (try again later)."""
+
+
 class DeliveryFailed(Exception):
     """Slack did not take the message. `retryable` says whether trying later may work."""
 
@@ -33,7 +37,9 @@ class OutgoingNudge:
 
 class ChannelNameLookup(Protocol):
     def channel_name(self, team_id: str, channel_id: str) -> str | None:
-        """The channel's name, or None when Slack does not tell us."""
+        """The channel's name, or None when Slack says there is none for us.
+
+        Raises SlackUnavailable when Slack failed to answer at all."""
         ...
 
 

@@ -14,7 +14,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot import metrics
-from bot.services.ports import DeliveryFailed, OutgoingNudge
+from bot.services.ports import DeliveryFailed, OutgoingNudge, SlackUnavailable
 from bot.slack.blocks import build_nudge_blocks
 
 log = logging.getLogger(__name__)
@@ -91,9 +91,15 @@ class SlackGateway:
     def channel_name(self, team_id: str, channel_id: str) -> str | None:
         try:
             response = self._interactive(team_id).conversations_info(channel=channel_id)
+        except SlackApiError as error:
+            code = str(error.response.get("error", "")) if error.response.data else ""
+            if code in PERMANENT_ERRORS:
+                return None  # not a channel we can see: not a deal channel
+            raise SlackUnavailable(_describe(error)) from error
         except (SlackClientError, OSError) as error:
-            log.warning("conversations.info failed: %s", _describe(error))
-            return None
+            # Deciding "not a deal channel" now would lose the vent for good;
+            # failing the event makes Slack deliver it again later.
+            raise SlackUnavailable(_describe(error)) from error
         channel = response.get("channel") or {}
         name = channel.get("name")
         return str(name) if name else None
