@@ -27,6 +27,17 @@ DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 _postgres_migrated = False
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `postgres` need a database server: they exist only in their
+    PostgreSQL variant (and so only when TEST_DATABASE_URL is set)."""
+    sqlite_only = [
+        item for item in items if item.get_closest_marker("postgres") and "[sqlite" in item.nodeid
+    ]
+    if sqlite_only:
+        config.hook.pytest_deselected(items=sqlite_only)
+        items[:] = [item for item in items if item not in sqlite_only]
+
+
 def _reset_postgres(url: str) -> None:
     """Once per run: a clean public schema, migrated to head."""
     global _postgres_migrated

@@ -304,7 +304,6 @@ DEV_PRECISION_FLOOR = 0.99  # achieved 1.000
 DEV_MAIN_TRAP_FLOOR = 0.97  # achieved 0.981
 
 
-@pytest.mark.skipif(not DEV_SPLIT.exists(), reason="dev split not written yet")
 def test_dev_split_quality_stays_above_recorded_floor() -> None:
     rows = [json.loads(line) for line in DEV_SPLIT.read_text("utf-8").splitlines() if line]
     true_pos = false_pos = false_neg = main_hits = 0
