@@ -20,6 +20,7 @@ DEFAULT_BOT_SCOPES = (
     "groups:read",
     "app_mentions:read",
     "commands",
+    "im:history",
     "im:write",
     "users:read",
 )
@@ -66,7 +67,6 @@ class Settings(BaseSettings):
     # as stale (the record stays, marked expired): a question about a message
     # from an hour ago reads as nagging.
     nudge_delivery_window_minutes: int = Field(default=15, ge=1)
-    channel_name_cache_minutes: int = Field(default=60, ge=1)
 
     # The scheduler's heartbeat, for deliveries that need a retry.
     scheduler_tick_seconds: int = Field(default=30, ge=1, le=3600)
