@@ -41,6 +41,8 @@ from bot.web import ReframeWSGI
 
 log = logging.getLogger(__name__)
 
+RETENTION_EVERY_SECONDS = 6 * 60 * 60
+
 
 @dataclass
 class Reframe:
@@ -187,6 +189,12 @@ def build(
     jobs = [
         Job("deliver_pending_nudges", nudges.deliver_due, settings.scheduler_tick_seconds),
         Job("send_due_checkins", checkins.send_due, settings.scheduler_tick_seconds),
+        # Retention runs itself; a purge is idempotent, so several schedulers are fine.
+        Job(
+            "purge_expired_data",
+            lambda: privacy.purge_older_than(timedelta(days=settings.data_retention_days)),
+            RETENTION_EVERY_SECONDS,
+        ),
     ]
     return Reframe(
         settings=settings,
