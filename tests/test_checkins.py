@@ -158,7 +158,9 @@ def test_missed_tick_still_sends_that_week_but_not_after_it(
     enrol(service, slack, "U1")
     clock.set(MONDAY + timedelta(days=3, hours=14))  # down from Monday 09:00 to Thursday
     assert [s.week for s in service.send_due().sent] == ["2026-W48"]
-    clock.set(MONDAY + timedelta(days=8))  # the next Tuesday: W49's is owed, W48 is done
+    clock.set(MONDAY + timedelta(days=8))  # the next Tuesday 00:00: W49's is owed, W48 is done
+    assert service.send_due().sent == []  # ...but a late check-in never arrives at night
+    clock.set(MONDAY + timedelta(days=8, hours=8))  # the rep's morning
     assert [s.week for s in service.send_due().sent] == ["2026-W49"]
     assert len(posts(slack)) == 2
 

@@ -203,6 +203,25 @@ def owed(now: datetime, schedule: WeeklySchedule, *, enrolled_at: datetime) -> O
     return None
 
 
+# A check-in that is late (the bot was down at its time) waits for the rep's
+# morning rather than arriving in the night: never at 3 a.m.
+QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)
+CATCH_UP_GRACE = timedelta(hours=1)
+
+
+def catch_up_time(now: datetime, due: Occurrence, tz: str) -> datetime:
+    """When a due check-in may go out: its own time, or now if it is only a little
+    late; when it is late *and* night for the rep, the next local 08:00 (which may
+    fall after the week ends: then the week is missed, not sent at night)."""
+    if now - due.due_at <= CATCH_UP_GRACE:
+        return due.due_at
+    local = now.astimezone(zone(tz))
+    if QUIET_UNTIL <= local.time() < QUIET_FROM:
+        return now
+    morning_day = local.date() + timedelta(days=1 if local.time() >= QUIET_FROM else 0)
+    return local_to_utc(morning_day, QUIET_UNTIL, tz)
+
+
 def retry_backoff(attempts: int) -> timedelta:
     """30 s, 1 min, 2 min … between delivery attempts, never more than 30 min."""
     return timedelta(seconds=min(30 * 2 ** max(0, attempts - 1), 30 * 60))

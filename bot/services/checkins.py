@@ -39,6 +39,7 @@ from bot.domain.clock import Clock
 from bot.domain.schedule import (
     Occurrence,
     WeeklySchedule,
+    catch_up_time,
     effective_schedule,
     format_time,
     next_occurrence,
@@ -519,7 +520,7 @@ class CheckinService:
                 "team_id": team_id,
                 "user_id": user_id,
                 "week": due.week,
-                "due_at": due.due_at,
+                "due_at": catch_up_time(now, due, schedule.tz),
                 "expires_at": due.ends_at,
                 "status": "skipped" if skip_week == due.week else "pending",
                 "attempts": 0,

@@ -7,8 +7,10 @@ from datetime import UTC, datetime, time, timedelta
 import pytest
 
 from bot.domain.schedule import (
+    Occurrence,
     ScheduleError,
     WeeklySchedule,
+    catch_up_time,
     current_occurrence,
     effective_schedule,
     next_occurrence,
@@ -149,3 +151,33 @@ def test_backoff_grows_and_is_capped() -> None:
     assert retry_backoff(1) == timedelta(seconds=30)
     assert retry_backoff(3) == timedelta(minutes=2)
     assert retry_backoff(30) == timedelta(minutes=30)
+
+
+class TestCatchUpNeverAtNight:
+    """A check-in the bot could not send on time waits for the rep's morning."""
+
+    BERLIN = "Europe/Berlin"
+
+    def _due(self) -> Occurrence:
+        # Monday 09:00 in Berlin (08:00 UTC in winter).
+        return Occurrence(
+            week="2026-W48",
+            due_at=datetime(2026, 11, 23, 8, 0, tzinfo=UTC),
+            ends_at=datetime(2026, 11, 29, 23, 0, tzinfo=UTC),
+        )
+
+    def test_on_time_or_a_little_late_keeps_its_time(self) -> None:
+        due = self._due()
+        assert catch_up_time(due.due_at + timedelta(minutes=50), due, self.BERLIN) == due.due_at
+
+    def test_late_in_the_day_goes_out_now(self) -> None:
+        due = self._due()
+        now = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)  # 16:00 in Berlin
+        assert catch_up_time(now, due, self.BERLIN) == now
+
+    def test_late_at_night_waits_for_the_next_local_morning(self) -> None:
+        due = self._due()
+        now = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # 03:00 in Berlin
+        assert catch_up_time(now, due, self.BERLIN) == datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+        evening = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)  # 22:30 in Berlin
+        assert catch_up_time(evening, due, self.BERLIN) == datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
