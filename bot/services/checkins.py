@@ -198,6 +198,18 @@ class NowRequest:
     reason: str  # queued | already_sent | sending
 
 
+# What a claim returns, in _Claim's field order.
+_CLAIM_COLUMNS = (
+    Checkin.id,
+    Checkin.team_id,
+    Checkin.user_id,
+    Checkin.week,
+    Checkin.attempts,
+    Checkin.due_at,
+    Checkin.dm_channel_id,
+)
+
+
 @dataclass(frozen=True, slots=True)
 class _Claim:
     id: int
@@ -592,15 +604,7 @@ class CheckinService:
             update(Checkin)
             .where(Checkin.id == candidate, self._claimable(now))
             .values(status="sending", claimed_at=self._clock.now(), attempts=Checkin.attempts + 1)
-            .returning(
-                Checkin.id,
-                Checkin.team_id,
-                Checkin.user_id,
-                Checkin.week,
-                Checkin.attempts,
-                Checkin.due_at,
-                Checkin.dm_channel_id,
-            )
+            .returning(*_CLAIM_COLUMNS)
         ).one_or_none()
         return _Claim(*row) if row is not None else None
 
@@ -739,15 +743,7 @@ class CheckinService:
             update(Checkin)
             .where(Checkin.id == candidate.scalar_subquery(), self._reminder_claimable(now))
             .values(reminder_status="sending", claimed_at=self._clock.now())
-            .returning(
-                Checkin.id,
-                Checkin.team_id,
-                Checkin.user_id,
-                Checkin.week,
-                Checkin.attempts,
-                Checkin.due_at,
-                Checkin.dm_channel_id,
-            )
+            .returning(*_CLAIM_COLUMNS)
         ).one_or_none()
         return _Claim(*row) if row is not None else None
 
