@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy.orm import Session
 
 from bot import metrics
 from bot.domain.clock import Clock
@@ -150,7 +151,9 @@ class NudgeService:
         )
         return inserted
 
-    def _may_nudge(self, session, rep: Rep, message: IncomingMessage, now: datetime) -> bool:  # type: ignore[no-untyped-def]
+    def _may_nudge(
+        self, session: Session, rep: Rep, message: IncomingMessage, now: datetime
+    ) -> bool:
         if rep.nudges_paused_until is not None and rep.nudges_paused_until > now:
             return False
         history = repos.recent_nudges(
@@ -205,7 +208,7 @@ class NudgeService:
         return sum(1 for nudge_id in ids if self.deliver(nudge_id) == "sent")
 
     @staticmethod
-    def _claimable(now: datetime):  # type: ignore[no-untyped-def]
+    def _claimable(now: datetime) -> ColumnElement[bool]:
         return or_(
             (Nudge.status == "pending")
             & or_(Nudge.next_attempt_at.is_(None), Nudge.next_attempt_at <= now),
