@@ -41,6 +41,7 @@ class FakeSlackState:
     rate_limits: dict[str, float] = field(default_factory=dict)
     rate_windows: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
     rejected: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    rejected_at: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     ts_counter: int = 0
     # OAuth: codes Slack would accept at oauth.v2.access, and the workspace each
     # issued bot token belongs to (auth.test answers with it).
@@ -123,6 +124,11 @@ class FakeSlack:
         with self.lock:
             return self.state.rejected[method]
 
+    def rate_limited_at(self, method: str) -> list[float]:
+        """When (time.time()) calls of `method` were refused for the rate limit."""
+        with self.lock:
+            return list(self.state.rejected_at[method])
+
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Wait until `count` successful calls of `method` were recorded."""
         deadline = time.monotonic() + timeout
@@ -168,6 +174,7 @@ class FakeSlack:
         if limited:
             with self.lock:
                 self.state.rejected[method] += 1
+                self.state.rejected_at[method].append(time.time())
             return 429, {"Retry-After": "1"}, {"ok": False, "error": "ratelimited"}
         with self.changed:
             call = Call(method, params, headers, time.time())
