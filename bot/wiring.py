@@ -37,6 +37,7 @@ from bot.slack.listeners import checkins as checkin_listeners
 from bot.slack.listeners import privacy as privacy_listeners
 from bot.storage import migrate
 from bot.storage.db import Database
+from bot.storage.pacing import SharedPostPacer
 from bot.web import ReframeWSGI
 
 log = logging.getLogger(__name__)
@@ -121,6 +122,7 @@ def build(
         reminder_after=timedelta(hours=settings.checkin_reminder_hours),
         max_attempts=settings.checkin_max_attempts,
         workers=settings.checkin_send_workers,
+        pacer=SharedPostPacer(db, rate=settings.checkin_post_rate),
     )
     nudges = NudgeService(
         db=db,

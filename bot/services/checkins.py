@@ -15,9 +15,11 @@ the scheduler, or `python -m bot checkins send-due`) does four things:
    after Slack took the message does not make a duplicate;
 4. remind: one reminder for check-ins still unanswered after a day.
 
-Workers post concurrently and share one "not before" time: when Slack answers
-429 every worker waits out Retry-After together, instead of each one
-hammering the API on its own schedule.
+Posts are paced: each one takes the workspace's next send slot from a schedule
+shared by every process through the database (bot/storage/pacing.py), so the
+DMs go out evenly at the configured rate instead of in bursts that run into
+429s. When Slack answers 429 anyway, every process waits out Retry-After and
+the pace slows; within a process the workers also share one "not before" time.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ from bot.domain.schedule import (
     week_of,
     zone,
 )
-from bot.services.ports import DeliveryFailed
+from bot.services.ports import DeliveryFailed, PostPacer
 from bot.storage import repos
 from bot.storage.db import Database
 from bot.storage.models import Checkin, Rep
@@ -241,10 +243,18 @@ class RateGate:
         self._monotonic = monotonic
         self._lock = threading.Lock()
         self._not_before = 0.0
+        self._deferrals = 0
 
     def defer(self, seconds: float) -> None:
         with self._lock:
             self._not_before = max(self._not_before, self._monotonic() + max(0.0, seconds))
+            self._deferrals += 1
+
+    @property
+    def deferrals(self) -> int:
+        """How many times the gate was moved: a change means a 429 came back meanwhile."""
+        with self._lock:
+            return self._deferrals
 
     def remaining(self) -> float:
         with self._lock:
@@ -270,6 +280,9 @@ class CheckinService:
         max_attempts: int = 6,
         workers: int = 8,
         gate: RateGate | None = None,
+        pacer: PostPacer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -278,8 +291,10 @@ class CheckinService:
         self._reminder_after = reminder_after
         self._max_attempts = max_attempts
         self._workers = workers
-        self._post_gate = gate or RateGate()
-        self._profile_gate = RateGate()
+        self._post_gate = gate or RateGate(sleep=sleep, monotonic=monotonic)
+        self._profile_gate = RateGate(sleep=sleep, monotonic=monotonic)
+        self._pacer: PostPacer = pacer or _Unpaced()
+        self._sleep = sleep
         # Reps this process has already enrolled: the message path stays free of
         # database writes after a rep's first message.
         self._known_reps: set[tuple[str, str]] = set()
@@ -618,12 +633,21 @@ class CheckinService:
                 return
         outgoing = OutgoingCheckin(claim.id, claim.team_id, claim.user_id, claim.week)
         for _ in range(MAX_INLINE_RATE_LIMITS):
-            self._post_gate.wait()
+            wait = self._wait_for_slot(claim.team_id)
+            if wait is not None:
+                # Slack asked for a long pause: give the claim back untried.
+                self._finish(
+                    claim.id,
+                    status="pending",
+                    attempts=claim.attempts - 1,
+                    next_attempt_at=self._clock.now() + timedelta(seconds=wait),
+                )
+                return
             try:
                 posted = self._slack.post_checkin(outgoing)
             except DeliveryFailed as failure:
                 if failure.retry_after is not None:
-                    self._post_gate.defer(failure.retry_after)
+                    self._rate_limited(claim.team_id, failure.retry_after)
                     if failure.retry_after <= MAX_INLINE_WAIT:
                         continue  # the same claim, once the whole process has waited
                 self._record_failure(claim, failure, report)
@@ -633,6 +657,35 @@ class CheckinService:
         self._record_failure(
             claim, DeliveryFailed("ratelimited", retryable=True, retry_after=1.0), report
         )
+
+    def _wait_for_slot(self, team_id: str) -> float | None:
+        """Sleep until this post's slot in the workspace's shared schedule.
+
+        None once it is time to post; the seconds still to go when the slot is
+        further away than a tick should hold a claim (after a long Retry-After).
+        A 429 answered to this process while we slept means the slot was taken
+        before the pause began: take a new one.
+        """
+        while True:
+            pause = self._post_gate.remaining()
+            if pause > MAX_INLINE_WAIT:
+                return pause
+            self._post_gate.wait()
+            seen = self._post_gate.deferrals
+            delay = self._pacer.reserve(team_id)
+            if delay > MAX_INLINE_WAIT:
+                # Another process met a long Retry-After: this process stops
+                # claiming until then too (the drain loops watch the gate).
+                self._post_gate.defer(delay)
+                return delay
+            if delay > 0:
+                self._sleep(delay)
+            if self._post_gate.deferrals == seen:
+                return None
+
+    def _rate_limited(self, team_id: str, retry_after: float) -> None:
+        self._post_gate.defer(retry_after)
+        self._pacer.rate_limited(team_id, retry_after)
 
     def _find_earlier_post(self, claim: _Claim) -> PostedMessage | None:
         try:
@@ -749,11 +802,19 @@ class CheckinService:
 
     def _send_reminder(self, claim: _Claim, report: TickReport) -> None:
         assert claim.dm_channel_id is not None
+        wait = self._wait_for_slot(claim.team_id)
+        if wait is not None:
+            self._update_checkin(
+                claim.id,
+                reminder_status=None,
+                next_attempt_at=self._clock.now() + timedelta(seconds=wait),
+            )
+            return
         try:
             self._slack.post_reminder(claim.team_id, claim.dm_channel_id, claim.id)
         except DeliveryFailed as failure:
             if failure.retry_after is not None:
-                self._post_gate.defer(failure.retry_after)
+                self._rate_limited(claim.team_id, failure.retry_after)
             values: dict[str, Any] = (
                 {"reminder_status": None, "next_attempt_at": self._clock.now() + REMINDER_RETRY}
                 if failure.retryable
@@ -900,6 +961,16 @@ class CheckinService:
             return dict(
                 session.execute(select(Checkin.status, func.count()).group_by(Checkin.status)).all()  # type: ignore[arg-type]
             )
+
+
+class _Unpaced:
+    """No shared schedule (a service built without one): post at once."""
+
+    def reserve(self, team_id: str) -> float:
+        return 0.0
+
+    def rate_limited(self, team_id: str, retry_after: float) -> None:
+        return None
 
 
 def _refusal(row: Checkin | None, team_id: str, user_id: str) -> str | None:

@@ -9,6 +9,18 @@ from dataclasses import dataclass
 from typing import Protocol
 
 
+class PostPacer(Protocol):
+    """Spaces one workspace's posts so that Slack's rate limit is not hit."""
+
+    def reserve(self, team_id: str) -> float:
+        """Take the next posting slot; seconds to wait before using it."""
+        ...
+
+    def rate_limited(self, team_id: str, retry_after: float) -> None:
+        """Slack answered 429 with this Retry-After."""
+        ...
+
+
 class SlackUnavailable(Exception):
     """Slack could not answer a question we cannot decide without (try again later)."""
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.clock import Clock
 from bot.storage.db import Database
-from bot.storage.models import Channel, Checkin, Nudge, Rep
+from bot.storage.models import Channel, Checkin, Nudge, PostPace, Rep
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,8 @@ class PrivacyService:
                 reps=_delete(session, Rep, Rep.team_id == team_id),
                 channels=_delete(session, Channel, Channel.team_id == team_id),
             )
+            # Not personal data, but nothing of a workspace outlives its uninstall.
+            _delete(session, PostPace, PostPace.team_id == team_id)
         log.info("workspace data deleted", extra={"team_id": team_id, **deleted.as_dict()})
         return deleted
 

@@ -12,6 +12,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     Boolean,
+    Double,
     Index,
     Integer,
     MetaData,
@@ -150,6 +151,21 @@ class Checkin(Base):
     is_manual: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # When the week ends in the rep's zone: a check-in not sent by then is missed.
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class PostPace(Base):
+    """One workspace's shared send schedule for chat.postMessage (bot/domain/pacing.py).
+
+    Wall-clock epoch seconds, not datetimes: every scheduler process reads and
+    moves the same schedule under a row lock, at millisecond grain.
+    """
+
+    __tablename__ = "post_pace"
+
+    team_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    next_at: Mapped[float] = mapped_column(Double)
+    rate: Mapped[float] = mapped_column(Double)
+    limited_at: Mapped[float | None] = mapped_column(Double)
 
 
 # slack-sdk's installation and OAuth state stores, on our metadata so that

@@ -1,0 +1,72 @@
+"""Pacing posts to one workspace: evenly spaced send slots, slower after a 429.
+
+Slack limits chat.postMessage per app per workspace. Sending in bursts and
+waiting out each 429 wastes most of every Retry-After pause (the window empties
+long before the pause ends), so posts are spaced at a steady rate instead. The
+rate starts at what the operator configured; each rate-limit episode lowers it
+by a twentieth, and quiet time lets it grow back by a tenth a minute, never above
+the configured rate.
+
+Pure arithmetic on wall-clock seconds (`time.time()`): this is about Slack's
+real clock, not the business clock that tests set. The shared state lives in
+the database (see bot/storage/pacing.py) so every scheduler process takes its
+slot from the same schedule.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+SLOWDOWN = 0.95  # the rate after a rate-limit episode, as a share of the rate before
+RECOVERY_PER_MINUTE = 1.1  # growth of the rate for each quiet minute after one
+MIN_RATE = 0.2  # posts per second: one every 5 s at the slowest
+
+
+@dataclass(frozen=True, slots=True)
+class Pace:
+    """One workspace's send schedule."""
+
+    next_at: float  # the earliest time (epoch seconds) the next post may go out
+    rate: float  # posts per second right after the last rate-limit episode
+    limited_at: float | None  # when the last rate-limit episode began
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.rate) and self.rate > 0):
+            raise ValueError(f"rate must be a positive number, not {self.rate!r}")
+
+
+def fresh_pace(now: float, configured_rate: float) -> Pace:
+    return Pace(next_at=now, rate=configured_rate, limited_at=None)
+
+
+def current_rate(pace: Pace, now: float, configured_rate: float) -> float:
+    """The rate in force now: the configured one, or a slower one recovering towards it."""
+    if pace.limited_at is None:
+        return configured_rate
+    quiet_minutes = max(0.0, now - pace.limited_at) / 60.0
+    # Cap the exponent: after an hour of quiet the configured rate is back anyway.
+    grown = pace.rate * RECOVERY_PER_MINUTE ** min(quiet_minutes, 60.0)
+    return max(MIN_RATE, min(configured_rate, grown))
+
+
+def reserve(pace: Pace, now: float, configured_rate: float) -> tuple[float, Pace]:
+    """The next free slot (never before `now`) and the schedule after taking it."""
+    slot = max(pace.next_at, now)
+    interval = 1.0 / current_rate(pace, now, configured_rate)
+    return slot, replace(pace, next_at=slot + interval)
+
+
+def after_rate_limit(pace: Pace, now: float, retry_after: float, configured_rate: float) -> Pace:
+    """Slack answered 429: nobody posts before Retry-After is over, then slower.
+
+    The posts already in flight when the first 429 came back are answered 429
+    too; they belong to the same episode and slow the rate only once.
+    """
+    retry_after = max(0.0, retry_after)
+    resume_at = max(pace.next_at, now + retry_after)
+    same_episode = pace.limited_at is not None and now - pace.limited_at < max(retry_after, 1.0)
+    if same_episode:
+        return replace(pace, next_at=resume_at)
+    slower = max(MIN_RATE, current_rate(pace, now, configured_rate) * SLOWDOWN)
+    return Pace(next_at=resume_at, rate=slower, limited_at=now)

@@ -1,0 +1,87 @@
+"""The shared send schedule: every scheduler process takes its posting slot here.
+
+One row per workspace in `post_pace`, read and moved under a row lock
+(SELECT … FOR UPDATE on PostgreSQL; SQLite transactions hold the write lock),
+so two processes never take the same slot and a 429 seen by one process
+pauses them all. The arithmetic is in bot/domain/pacing.py.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.domain.pacing import Pace, after_rate_limit, fresh_pace, reserve
+from bot.storage import repos
+from bot.storage.db import Database
+from bot.storage.models import PostPace
+
+
+class SharedPostPacer:
+    """Spaces one workspace's posts at `rate` per second across every process."""
+
+    def __init__(self, db: Database, *, rate: float, wall: Callable[[], float] = time.time) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self._db = db
+        self._rate = rate
+        self._wall = wall
+        self._known: set[str] = set()  # teams whose row exists: skip the INSERT
+        self._lock = threading.Lock()
+
+    @property
+    def rate(self) -> float:
+        return self._rate
+
+    def reserve(self, team_id: str) -> float:
+        """Take the team's next slot; seconds to wait before posting in it (0 if now)."""
+        with self._db.transaction() as session:
+            now = self._wall()
+            pace = self._locked(session, team_id, now)
+            slot, moved = reserve(pace, now, self._rate)
+            self._store(session, team_id, moved)
+        return max(0.0, slot - now)
+
+    def rate_limited(self, team_id: str, retry_after: float) -> None:
+        """Slack answered 429: hold every process back for Retry-After, then go slower."""
+        with self._db.transaction() as session:
+            now = self._wall()
+            pace = self._locked(session, team_id, now)
+            self._store(session, team_id, after_rate_limit(pace, now, retry_after, self._rate))
+
+    def pace(self, team_id: str) -> Pace | None:
+        """The team's schedule as stored (operators and tests)."""
+        with self._db.transaction() as session:
+            row = session.get(PostPace, team_id)
+            return None if row is None else Pace(row.next_at, row.rate, row.limited_at)
+
+    def _locked(self, session: Session, team_id: str, now: float) -> Pace:
+        with self._lock:
+            known = team_id in self._known
+        if not known:
+            start = fresh_pace(now, self._rate)
+            session.execute(
+                repos.insert_ignoring_conflicts(
+                    session, PostPace, team_id=team_id, next_at=start.next_at, rate=start.rate
+                )
+            )
+        row = session.scalars(
+            select(PostPace).where(PostPace.team_id == team_id).with_for_update()
+        ).one_or_none()
+        if row is None:  # deleted since (the workspace was uninstalled): start again
+            with self._lock:
+                self._known.discard(team_id)
+            return self._locked(session, team_id, now)
+        with self._lock:
+            self._known.add(team_id)
+        return Pace(row.next_at, row.rate, row.limited_at)
+
+    @staticmethod
+    def _store(session: Session, team_id: str, pace: Pace) -> None:
+        row = session.get(PostPace, team_id)
+        assert row is not None  # locked above, in this transaction
+        row.next_at, row.rate, row.limited_at = pace.next_at, pace.rate, pace.limited_at

@@ -1,0 +1,181 @@
+"""The shared send schedule on a real database: processes racing for slots never
+share one, a 429 seen by one process pauses the others, and the check-in
+service spaces its DMs by it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import select
+
+from bot.domain.clock import FixedClock
+from bot.services.checkins import CheckinService
+from bot.services.privacy import PrivacyService
+from bot.slack.checkin_blocks import CheckinContent
+from bot.slack.checkin_client import SlackCheckins
+from bot.storage.db import Database
+from bot.storage.models import Checkin, PostPace
+from bot.storage.pacing import SharedPostPacer
+from tests.fakes.slack_api import FakeSlack
+from tests.test_checkins import DEFAULT, MONDAY, TEAM, enrol, posts
+
+T0 = 1_800_000_000.0
+
+
+class ManualWall:
+    """Wall-clock seconds that move only when slept through (thread-safe)."""
+
+    def __init__(self, at: float = T0) -> None:
+        self._at = at
+        self._lock = threading.Lock()
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._at
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self._at += seconds
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+def test_a_new_workspace_posts_at_once_then_one_slot_per_interval(db: Database) -> None:
+    wall = ManualWall()
+    pacer = SharedPostPacer(db, rate=4.0, wall=wall)
+    assert [pacer.reserve(TEAM) for _ in range(4)] == pytest.approx(
+        [0.0, 0.25, 0.5, 0.75], abs=1e-6
+    )
+    assert pacer.reserve("T0OTHER") == 0.0  # every workspace has its own limit
+    wall.sleep(10)
+    assert pacer.reserve(TEAM) == 0.0  # idle time is not saved up for a burst
+
+
+def test_processes_racing_for_slots_never_share_one(db: Database, database_url: str) -> None:
+    wall = ManualWall()  # frozen: every slot is a distinct offset from the same now
+    dbs = [Database.connect(database_url) for _ in range(2)]
+    pacers = [SharedPostPacer(each, rate=100.0, wall=wall) for each in dbs]
+    delays: list[float] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def take(pacer: SharedPostPacer) -> None:
+        start.wait()
+        for _ in range(25):
+            delay = pacer.reserve(TEAM)
+            with lock:
+                delays.append(delay)
+
+    threads = [threading.Thread(target=take, args=(pacers[i % 2],)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for each in dbs:
+        each.dispose()
+    assert sorted(delays) == pytest.approx([i / 100 for i in range(200)], abs=1e-5)
+
+
+def test_a_429_in_one_process_holds_back_the_other(db: Database, database_url: str) -> None:
+    wall = ManualWall()
+    first, second = (Database.connect(database_url) for _ in range(2))
+    try:
+        a = SharedPostPacer(first, rate=50.0, wall=wall)
+        b = SharedPostPacer(second, rate=50.0, wall=wall)
+        assert b.reserve(TEAM) == 0.0
+        a.rate_limited(TEAM, 3.0)
+        assert b.reserve(TEAM) == pytest.approx(3.0, abs=1e-6)
+        pace = b.pace(TEAM)
+        assert pace is not None and pace.rate == pytest.approx(47.5)
+        assert pace.limited_at == T0
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def test_an_uninstalled_workspace_starts_a_fresh_schedule(db: Database) -> None:
+    pacer = SharedPostPacer(db, rate=10.0, wall=ManualWall())
+    pacer.reserve(TEAM)
+    pacer.rate_limited(TEAM, 30.0)
+    with db.transaction() as session:
+        session.query(PostPace).delete()
+    assert pacer.reserve(TEAM) == 0.0
+
+
+def make_paced_service(
+    db: Database, slack: FakeSlack, clock: FixedClock, wall: ManualWall, rate: float
+) -> CheckinService:
+    client = WebClient(token="xoxb-test", base_url=slack.api_url)
+    gateway = SlackCheckins(client_for=lambda _team: client, content=CheckinContent.load())
+    return CheckinService(
+        db=db,
+        clock=clock,
+        slack=gateway,
+        default_schedule=DEFAULT,
+        workers=1,
+        pacer=SharedPostPacer(db, rate=rate, wall=wall),
+        sleep=wall.sleep,
+        monotonic=wall,
+    )
+
+
+def test_checkins_go_out_one_slot_apart(db: Database, slack: FakeSlack) -> None:
+    clock = FixedClock(MONDAY - timedelta(days=7))
+    wall = ManualWall()
+    service = make_paced_service(db, slack, clock, wall, rate=5.0)
+    users = [f"U{i:02d}" for i in range(10)]
+    enrol(service, slack, *users)
+    clock.set(MONDAY + timedelta(hours=9))
+    assert len(service.send_due().sent) == 10
+    assert sorted(posts(slack)) == users
+    # Ten posts at 5 per second: the first at once, then nine waits of 0.2 s.
+    assert wall() - T0 == pytest.approx(1.8, abs=1e-6)
+    assert [round(s, 6) for s in wall.slept] == [0.2] * 9
+
+
+def test_a_long_pause_from_another_process_gives_the_claim_back_untried(
+    db: Database, slack: FakeSlack
+) -> None:
+    clock = FixedClock(MONDAY - timedelta(days=7))
+    wall = ManualWall()
+    service = make_paced_service(db, slack, clock, wall, rate=5.0)
+    enrol(service, slack, "U1", "U2")
+    clock.set(MONDAY + timedelta(hours=9))
+    # Another scheduler process was told to wait two minutes.
+    SharedPostPacer(db, rate=5.0, wall=wall).rate_limited(TEAM, 120.0)
+    report = service.send_due()
+    assert not report.sent and posts(slack) == []
+    with db.transaction() as session:
+        rows = {row.user_id: row for row in session.scalars(select(Checkin))}
+    assert {row.status for row in rows.values()} == {"pending"}
+    assert [row.attempts for row in rows.values()] == [0, 0]  # nothing was tried
+    released = [row for row in rows.values() if row.next_attempt_at is not None]
+    assert len(released) == 1  # one claim was given back; the tick then stopped claiming
+    assert released[0].next_attempt_at == clock.now() + timedelta(seconds=120)
+    clock.advance(timedelta(seconds=60))
+    wall.sleep(60)
+    assert not service.send_due().sent  # Retry-After is not over yet
+    clock.advance(timedelta(seconds=61))
+    wall.sleep(61)
+    assert sorted(s.user_id for s in service.send_due().sent) == ["U1", "U2"]
+    assert sorted(posts(slack)) == ["U1", "U2"]
+
+
+def test_uninstalling_deletes_only_that_workspaces_schedule(db: Database) -> None:
+    pacer = SharedPostPacer(db, rate=10.0, wall=ManualWall())
+    pacer.reserve(TEAM)
+    pacer.reserve("T0OTHER")
+    PrivacyService(db=db, clock=FixedClock(MONDAY)).forget_team(TEAM)
+    assert pacer.pace(TEAM) is None
+    assert pacer.pace("T0OTHER") is not None
