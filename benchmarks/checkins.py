@@ -159,7 +159,13 @@ def report(
     database_url: str,
 ) -> bool:
     """Print the report; False when a rep got two DMs or none."""
-    calls = [c for c in fake.calls("chat.postMessage") if c.params.get("metadata")]  # type: ignore[attr-defined]
+    from bot.slack.checkin_client import METADATA_EVENT
+
+    calls = [
+        c
+        for c in fake.calls("chat.postMessage")  # type: ignore[attr-defined]
+        if (c.params.get("metadata") or {}).get("event_type") == METADATA_EVENT
+    ]
     per_user = Counter(c.params["channel"] for c in calls)
     duplicates = sum(count - 1 for count in per_user.values() if count > 1)
     lost = sum(1 for user in users if per_user[user] == 0)

@@ -17,10 +17,10 @@ from bot.domain.clock import FixedClock
 from bot.domain.schedule import WeeklySchedule
 from bot.services.checkins import CheckinService, OutgoingCheckin
 from bot.slack.checkin_blocks import THE_QUESTION, CheckinContent
-from bot.slack.checkin_client import SlackCheckins
+from bot.slack.checkin_client import METADATA_EVENT, REMINDER_EVENT, SlackCheckins
 from bot.storage.db import Database
 from bot.storage.models import Checkin, Rep
-from tests.fakes.slack_api import FakeSlack, Fault
+from tests.fakes.slack_api import Call, FakeSlack, Fault
 
 TEAM = "T0TEAM"
 # Monday 23 November 2026 (ISO week 2026-W48); the workspace default is Mondays 09:00 UTC.
@@ -68,9 +68,14 @@ def enrol(service: CheckinService, slack: FakeSlack, *users: str, tz: str | None
 
 
 def posts(slack: FakeSlack) -> list[str]:
-    """Who got a check-in DM (reminders are plain text without metadata)."""
+    """Who got a check-in DM (not counting reminders)."""
+    return [c.params["channel"] for c in posted(slack, METADATA_EVENT)]
+
+
+def posted(slack: FakeSlack, event_type: str) -> list[Call]:
+    """Our chat.postMessage calls whose message metadata names this event type."""
     calls = slack.calls("chat.postMessage")
-    return [c.params["channel"] for c in calls if c.params.get("metadata")]
+    return [c for c in calls if (c.params.get("metadata") or {}).get("event_type") == event_type]
 
 
 def checkin(db: Database, user: str) -> Checkin:
@@ -315,9 +320,70 @@ def test_one_reminder_after_a_day_without_an_answer(
     assert service.send_due().reminded == 1
     clock.advance(timedelta(days=1))
     assert service.send_due().reminded == 0
-    reminders = [c for c in slack.calls("chat.postMessage") if not c.params.get("metadata")]
+    reminders = posted(slack, REMINDER_EVENT)
     assert [c.params["channel"] for c in reminders] == ["D1"]
     assert checkin(db, "U1").reminder_status == "sent"
+
+
+def test_crash_after_posting_a_reminder_does_not_remind_twice(
+    service: CheckinService, slack: FakeSlack, clock: FixedClock, db: Database
+) -> None:
+    enrol(service, slack, "U1")
+    clock.set(MONDAY + timedelta(hours=9))
+    service.send_due()
+    clock.advance(timedelta(hours=24))
+    with db.transaction() as session:  # a process claims the reminder...
+        claimed = service._claim_reminder(session, clock.now())
+    assert claimed is not None and claimed[1] is False  # (a first try: no look in the DM)
+    claim = claimed[0]
+    assert claim.dm_channel_id is not None
+    # ...posts it, and dies before marking it sent.
+    service._slack.post_reminder(TEAM, claim.dm_channel_id, claim.id)
+    assert service.send_due().reminded == 0  # the claim is still fresh
+    clock.advance(timedelta(minutes=3))
+    assert service.send_due().reminded == 1  # recorded, from the DM's history
+    assert len(posted(slack, REMINDER_EVENT)) == 1
+    assert len(slack.calls("conversations.history")) == 1
+    assert checkin(db, "U1").reminder_status == "sent"
+
+
+def test_a_reminder_slack_took_but_answered_late_is_not_sent_again(
+    db: Database, slack: FakeSlack, clock: FixedClock
+) -> None:
+    service = make_service(db, slack, clock, timeout=1)
+    enrol(service, slack, "U1", "U2")
+    clock.set(MONDAY + timedelta(hours=9))
+    assert len(service.send_due().sent) == 2
+    clock.advance(timedelta(hours=24))
+    # The first reminder is posted but answered too late; the second is refused (500).
+    slack.fail("chat.postMessage", Fault(200, delay=1.5), Fault(500))
+    assert service.send_due().reminded == 0
+    assert {checkin(db, u).reminder_status for u in ("U1", "U2")} == {"retry"}
+    clock.advance(timedelta(minutes=5))
+    assert service.send_due().reminded == 2
+    reminders = posted(slack, REMINDER_EVENT)
+    assert sorted(c.params["channel"] for c in reminders) == ["D1", "D2"]  # one each
+    assert len(slack.calls("conversations.history")) == 2  # both looked before re-posting
+    clock.advance(timedelta(days=1))
+    assert service.send_due().reminded == 0
+
+
+def test_a_reminder_is_not_resent_while_the_dm_cannot_be_read(
+    service: CheckinService, slack: FakeSlack, clock: FixedClock, db: Database
+) -> None:
+    enrol(service, slack, "U1")
+    clock.set(MONDAY + timedelta(hours=9))
+    service.send_due()
+    clock.advance(timedelta(hours=24))
+    slack.fail("chat.postMessage", Fault(500))
+    service.send_due()
+    slack.fail("conversations.history", Fault(500))
+    clock.advance(timedelta(minutes=5))
+    assert service.send_due().reminded == 0  # could not look: wait rather than risk a second
+    assert checkin(db, "U1").reminder_status == "retry"
+    clock.advance(timedelta(minutes=5))
+    assert service.send_due().reminded == 1
+    assert len(posted(slack, REMINDER_EVENT)) == 1
 
 
 def test_skip_now_off_and_own_schedule(

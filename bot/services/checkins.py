@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import Select, and_, func, or_, select, tuple_, update
+from sqlalchemy import Select, and_, case, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -115,6 +115,11 @@ class CheckinSlack(Protocol):
 
     def post_reminder(self, team_id: str, channel_id: str, checkin_id: int) -> None:
         """One short follow-up in the DM; raises DeliveryFailed."""
+        ...
+
+    def find_reminder(self, team_id: str, channel_id: str, checkin_id: int) -> bool:
+        """Whether our reminder for this check-in is among the DM's latest messages;
+        raises DeliveryFailed."""
         ...
 
 
@@ -762,7 +767,9 @@ class CheckinService:
             or_(Checkin.next_attempt_at.is_(None), Checkin.next_attempt_at <= now),
             or_(
                 Checkin.reminder_status.is_(None),
-                (Checkin.reminder_status == "sending") & (Checkin.claimed_at < now - CLAIM_LEASE),
+                Checkin.reminder_status == "retry",
+                Checkin.reminder_status.in_(("sending", "resending"))
+                & (Checkin.claimed_at < now - CLAIM_LEASE),
             ),
         )
 
@@ -770,12 +777,14 @@ class CheckinService:
         while self._post_gate.remaining() <= MAX_INLINE_WAIT:
             self._post_gate.wait()
             with self._db.transaction() as session:
-                claim = self._claim_reminder(session, now)
-            if claim is None:
+                claimed = self._claim_reminder(session, now)
+            if claimed is None:
                 return
-            self._send_reminder(claim, report)
+            self._send_reminder(*claimed, report)
 
-    def _claim_reminder(self, session: Session, now: datetime) -> _Claim | None:
+    def _claim_reminder(self, session: Session, now: datetime) -> tuple[_Claim, bool] | None:
+        """Take one due reminder, and whether it was tried before ("resending"):
+        then Slack may already have it, and the DM is looked at before posting."""
         enabled = (
             select(Rep.user_id)
             .where(
@@ -795,13 +804,30 @@ class CheckinService:
         row = session.execute(
             update(Checkin)
             .where(Checkin.id == candidate.scalar_subquery(), self._reminder_claimable(now))
-            .values(reminder_status="sending", claimed_at=self._clock.now())
-            .returning(*_CLAIM_COLUMNS)
+            .values(
+                reminder_status=case(
+                    (Checkin.reminder_status.is_(None), "sending"), else_="resending"
+                ),
+                claimed_at=self._clock.now(),
+            )
+            .returning(*_CLAIM_COLUMNS, Checkin.reminder_status)
         ).one_or_none()
-        return _Claim(*row) if row is not None else None
+        if row is None:
+            return None
+        return _Claim(*row[:-1]), row[-1] == "resending"
 
-    def _send_reminder(self, claim: _Claim, report: TickReport) -> None:
+    def _send_reminder(self, claim: _Claim, tried_before: bool, report: TickReport) -> None:
         assert claim.dm_channel_id is not None
+        if tried_before:
+            try:
+                found = self._slack.find_reminder(claim.team_id, claim.dm_channel_id, claim.id)
+            except DeliveryFailed as failure:
+                # A missed reminder is a small loss; a second one is nagging: wait.
+                self._reminder_failed(claim, failure)
+                return
+            if found:
+                self._reminder_sent(claim, report)
+                return
         wait = self._wait_for_slot(claim.team_id)
         if wait is not None:
             self._update_checkin(
@@ -815,16 +841,26 @@ class CheckinService:
         except DeliveryFailed as failure:
             if failure.retry_after is not None:
                 self._rate_limited(claim.team_id, failure.retry_after)
-            values: dict[str, Any] = (
-                {"reminder_status": None, "next_attempt_at": self._clock.now() + REMINDER_RETRY}
-                if failure.retryable
-                else {"reminder_status": "failed"}
-            )
-            self._update_checkin(claim.id, **values)
-            log.warning("check-in reminder failed", extra={"checkin_id": claim.id})
+            self._reminder_failed(claim, failure)
             return
+        self._reminder_sent(claim, report)
+
+    def _reminder_sent(self, claim: _Claim, report: TickReport) -> None:
         self._update_checkin(claim.id, reminder_status="sent", reminder_sent_at=self._clock.now())
         report.reminded += 1
+
+    def _reminder_failed(self, claim: _Claim, failure: DeliveryFailed) -> None:
+        # "retry", not None: Slack may have taken it (a timeout), so look first next time.
+        values: dict[str, Any] = (
+            {"reminder_status": "retry", "next_attempt_at": self._clock.now() + REMINDER_RETRY}
+            if failure.retryable
+            else {"reminder_status": "failed"}
+        )
+        self._update_checkin(claim.id, **values)
+        log.warning(
+            "check-in reminder failed",
+            extra={"checkin_id": claim.id, "reason": failure.reason},
+        )
 
     def _update_checkin(self, checkin_id: int, **values: Any) -> None:
         with self._db.transaction() as session:

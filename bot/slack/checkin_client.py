@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 # Our posts carry this in Slack message metadata, so a retry can find an
 # earlier post of the same check-in instead of sending it twice.
 METADATA_EVENT = "reframe_checkin"
+REMINDER_EVENT = "reframe_checkin_reminder"
 _HISTORY_PAGE = 50
 
 
@@ -104,12 +105,7 @@ class SlackCheckins:
         except (SlackClientError, OSError) as error:
             raise delivery_failure(error) from error
         for message in history.get("messages") or []:
-            metadata = message.get("metadata") or {}
-            payload = metadata.get("event_payload") or {}
-            if (
-                metadata.get("event_type") == METADATA_EVENT
-                and payload.get("checkin_id") == checkin_id
-            ):
+            if _carries(message, METADATA_EVENT, checkin_id):
                 return PostedMessage(channel_id=channel_id, ts=str(message.get("ts")))
         return None
 
@@ -119,6 +115,31 @@ class SlackCheckins:
                 channel=channel_id,
                 text=self._content.reminder,
                 blocks=build_reminder_blocks(self._content),
+                metadata={
+                    "event_type": REMINDER_EVENT,
+                    "event_payload": {"checkin_id": checkin_id},
+                },
             )
         except (SlackClientError, OSError) as error:
             raise delivery_failure(error) from error
+
+    def find_reminder(self, team_id: str, channel_id: str, checkin_id: int) -> bool:
+        try:
+            history = self._client_for(team_id).conversations_history(
+                channel=channel_id, include_all_metadata=True, limit=_HISTORY_PAGE
+            )
+        except (SlackClientError, OSError) as error:
+            raise delivery_failure(error) from error
+        return any(
+            _carries(message, REMINDER_EVENT, checkin_id)
+            for message in history.get("messages") or []
+        )
+
+
+def _carries(message: object, event_type: str, checkin_id: int) -> bool:
+    """Whether a message from conversations.history is our post of this kind for this check-in."""
+    metadata = message.get("metadata") if isinstance(message, dict) else None
+    if not isinstance(metadata, dict) or metadata.get("event_type") != event_type:
+        return False
+    payload = metadata.get("event_payload")
+    return isinstance(payload, dict) and payload.get("checkin_id") == checkin_id
