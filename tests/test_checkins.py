@@ -200,9 +200,9 @@ def test_crash_after_claiming_is_recovered_after_the_lease(
     enrol(service, slack, "U1")
     clock.set(MONDAY + timedelta(hours=9))
     service.refresh_profiles()
-    service._plan(clock.now())
+    service.delivery._plan(clock.now())
     with db.transaction() as session:  # a process claims it, then dies before posting
-        assert service._claim(session, clock.now()) is not None
+        assert service.delivery._claim(session, clock.now()) is not None
     assert not service.send_due().sent  # the claim is still fresh
     clock.advance(timedelta(minutes=3))
     assert [s.user_id for s in service.send_due().sent] == ["U1"]
@@ -215,12 +215,12 @@ def test_crash_after_posting_does_not_post_twice(
     enrol(service, slack, "U1")
     clock.set(MONDAY + timedelta(hours=9))
     service.refresh_profiles()
-    service._plan(clock.now())
+    service.delivery._plan(clock.now())
     with db.transaction() as session:
-        claim = service._claim(session, clock.now())
+        claim = service.delivery._claim(session, clock.now())
     assert claim is not None
     # Posted, then the process died before marking it sent.
-    service._slack.post_checkin(OutgoingCheckin(claim.id, TEAM, "U1", claim.week))
+    service.delivery._slack.post_checkin(OutgoingCheckin(claim.id, TEAM, "U1", claim.week))
     clock.advance(timedelta(minutes=3))
     assert [s.user_id for s in service.send_due().sent] == ["U1"]
     assert posts(slack) == ["U1"]
@@ -333,12 +333,12 @@ def test_crash_after_posting_a_reminder_does_not_remind_twice(
     service.send_due()
     clock.advance(timedelta(hours=24))
     with db.transaction() as session:  # a process claims the reminder...
-        claimed = service._claim_reminder(session, clock.now())
+        claimed = service.delivery._claim_reminder(session, clock.now())
     assert claimed is not None and claimed[1] is False  # (a first try: no look in the DM)
     claim = claimed[0]
     assert claim.dm_channel_id is not None
     # ...posts it, and dies before marking it sent.
-    service._slack.post_reminder(TEAM, claim.dm_channel_id, claim.id)
+    service.delivery._slack.post_reminder(TEAM, claim.dm_channel_id, claim.id)
     assert service.send_due().reminded == 0  # the claim is still fresh
     clock.advance(timedelta(minutes=3))
     assert service.send_due().reminded == 1  # recorded, from the DM's history

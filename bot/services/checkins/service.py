@@ -1,0 +1,362 @@
+"""Weekly check-ins for the rep: enrolment, schedule, skip and "now", answers,
+notes and the App Home summary. Sending is CheckinDelivery's (delivery.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.domain.clock import Clock
+from bot.domain.schedule import (
+    WeeklySchedule,
+    effective_schedule,
+    format_time,
+    next_occurrence,
+    occurrence,
+    recent_weeks,
+    week_of,
+    zone,
+)
+from bot.services.checkins.delivery import CheckinDelivery, RateGate
+from bot.services.checkins.ports import CheckinSlack
+from bot.services.checkins.results import (
+    ANSWERS,
+    CheckinStatus,
+    CheckinView,
+    HomeSummary,
+    NowRequest,
+    Outcome,
+    TickReport,
+    WeekMark,
+)
+from bot.services.ports import PostPacer
+from bot.storage import repos
+from bot.storage.db import Database
+from bot.storage.models import Checkin, Rep
+
+HOME_WEEKS = 12
+NOTE_MAX_CHARS = 3000
+
+
+class CheckinService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        slack: CheckinSlack,
+        default_schedule: WeeklySchedule,
+        reminder_after: timedelta = timedelta(hours=24),
+        max_attempts: int = 6,
+        workers: int = 8,
+        gate: RateGate | None = None,
+        pacer: PostPacer | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._db = db
+        self._clock = clock
+        self._default = default_schedule
+        self.delivery = CheckinDelivery(
+            db=db,
+            clock=clock,
+            slack=slack,
+            default_schedule=default_schedule,
+            reminder_after=reminder_after,
+            max_attempts=max_attempts,
+            workers=workers,
+            gate=gate,
+            pacer=pacer,
+            sleep=sleep,
+            monotonic=monotonic,
+        )
+        # Reps this process has already enrolled: the message path stays free of
+        # database writes after a rep's first message.
+        self._known_reps: set[tuple[str, str]] = set()
+
+    # -- the tick (CheckinDelivery) -------------------------------------------
+
+    def send_due(self) -> TickReport:
+        """One tick: refresh profiles, plan what fell due, send, remind."""
+        return self.delivery.send_due()
+
+    def deliver(self, checkin_id: int) -> str:
+        """Send one check-in now (after `/reframe checkin now`); returns its status."""
+        return self.delivery.deliver(checkin_id)
+
+    def refresh_profiles(self) -> int:
+        """Look up reps whose eligibility is unknown or whose time zone is a day old."""
+        return self.delivery.refresh_profiles()
+
+    def count_by_status(self) -> dict[str, int]:
+        """How many check-ins are in each state (benchmarks and operators)."""
+        return self.delivery.count_by_status()
+
+    @property
+    def default_schedule(self) -> WeeklySchedule:
+        return self._default
+
+    # -- enrolment and settings ---------------------------------------------
+
+    def on_rep_seen(self, team_id: str, user_id: str) -> None:
+        """A person posted in a deal channel: enrol them (once; cheap afterwards).
+
+        No Slack call here: whether they are a bot, a guest or deleted is checked
+        later, in the tick.
+        """
+        key = (team_id, user_id)
+        if key in self._known_reps:
+            return
+        with self._db.transaction() as session:
+            self._enrol(session, team_id, user_id, self._clock.now())
+        self._known_reps.add(key)
+
+    def turn_on(self, team_id: str, user_id: str) -> CheckinStatus:
+        """`/reframe checkin on`, App Home "Resume": enrol, enable, forget any skip."""
+        return self._update_rep(team_id, user_id, checkins_enabled=True, skip_week=None)
+
+    def turn_off(self, team_id: str, user_id: str) -> CheckinStatus:
+        return self._update_rep(team_id, user_id, checkins_enabled=False)
+
+    def set_schedule(self, team_id: str, user_id: str, weekday: int, at: str) -> CheckinStatus:
+        return self._update_rep(
+            team_id, user_id, checkins_enabled=True, checkin_weekday=weekday, checkin_time=at
+        )
+
+    def skip_next(self, team_id: str, user_id: str) -> CheckinStatus:
+        """Skip the next check-in still to come (saying it twice skips the same one)."""
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            rep = self._enrol(session, team_id, user_id, now)
+            schedule = self._schedule_for(rep)
+            taken = self._weeks_with_checkins(session, team_id, user_id, now)
+            rep.skip_week = next_occurrence(now, schedule, taken_weeks=taken).week
+            return self._status(session, rep, now)
+
+    def status(self, team_id: str, user_id: str) -> CheckinStatus:
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            rep = session.get(Rep, (team_id, user_id))
+            if rep is None:
+                return CheckinStatus(
+                    enrolled=False,
+                    enabled=False,
+                    schedule=self._default,
+                    chosen=False,
+                    tz_known=False,
+                    next=None,
+                    skip_week=None,
+                )
+            return self._status(session, rep, now)
+
+    def request_now(self, team_id: str, user_id: str) -> NowRequest:
+        """`/reframe checkin now`: this week's check-in, at once (still one per week)."""
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            rep = self._enrol(session, team_id, user_id, now)
+            schedule = self._schedule_for(rep)
+            current = occurrence(week_of(now, schedule.tz), schedule)
+            row = session.scalars(
+                select(Checkin)
+                .where(
+                    Checkin.team_id == team_id,
+                    Checkin.user_id == user_id,
+                    Checkin.week == current.week,
+                )
+                .with_for_update()
+            ).one_or_none()
+            if row is None:
+                row = Checkin(
+                    team_id=team_id,
+                    user_id=user_id,
+                    week=current.week,
+                    due_at=now,
+                    expires_at=current.ends_at,
+                    status="pending",
+                    attempts=0,
+                    is_manual=True,
+                )
+                session.add(row)
+                session.flush()
+                return NowRequest(row.id, "queued")
+            if row.status in ("sent", "sending"):
+                return NowRequest(row.id, "already_sent" if row.status == "sent" else "sending")
+            row.status, row.due_at, row.next_attempt_at = "pending", now, None
+            row.expires_at, row.is_manual = current.ends_at, True
+            return NowRequest(row.id, "queued")
+
+    # -- answers and notes ----------------------------------------------------
+
+    def record_answer(self, *, team_id: str, user_id: str, checkin_id: int, answer: str) -> Outcome:
+        """The rep's one-tap answer; a later tap in the same week replaces it."""
+        if answer not in ANSWERS:
+            return Outcome(False, "invalid")
+        return self._change(team_id, user_id, checkin_id, answer=answer)
+
+    def save_note(self, *, team_id: str, user_id: str, checkin_id: int, note: str) -> Outcome:
+        """The rep's private reflection for the week (empty text removes it)."""
+        text = note.strip()[:NOTE_MAX_CHARS] or None
+        return self._change(team_id, user_id, checkin_id, note=text)
+
+    def view(self, *, team_id: str, user_id: str, checkin_id: int) -> Outcome:
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            row = session.get(Checkin, checkin_id)
+            refused = _refusal(row, team_id, user_id)
+            if refused is not None or row is None:
+                return Outcome(False, refused or "not_found")
+            return Outcome(True, "found", _view_of(row, now))
+
+    def _change(
+        self, team_id: str, user_id: str, checkin_id: int, *, answer: str | None = None, **note: Any
+    ) -> Outcome:
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            row = session.get(Checkin, checkin_id, with_for_update=True)
+            refused = _refusal(row, team_id, user_id)
+            if refused is not None or row is None:
+                return Outcome(False, refused or "not_found")
+            if not _is_open(row, now):
+                return Outcome(False, "closed", _view_of(row, now))
+            if answer is not None:
+                row.answer, row.answered_at = answer, now
+            if "note" in note:
+                row.note, row.note_updated_at = note["note"], now
+            return Outcome(True, "recorded", _view_of(row, now))
+
+    # -- App Home -------------------------------------------------------------
+
+    def home(self, team_id: str, user_id: str) -> HomeSummary:
+        """The last 12 weeks at a glance, newest first, and the current schedule."""
+        status = self.status(team_id, user_id)
+        weeks = recent_weeks(self._clock.now(), status.schedule.tz, HOME_WEEKS)
+        with self._db.transaction() as session:
+            rows = {
+                week: (answer, sent_at is not None)
+                for week, answer, sent_at in session.execute(
+                    select(Checkin.week, Checkin.answer, Checkin.sent_at).where(
+                        Checkin.team_id == team_id,
+                        Checkin.user_id == user_id,
+                        Checkin.week.in_(weeks),
+                    )
+                )
+            }
+        marks = [WeekMark(week, *rows.get(week, (None, False))) for week in weeks]
+        return HomeSummary(status=status, weeks=marks)
+
+    # -- helpers --------------------------------------------------------------
+
+    def _enrol(self, session: Session, team_id: str, user_id: str, now: datetime) -> Rep:
+        """The rep's row, created or marked enrolled, locked for this transaction."""
+        session.execute(
+            repos.insert_ignoring_conflicts(
+                session,
+                Rep,
+                team_id=team_id,
+                user_id=user_id,
+                created_at=now,
+                checkins_enrolled_at=now,
+            )
+        )
+        rep = repos.lock_rep(session, team_id=team_id, user_id=user_id)
+        if rep.checkins_enrolled_at is None:
+            rep.checkins_enrolled_at = now
+        return rep
+
+    def _update_rep(self, team_id: str, user_id: str, **values: Any) -> CheckinStatus:
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            rep = self._enrol(session, team_id, user_id, now)
+            for name, value in values.items():
+                setattr(rep, name, value)
+            return self._status(session, rep, now)
+
+    def _schedule_for(self, rep: Rep) -> WeeklySchedule:
+        return effective_schedule(
+            weekday=rep.checkin_weekday, at=rep.checkin_time, tz=rep.tz, default=self._default
+        )
+
+    def _status(self, session: Session, rep: Rep, now: datetime) -> CheckinStatus:
+        schedule = self._schedule_for(rep)
+        taken = self._weeks_with_checkins(session, rep.team_id, rep.user_id, now)
+        enrolled = rep.checkins_enrolled_at is not None
+        upcoming = (
+            next_occurrence(now, schedule, taken_weeks=taken, skip_week=rep.skip_week)
+            if enrolled and rep.checkins_enabled
+            else None
+        )
+        return CheckinStatus(
+            enrolled=enrolled,
+            enabled=bool(rep.checkins_enabled) and enrolled,
+            schedule=schedule,
+            chosen=rep.checkin_weekday is not None or rep.checkin_time is not None,
+            tz_known=rep.tz == schedule.tz,
+            next=upcoming,
+            skip_week=rep.skip_week,
+        )
+
+    @staticmethod
+    def _weeks_with_checkins(
+        session: Session, team_id: str, user_id: str, now: datetime
+    ) -> frozenset[str]:
+        return frozenset(
+            session.scalars(
+                select(Checkin.week).where(
+                    Checkin.team_id == team_id,
+                    Checkin.user_id == user_id,
+                    Checkin.due_at >= now - timedelta(days=8),
+                    Checkin.status != "skipped",
+                )
+            )
+        )
+
+
+def _refusal(row: Checkin | None, team_id: str, user_id: str) -> str | None:
+    if row is None or row.team_id != team_id:
+        return "not_found"
+    if row.user_id != user_id:
+        return "not_yours"
+    return None
+
+
+def _is_open(row: Checkin, now: datetime) -> bool:
+    return row.expires_at is None or now < row.expires_at
+
+
+def _view_of(row: Checkin, now: datetime) -> CheckinView:
+    answer = row.answer if row.answer in ANSWERS else None
+    return CheckinView(
+        row.id,
+        row.week,
+        answer,  # type: ignore[arg-type]
+        row.note,
+        _is_open(row, now),
+        row.dm_channel_id,
+        row.message_ts,
+    )
+
+
+def describe_status(status: CheckinStatus) -> str:
+    """One or two plain sentences about a rep's check-in schedule."""
+    schedule = status.schedule
+    when = f"{schedule.describe()}"
+    if not status.enabled:
+        return (
+            f"Weekly check-ins are off for you. Turn them on with `/reframe checkin on` "
+            f"(they would come {when})."
+        )
+    own = "your choice" if status.chosen else "the workspace default"
+    lines = [f"Your weekly check-in comes {when}, {own}."]
+    if status.next is not None:
+        local = status.next.due_at.astimezone(zone(schedule.tz))
+        lines.append(f"Next one: {local:%A %d %B} at {format_time(local.time())}.")
+    if status.skip_week and status.next is not None and status.skip_week < status.next.week:
+        lines.append(f"You're skipping the one of {status.skip_week}.")
+    if not status.tz_known:
+        lines.append("(Your Slack time zone isn't known yet; times use the workspace zone.)")
+    return " ".join(lines)
