@@ -13,14 +13,14 @@ from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.domain.clock import FixedClock
-from bot.services.checkins import CheckinService
+from bot.services.checkins import CheckinDelivery, CheckinService, RateGate
 from bot.services.privacy import PrivacyService
 from bot.slack.checkin_blocks import CheckinContent
 from bot.slack.checkin_client import SlackCheckins
 from bot.storage.db import Database
 from bot.storage.models import Checkin, PostPace
 from bot.storage.pacing import SharedPostPacer
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import FakeSlack, Fault
 from tests.test_checkins import DEFAULT, MONDAY, TEAM, enrol, posts
 
 T0 = 1_800_000_000.0
@@ -179,3 +179,69 @@ def test_uninstalling_deletes_only_that_workspaces_schedule(db: Database) -> Non
     PrivacyService(db=db, clock=FixedClock(MONDAY)).forget_team(TEAM)
     assert pacer.pace(TEAM) is None
     assert pacer.pace("T0OTHER") is not None
+
+
+class ScriptedPacer:
+    """Hands out the given waits in turn and records every call."""
+
+    def __init__(self, *waits: float) -> None:
+        self.waits = list(waits)
+        self.reserved: list[str] = []
+        self.limited: list[tuple[str, float]] = []
+
+    def reserve(self, team_id: str) -> float:
+        self.reserved.append(team_id)
+        return self.waits.pop(0)
+
+    def rate_limited(self, team_id: str, retry_after: float) -> None:
+        self.limited.append((team_id, retry_after))
+
+
+def test_a_slot_taken_before_a_429_is_given_up_for_one_after_the_pause(
+    db: Database, slack: FakeSlack
+) -> None:
+    wall = ManualWall()
+    gate = RateGate(sleep=wall.sleep, monotonic=wall)
+    pacer = ScriptedPacer(0.5, 0.0)
+
+    def sleep(seconds: float) -> None:
+        wall.sleep(seconds)
+        if len(wall.slept) == 1:  # while this worker waits for its slot, another one meets a 429
+            gate.defer(1.0)
+
+    client = WebClient(token="xoxb-test", base_url=slack.api_url)
+    delivery = CheckinDelivery(
+        db=db,
+        clock=FixedClock(MONDAY),
+        slack=SlackCheckins(client_for=lambda _team: client, content=CheckinContent.load()),
+        default_schedule=DEFAULT,
+        gate=gate,
+        pacer=pacer,
+        sleep=sleep,
+    )
+    assert delivery._wait_for_slot(TEAM) is None
+    assert pacer.reserved == [TEAM, TEAM]  # the first slot fell inside the pause: a new one
+    assert wall.slept == pytest.approx([0.5, 1.0])  # the slot, then the rest of Retry-After
+
+
+def test_rate_limits_reach_the_shared_schedule(db: Database, slack: FakeSlack) -> None:
+    wall = ManualWall()
+    pacer = ScriptedPacer(0.0, 0.0)
+    clock = FixedClock(MONDAY - timedelta(days=7))
+    client = WebClient(token="xoxb-test", base_url=slack.api_url)
+    service = CheckinService(
+        db=db,
+        clock=clock,
+        slack=SlackCheckins(client_for=lambda _team: client, content=CheckinContent.load()),
+        default_schedule=DEFAULT,
+        workers=1,
+        pacer=pacer,
+        sleep=wall.sleep,
+        monotonic=wall,
+    )
+    enrol(service, slack, "U1")
+    slack.fail("chat.postMessage", Fault(429, retry_after=2))
+    clock.set(MONDAY + timedelta(hours=9))
+    assert [s.user_id for s in service.send_due().sent] == ["U1"]
+    assert pacer.limited == [(TEAM, 2.0)]
+    assert posts(slack) == ["U1"]
