@@ -245,3 +245,30 @@ def test_rate_limits_reach_the_shared_schedule(db: Database, slack: FakeSlack) -
     assert [s.user_id for s in service.send_due().sent] == ["U1"]
     assert pacer.limited == [(TEAM, 2.0)]
     assert posts(slack) == ["U1"]
+
+
+def test_a_far_slot_elsewhere_does_not_cost_a_sleeping_worker_its_near_one(
+    db: Database, slack: FakeSlack
+) -> None:
+    wall = ManualWall()
+    gate = RateGate(sleep=wall.sleep, monotonic=wall)
+    pacer = ScriptedPacer(0.5)
+
+    def sleep(seconds: float) -> None:
+        wall.sleep(seconds)
+        gate.hold(30.0)  # meanwhile another worker drew a slot 30 s away and stops claiming
+
+    client = WebClient(token="xoxb-test", base_url=slack.api_url)
+    delivery = CheckinDelivery(
+        db=db,
+        clock=FixedClock(MONDAY),
+        slack=SlackCheckins(client_for=lambda _team: client, content=CheckinContent.load()),
+        default_schedule=DEFAULT,
+        gate=gate,
+        pacer=pacer,
+        sleep=sleep,
+    )
+    assert delivery._wait_for_slot(TEAM) is None  # posts in its own slot
+    assert pacer.reserved == [TEAM]
+    assert wall.slept == [0.5]
+    assert gate.remaining() == pytest.approx(30.0)  # and no new claims until then

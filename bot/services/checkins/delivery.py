@@ -113,9 +113,15 @@ class RateGate:
         self._deferrals = 0
 
     def defer(self, seconds: float) -> None:
+        """Slack answered 429: nobody in this process posts for `seconds`."""
         with self._lock:
             self._not_before = max(self._not_before, self._monotonic() + max(0.0, seconds))
             self._deferrals += 1
+
+    def hold(self, seconds: float) -> None:
+        """Take no new work for `seconds`; slots already taken stay good (no 429 came)."""
+        with self._lock:
+            self._not_before = max(self._not_before, self._monotonic() + max(0.0, seconds))
 
     @property
     def deferrals(self) -> int:
@@ -445,9 +451,11 @@ class CheckinDelivery:
             seen = self._post_gate.deferrals
             delay = self._pacer.reserve(team_id)
             if delay > MAX_INLINE_WAIT:
-                # Another process met a long Retry-After: this process stops
-                # claiming until then too (the drain loops watch the gate).
-                self._post_gate.defer(delay)
+                # A long Retry-After met by another process, or a slow pace:
+                # this process stops claiming until then (the drain loops
+                # watch the gate), while workers already holding a nearer
+                # slot still post in it.
+                self._post_gate.hold(delay)
                 return delay
             if delay > 0:
                 self._sleep(delay)
