@@ -22,7 +22,7 @@ from bot.observability import ObservedWSGI
 from bot.scheduler import Job, build_scheduler
 from bot.services.background import BackgroundWork
 from bot.services.channels import ChannelDirectory
-from bot.services.checkins import CheckinService
+from bot.services.checkins import CheckinDelivery, CheckinService
 from bot.services.nudges import NudgeService
 from bot.services.privacy import PrivacyService
 from bot.services.reframe import ReframeService
@@ -110,7 +110,7 @@ def build(
         default_mode=settings.nudge_default_mode,
     )
     checkin_content = CheckinContent.load()
-    checkins = CheckinService(
+    checkin_delivery = CheckinDelivery(
         db=db,
         clock=clock,
         slack=SlackCheckins(client_for=slack.background, content=checkin_content),
@@ -124,6 +124,7 @@ def build(
         workers=settings.checkin_send_workers,
         pacer=SharedPostPacer(db, rate=settings.checkin_post_rate),
     )
+    checkins = CheckinService(db=db, clock=clock, delivery=checkin_delivery)
     nudges = NudgeService(
         db=db,
         clock=clock,
@@ -185,9 +186,7 @@ def build(
         on_workspace_removed=slack.forget_team,
     )
 
-    wsgi = ObservedWSGI(
-        ReframeWSGI(bolt, live=lambda: True, ready=db.ping, metrics=metrics.render)
-    )
+    wsgi = ObservedWSGI(ReframeWSGI(bolt, live=lambda: True, ready=db.ping, metrics=metrics.render))
     jobs = [
         Job("deliver_pending_nudges", nudges.deliver_due, settings.scheduler_tick_seconds),
         Job("send_due_checkins", checkins.send_due, settings.scheduler_tick_seconds),

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from bot.domain.clock import FixedClock
 from bot.domain.schedule import WeeklySchedule
-from bot.services.checkins import CheckinService, OutgoingCheckin
+from bot.services.checkins import CheckinDelivery, CheckinService, OutgoingCheckin
 from bot.slack.checkin_blocks import THE_QUESTION, CheckinContent
 from bot.slack.checkin_client import METADATA_EVENT, REMINDER_EVENT, SlackCheckins
 from bot.storage.db import Database
@@ -47,13 +47,14 @@ def make_service(
     gateway = SlackCheckins(
         client_for=lambda _team: client, content=CheckinContent.load(), timeout=timeout
     )
-    return CheckinService(
+    delivery = CheckinDelivery(
         db=db,
         clock=clock,
         slack=gateway,
         default_schedule=DEFAULT,
         **options,  # type: ignore[arg-type]
     )
+    return CheckinService(db=db, clock=clock, delivery=delivery)
 
 
 @pytest.fixture
@@ -325,13 +326,20 @@ def test_one_reminder_after_a_day_without_an_answer(
     assert checkin(db, "U1").reminder_status == "sent"
 
 
+def sent_a_day_ago(
+    service: CheckinService, slack: FakeSlack, clock: FixedClock, *users: str
+) -> None:
+    """Each rep got this week's check-in yesterday and has not answered: a reminder is due."""
+    enrol(service, slack, *users)
+    clock.set(MONDAY + timedelta(hours=9))
+    assert len(service.send_due().sent) == len(users)
+    clock.advance(timedelta(hours=24))
+
+
 def test_crash_after_posting_a_reminder_does_not_remind_twice(
     service: CheckinService, slack: FakeSlack, clock: FixedClock, db: Database
 ) -> None:
-    enrol(service, slack, "U1")
-    clock.set(MONDAY + timedelta(hours=9))
-    service.send_due()
-    clock.advance(timedelta(hours=24))
+    sent_a_day_ago(service, slack, clock, "U1")
     with db.transaction() as session:  # a process claims the reminder...
         claimed = service.delivery._claim_reminder(session, clock.now())
     assert claimed is not None and claimed[1] is False  # (a first try: no look in the DM)
@@ -351,10 +359,7 @@ def test_a_reminder_slack_took_but_answered_late_is_not_sent_again(
     db: Database, slack: FakeSlack, clock: FixedClock
 ) -> None:
     service = make_service(db, slack, clock, timeout=1)
-    enrol(service, slack, "U1", "U2")
-    clock.set(MONDAY + timedelta(hours=9))
-    assert len(service.send_due().sent) == 2
-    clock.advance(timedelta(hours=24))
+    sent_a_day_ago(service, slack, clock, "U1", "U2")
     # The first reminder is posted but answered too late; the second is refused (500).
     slack.fail("chat.postMessage", Fault(200, delay=1.5), Fault(500))
     assert service.send_due().reminded == 0
@@ -371,10 +376,7 @@ def test_a_reminder_slack_took_but_answered_late_is_not_sent_again(
 def test_a_reminder_is_not_resent_while_the_dm_cannot_be_read(
     service: CheckinService, slack: FakeSlack, clock: FixedClock, db: Database
 ) -> None:
-    enrol(service, slack, "U1")
-    clock.set(MONDAY + timedelta(hours=9))
-    service.send_due()
-    clock.advance(timedelta(hours=24))
+    sent_a_day_ago(service, slack, clock, "U1")
     slack.fail("chat.postMessage", Fault(500))
     service.send_due()
     slack.fail("conversations.history", Fault(500))

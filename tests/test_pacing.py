@@ -9,19 +9,16 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from slack_sdk import WebClient
 from sqlalchemy import select
 
 from bot.domain.clock import FixedClock
-from bot.services.checkins import CheckinDelivery, CheckinService, RateGate
+from bot.services.checkins import CheckinService, RateGate
 from bot.services.privacy import PrivacyService
-from bot.slack.checkin_blocks import CheckinContent
-from bot.slack.checkin_client import SlackCheckins
 from bot.storage.db import Database
 from bot.storage.models import Checkin, PostPace
 from bot.storage.pacing import SharedPostPacer
 from tests.fakes.slack_api import FakeSlack, Fault
-from tests.test_checkins import DEFAULT, MONDAY, TEAM, enrol, posts
+from tests.test_checkins import MONDAY, TEAM, enrol, make_service, posts
 
 T0 = 1_800_000_000.0
 
@@ -116,18 +113,8 @@ def test_an_uninstalled_workspace_starts_a_fresh_schedule(db: Database) -> None:
 def make_paced_service(
     db: Database, slack: FakeSlack, clock: FixedClock, wall: ManualWall, rate: float
 ) -> CheckinService:
-    client = WebClient(token="xoxb-test", base_url=slack.api_url)
-    gateway = SlackCheckins(client_for=lambda _team: client, content=CheckinContent.load())
-    return CheckinService(
-        db=db,
-        clock=clock,
-        slack=gateway,
-        default_schedule=DEFAULT,
-        workers=1,
-        pacer=SharedPostPacer(db, rate=rate, wall=wall),
-        sleep=wall.sleep,
-        monotonic=wall,
-    )
+    pacer = SharedPostPacer(db, rate=rate, wall=wall)
+    return make_service(db, slack, clock, workers=1, pacer=pacer, sleep=wall.sleep, monotonic=wall)
 
 
 def test_checkins_go_out_one_slot_apart(db: Database, slack: FakeSlack) -> None:
@@ -209,17 +196,8 @@ def test_a_slot_taken_before_a_429_is_given_up_for_one_after_the_pause(
         if len(wall.slept) == 1:  # while this worker waits for its slot, another one meets a 429
             gate.defer(1.0)
 
-    client = WebClient(token="xoxb-test", base_url=slack.api_url)
-    delivery = CheckinDelivery(
-        db=db,
-        clock=FixedClock(MONDAY),
-        slack=SlackCheckins(client_for=lambda _team: client, content=CheckinContent.load()),
-        default_schedule=DEFAULT,
-        gate=gate,
-        pacer=pacer,
-        sleep=sleep,
-    )
-    assert delivery._wait_for_slot(TEAM) is None
+    service = make_service(db, slack, FixedClock(MONDAY), gate=gate, pacer=pacer, sleep=sleep)
+    assert service.delivery._wait_for_slot(TEAM) is None
     assert pacer.reserved == [TEAM, TEAM]  # the first slot fell inside the pause: a new one
     assert wall.slept == pytest.approx([0.5, 1.0])  # the slot, then the rest of Retry-After
 
@@ -228,16 +206,8 @@ def test_rate_limits_reach_the_shared_schedule(db: Database, slack: FakeSlack) -
     wall = ManualWall()
     pacer = ScriptedPacer(0.0, 0.0)
     clock = FixedClock(MONDAY - timedelta(days=7))
-    client = WebClient(token="xoxb-test", base_url=slack.api_url)
-    service = CheckinService(
-        db=db,
-        clock=clock,
-        slack=SlackCheckins(client_for=lambda _team: client, content=CheckinContent.load()),
-        default_schedule=DEFAULT,
-        workers=1,
-        pacer=pacer,
-        sleep=wall.sleep,
-        monotonic=wall,
+    service = make_service(
+        db, slack, clock, workers=1, pacer=pacer, sleep=wall.sleep, monotonic=wall
     )
     enrol(service, slack, "U1")
     slack.fail("chat.postMessage", Fault(429, retry_after=2))
@@ -258,17 +228,8 @@ def test_a_far_slot_elsewhere_does_not_cost_a_sleeping_worker_its_near_one(
         wall.sleep(seconds)
         gate.hold(30.0)  # meanwhile another worker drew a slot 30 s away and stops claiming
 
-    client = WebClient(token="xoxb-test", base_url=slack.api_url)
-    delivery = CheckinDelivery(
-        db=db,
-        clock=FixedClock(MONDAY),
-        slack=SlackCheckins(client_for=lambda _team: client, content=CheckinContent.load()),
-        default_schedule=DEFAULT,
-        gate=gate,
-        pacer=pacer,
-        sleep=sleep,
-    )
-    assert delivery._wait_for_slot(TEAM) is None  # posts in its own slot
+    service = make_service(db, slack, FixedClock(MONDAY), gate=gate, pacer=pacer, sleep=sleep)
+    assert service.delivery._wait_for_slot(TEAM) is None  # posts in its own slot
     assert pacer.reserved == [TEAM]
     assert wall.slept == [0.5]
     assert gate.remaining() == pytest.approx(30.0)  # and no new claims until then

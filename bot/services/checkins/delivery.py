@@ -171,6 +171,10 @@ class CheckinDelivery:
         self._pacer: PostPacer = pacer or _Unpaced()
         self._sleep = sleep
 
+    @property
+    def default_schedule(self) -> WeeklySchedule:
+        return self._default
+
     def send_due(self) -> TickReport:
         """One tick: refresh profiles, plan what fell due, send, remind."""
         report = TickReport()

@@ -3,8 +3,6 @@ notes and the App Home summary. Sending is CheckinDelivery's (delivery.py)."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,8 +20,7 @@ from bot.domain.schedule import (
     week_of,
     zone,
 )
-from bot.services.checkins.delivery import CheckinDelivery, RateGate
-from bot.services.checkins.ports import CheckinSlack
+from bot.services.checkins.delivery import CheckinDelivery
 from bot.services.checkins.results import (
     ANSWERS,
     CheckinStatus,
@@ -34,7 +31,6 @@ from bot.services.checkins.results import (
     TickReport,
     WeekMark,
 )
-from bot.services.ports import PostPacer
 from bot.storage import repos
 from bot.storage.db import Database
 from bot.storage.models import Checkin, Rep
@@ -44,37 +40,11 @@ NOTE_MAX_CHARS = 3000
 
 
 class CheckinService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        clock: Clock,
-        slack: CheckinSlack,
-        default_schedule: WeeklySchedule,
-        reminder_after: timedelta = timedelta(hours=24),
-        max_attempts: int = 6,
-        workers: int = 8,
-        gate: RateGate | None = None,
-        pacer: PostPacer | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, *, db: Database, clock: Clock, delivery: CheckinDelivery) -> None:
         self._db = db
         self._clock = clock
-        self._default = default_schedule
-        self.delivery = CheckinDelivery(
-            db=db,
-            clock=clock,
-            slack=slack,
-            default_schedule=default_schedule,
-            reminder_after=reminder_after,
-            max_attempts=max_attempts,
-            workers=workers,
-            gate=gate,
-            pacer=pacer,
-            sleep=sleep,
-            monotonic=monotonic,
-        )
+        self._default = delivery.default_schedule
+        self.delivery = delivery
         # Reps this process has already enrolled: the message path stays free of
         # database writes after a rep's first message.
         self._known_reps: set[tuple[str, str]] = set()
