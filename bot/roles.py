@@ -110,7 +110,7 @@ def run_scheduler(args: argparse.Namespace) -> int:
     if settings is None:
         return 2
     reframe = build(settings)  # migrates
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     reframe.start_scheduler()
     server = None
     if not args.no_http:
@@ -121,7 +121,7 @@ def run_scheduler(args: argparse.Namespace) -> int:
         server = make_http_server(health, "0.0.0.0", settings.port)
         serve_in_thread(server)
         log.info("scheduler health on http://0.0.0.0:%s/healthz", settings.port)
-    stop.wait()
+    wait_for(stop)
     if server is not None:
         server.shutdown()
         server.server_close()
@@ -130,7 +130,7 @@ def run_scheduler(args: argparse.Namespace) -> int:
     return 0
 
 
-def _stop_on_signals() -> threading.Event:
+def stop_on_signals() -> threading.Event:
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
@@ -174,3 +174,12 @@ def _json(start_response: Callable[..., Any], ok: bool, payload: dict[str, Any])
         [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
     )
     return [body]
+
+
+def wait_for(stop: threading.Event) -> None:
+    """Block until `stop` is set by a signal handler."""
+    # Wake now and then: a signal the kernel hands to another thread only sets a
+    # flag, and a main thread blocked for good in Event.wait() would never run
+    # the Python handler that sets `stop` (SIGTERM then hung until SIGKILL).
+    while not stop.wait(timeout=0.5):
+        pass

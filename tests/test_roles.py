@@ -269,3 +269,22 @@ def test_role_commands_refuse_to_start_without_credentials(tmp_path: Path) -> No
         )
         assert result.returncode == 2, role
         assert "SLACK_SIGNING_SECRET" in result.stderr
+
+
+def test_a_signal_caught_by_another_thread_still_stops_the_process() -> None:
+    # The kernel may hand SIGTERM to any thread; the main thread must still see it.
+    script = (
+        "import signal, threading\n"
+        "from bot.roles import stop_on_signals, wait_for\n"
+        "stop = stop_on_signals()\n"
+        "def other() -> None:\n"
+        "    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)\n"
+        "threading.Timer(0.2, other).start()\n"
+        "wait_for(stop)\n"
+        "print('stopped')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=20
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "stopped"
