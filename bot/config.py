@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     checkin_send_workers: int = Field(default=8, ge=1, le=64)
     # Check-in DMs and reminders per second per workspace, all scheduler
     # processes together: posts are spaced evenly at this rate instead of sent
-    # in bursts. A 429 slows the pace by a fifth; quiet minutes bring it back.
+    # in bursts. A 429 slows the pace by 5%; quiet minutes bring it back.
     checkin_post_rate: float = Field(default=10.0, gt=0, le=1000)
 
     @field_validator("checkin_default_weekday", mode="before")

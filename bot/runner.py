@@ -45,4 +45,3 @@ def main() -> int:
     reframe.shutdown()
     log.info("Reframe stopped")
     return 0
-

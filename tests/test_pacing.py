@@ -159,6 +159,32 @@ def test_a_long_pause_from_another_process_gives_the_claim_back_untried(
     assert sorted(posts(slack)) == ["U1", "U2"]
 
 
+def test_a_reminder_tried_before_and_given_back_is_still_looked_for_first(
+    db: Database, slack: FakeSlack
+) -> None:
+    clock = FixedClock(MONDAY - timedelta(days=7))
+    wall = ManualWall()
+    pacer = SharedPostPacer(db, rate=5.0, wall=wall)
+    service = make_paced_service(db, slack, clock, wall, rate=5.0)
+    enrol(service, slack, "U1")
+    clock.set(MONDAY + timedelta(hours=9))
+    assert len(service.send_due().sent) == 1
+    clock.advance(timedelta(hours=24))
+    slack.fail("chat.postMessage", Fault(500))
+    service.send_due()  # the first reminder fails: it will be tried again
+    clock.advance(timedelta(minutes=5))
+    pacer.rate_limited(TEAM, 120.0)  # another process was told to wait two minutes
+    assert service.send_due().reminded == 0
+    assert len(slack.calls("conversations.history")) == 1  # looked, found nothing, gave it back
+    with db.transaction() as session:
+        row = session.scalars(select(Checkin)).one()
+    assert row.reminder_status == "retry"  # still marked as tried before
+    clock.advance(timedelta(minutes=5))
+    wall.sleep(121)
+    assert service.send_due().reminded == 1
+    assert len(slack.calls("conversations.history")) == 2  # looked again before posting
+
+
 def test_uninstalling_deletes_only_that_workspaces_schedule(db: Database) -> None:
     pacer = SharedPostPacer(db, rate=10.0, wall=ManualWall())
     pacer.reserve(TEAM)

@@ -33,33 +33,29 @@ class SharedPostPacer:
         self._known: set[str] = set()  # teams whose row exists: skip the INSERT
         self._lock = threading.Lock()
 
-    @property
-    def rate(self) -> float:
-        return self._rate
-
     def reserve(self, team_id: str) -> float:
         """Take the team's next slot; seconds to wait before posting in it (0 if now)."""
         with self._db.transaction() as session:
             now = self._wall()
-            pace = self._locked(session, team_id, now)
-            slot, moved = reserve(pace, now, self._rate)
-            self._store(session, team_id, moved)
+            row = self._locked_row(session, team_id, now)
+            slot, moved = reserve(_pace_of(row), now, self._rate)
+            _store(row, moved)
         return max(0.0, slot - now)
 
     def rate_limited(self, team_id: str, retry_after: float) -> None:
         """Slack answered 429: hold every process back for Retry-After, then go slower."""
         with self._db.transaction() as session:
             now = self._wall()
-            pace = self._locked(session, team_id, now)
-            self._store(session, team_id, after_rate_limit(pace, now, retry_after, self._rate))
+            row = self._locked_row(session, team_id, now)
+            _store(row, after_rate_limit(_pace_of(row), now, retry_after, self._rate))
 
     def pace(self, team_id: str) -> Pace | None:
         """The team's schedule as stored (operators and tests)."""
         with self._db.transaction() as session:
             row = session.get(PostPace, team_id)
-            return None if row is None else Pace(row.next_at, row.rate, row.limited_at)
+            return None if row is None else _pace_of(row)
 
-    def _locked(self, session: Session, team_id: str, now: float) -> Pace:
+    def _locked_row(self, session: Session, team_id: str, now: float) -> PostPace:
         with self._lock:
             known = team_id in self._known
         if not known:
@@ -75,13 +71,15 @@ class SharedPostPacer:
         if row is None:  # deleted since (the workspace was uninstalled): start again
             with self._lock:
                 self._known.discard(team_id)
-            return self._locked(session, team_id, now)
+            return self._locked_row(session, team_id, now)
         with self._lock:
             self._known.add(team_id)
-        return Pace(row.next_at, row.rate, row.limited_at)
+        return row
 
-    @staticmethod
-    def _store(session: Session, team_id: str, pace: Pace) -> None:
-        row = session.get(PostPace, team_id)
-        assert row is not None  # locked above, in this transaction
-        row.next_at, row.rate, row.limited_at = pace.next_at, pace.rate, pace.limited_at
+
+def _pace_of(row: PostPace) -> Pace:
+    return Pace(row.next_at, row.rate, row.limited_at)
+
+
+def _store(row: PostPace, pace: Pace) -> None:
+    row.next_at, row.rate, row.limited_at = pace.next_at, pace.rate, pace.limited_at

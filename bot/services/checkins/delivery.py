@@ -115,8 +115,8 @@ class RateGate:
     def defer(self, seconds: float) -> None:
         """Slack answered 429: nobody in this process posts for `seconds`."""
         with self._lock:
-            self._not_before = max(self._not_before, self._monotonic() + max(0.0, seconds))
             self._deferrals += 1
+        self.hold(seconds)
 
     def hold(self, seconds: float) -> None:
         """Take no new work for `seconds`; slots already taken stay good (no 429 came)."""
@@ -125,7 +125,7 @@ class RateGate:
 
     @property
     def deferrals(self) -> int:
-        """How many times the gate was moved: a change means a 429 came back meanwhile."""
+        """How many 429s moved the gate: a change means one came back meanwhile."""
         with self._lock:
             return self._deferrals
 
@@ -416,7 +416,7 @@ class CheckinDelivery:
         for _ in range(MAX_INLINE_RATE_LIMITS):
             wait = self._wait_for_slot(claim.team_id)
             if wait is not None:
-                # Slack asked for a long pause: give the claim back untried.
+                # The slot is too far off to hold the claim: give it back untried.
                 self._finish(
                     claim.id,
                     status="pending",
@@ -608,9 +608,10 @@ class CheckinDelivery:
                 return
         wait = self._wait_for_slot(claim.team_id)
         if wait is not None:
+            # Untried this time; a reminder tried before still gets looked for first.
             self._update_checkin(
                 claim.id,
-                reminder_status=None,
+                reminder_status="retry" if tried_before else None,
                 next_attempt_at=self._clock.now() + timedelta(seconds=wait),
             )
             return
