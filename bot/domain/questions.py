@@ -38,6 +38,12 @@ class Question:
     traps: tuple[Trap, ...]
     text: str
     source: str
+    # Traps that must have been heard before this question makes sense: "setting the label
+    # aside" only fits when a label was heard, "if they leaned towards us" only a lean.
+    needs: tuple[Trap, ...] = ()
+
+    def fits(self, heard: Iterable[Trap]) -> bool:
+        return set(self.needs) <= set(heard)
 
     @property
     def is_reflective(self) -> bool:
@@ -78,6 +84,7 @@ class QuestionLibrary:
                 traps=tuple(Trap(code) for code in entry["traps"]),
                 text=entry["text"],
                 source=entry["source"],
+                needs=tuple(Trap(code) for code in entry.get("needs", [])),
             )
             for entry in data["questions"]
         ]
@@ -90,20 +97,37 @@ class QuestionLibrary:
     def get(self, question_id: str) -> Question | None:
         return self._by_id.get(question_id)
 
-    def for_trap(self, trap: Trap) -> tuple[Question, ...]:
-        """Questions fitting the trap; those that name it first (the closest fit) come first."""
-        fitting = [question for question in self._questions if trap in question.traps]
+    def for_trap(self, trap: Trap, heard: Sequence[Trap] = ()) -> tuple[Question, ...]:
+        """Questions fitting the trap and what was heard (the trap alone by default); those
+        that name the trap first (the closest fit) come first."""
+        heard_set = {trap, *heard}
+        fitting = [q for q in self._questions if trap in q.traps and q.fits(heard_set)]
         return tuple(sorted(fitting, key=lambda question: question.traps.index(trap)))
 
     def reflective(self) -> tuple[Question, ...]:
         return tuple(question for question in self._questions if question.is_reflective)
 
-    def choose(self, trap: Trap | None, recently_used: Sequence[str]) -> Question:
+    def choose(
+        self,
+        trap: Trap | None,
+        recently_used: Sequence[str],
+        *,
+        heard: Sequence[Trap] = (),
+        move_scores: Mapping[str, int] | None = None,
+    ) -> Question:
         """Next question for this rep: one they have not had, else the one had longest ago.
 
-        ``recently_used`` holds the ids the rep already got, newest first.
+        ``recently_used`` holds the ids the rep already got, newest first. ``heard`` is every
+        trap detected (the main one first); ``move_scores`` is the rep's own feedback per
+        move (see `move_scores`): among questions they have not had, moves they found helpful
+        come first and moves that were "not for me" come last.
         """
-        candidates = self.for_trap(trap) if trap is not None else self.reflective()
+        if trap is None:
+            candidates: Sequence[Question] = self.reflective()
+        else:
+            candidates = self.for_trap(trap, heard)
+        if move_scores:
+            candidates = sorted(candidates, key=lambda q: -move_scores.get(q.move, 0))
         picked = _least_recent(candidates, recently_used, exclude=())
         if picked is None:  # unreachable with a validated library; guards hand-built ones
             raise LookupError(f"no question for trap {trap!r}")
@@ -120,11 +144,13 @@ class QuestionLibrary:
         if not traps:
             return self._fill(chosen, self.reflective(), recently_used, k)
         for trap in traps[:2]:
-            self._add_preferring_new_move(chosen, self.for_trap(trap), recently_used, k)
-        fitting = [q for q in self._questions if any(trap in q.traps for trap in traps)]
+            self._add_preferring_new_move(chosen, self.for_trap(trap, traps), recently_used, k)
+        fitting = [
+            q for q in self._questions if q.fits(traps) and any(trap in q.traps for trap in traps)
+        ]
         self._fill(chosen, fitting, recently_used, k)
         self._fill(chosen, self.reflective(), recently_used, k)
-        return self._fill(chosen, self._questions, recently_used, k)
+        return self._fill(chosen, [q for q in self._questions if q.fits(traps)], recently_used, k)
 
     def _add_preferring_new_move(
         self,
@@ -155,6 +181,18 @@ class QuestionLibrary:
             if len(chosen) == before:
                 break
         return chosen
+
+
+def move_scores(feedback: Iterable[tuple[str, str]], library: QuestionLibrary) -> dict[str, int]:
+    """Per move, the rep's "helpful" answers minus their "not for me" answers."""
+    scores: dict[str, int] = {}
+    for question_id, choice in feedback:
+        question = library.get(question_id)
+        if question is None:
+            continue
+        step = {"helpful": 1, "not_for_me": -1}.get(choice, 0)
+        scores[question.move] = scores.get(question.move, 0) + step
+    return scores
 
 
 def _least_recent(
@@ -214,6 +252,9 @@ def _entry_problems(
     else:
         known = {trap.value for trap in Trap}
         problems += [f"{qid}: unknown trap {code!r}" for code in traps if code not in known]
+        needs = entry.get("needs", [])
+        if not isinstance(needs, list) or not set(needs) <= set(traps):
+            problems.append(f"{qid}: needs must list traps the question fits")
     problems += _text_problems(qid, entry.get("text"))
     return problems
 
@@ -235,7 +276,13 @@ def _coverage_problems(entries: list[Any]) -> list[str]:
     valid = [entry for entry in entries if isinstance(entry, dict)]
     problems = []
     for trap in TRAP_PRIORITY:
-        count = sum(1 for entry in valid if trap.value in (entry.get("traps") or []))
+        # Count what can be asked when this trap is the only one heard.
+        count = sum(
+            1
+            for entry in valid
+            if trap.value in (entry.get("traps") or [])
+            and set(entry.get("needs") or []) <= {trap.value}
+        )
         if count < MIN_QUESTIONS_PER_TRAP:
             needed = MIN_QUESTIONS_PER_TRAP
             problems.append(f"trap {trap.value} has {count} questions, needs {needed}")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.domain.questions import KNOWN_MOVES, Question, QuestionLibrary
+from bot.domain.questions import KNOWN_MOVES, Question, QuestionLibrary, move_scores
 from bot.domain.traps import TRAP_PRIORITY, Trap, describe, sort_by_priority
 
 
@@ -240,3 +240,54 @@ def test_choose_several_with_one_trap_still_fills(library: QuestionLibrary) -> N
     chosen = library.choose_several([Trap.CHASING_HAPPINESS], [], k=4)
     assert len({q.id for q in chosen}) == 4
     assert Trap.CHASING_HAPPINESS in chosen[0].traps
+
+
+# --- questions that fit what was heard, steered by the rep's feedback --------------------------
+
+
+@pytest.mark.parametrize("trap", list(Trap))
+def test_a_question_never_presumes_a_trap_that_was_not_heard(
+    library: QuestionLibrary, trap: Trap
+) -> None:
+    asked = _ask_repeatedly(library, trap, 2 * len(library.questions))
+    assert all(set(q.needs) <= {trap} for q in asked)
+    several = library.choose_several([trap], [], k=len(library.questions))
+    assert all(set(q.needs) <= {trap} for q in several)
+
+
+def test_setting_the_label_aside_needs_a_label(library: QuestionLibrary) -> None:
+    label_aside = [q for q in library.questions if "label" in q.text.lower()]
+    assert label_aside and all(Trap.LABELING in q.needs for q in label_aside)
+    without = {q.id for q in library.for_trap(Trap.FORTUNE_TELLING)}
+    with_label = {q.id for q in library.for_trap(Trap.FORTUNE_TELLING, [Trap.LABELING])}
+    assert {q.id for q in label_aside} <= with_label - without
+
+
+def test_a_rep_s_first_nudges_for_one_trap_are_all_different(library: QuestionLibrary) -> None:
+    asked = _ask_repeatedly(library, Trap.LABELING, 4)
+    assert len({q.id for q in asked}) == 4
+
+
+def test_helpful_moves_come_first_and_not_for_me_moves_last(library: QuestionLibrary) -> None:
+    pool = library.for_trap(Trap.MIND_READING)
+    first_move = pool[0].move
+    last_move = next(q.move for q in reversed(pool) if q.move != first_move)
+    liked = next(q for q in library.questions if q.move == last_move)
+    disliked = next(q for q in library.questions if q.move == first_move)
+    scores = move_scores([(liked.id, "helpful"), (disliked.id, "not_for_me")], library)
+    assert scores == {last_move: 1, first_move: -1}
+    steered = library.choose(Trap.MIND_READING, [], move_scores=scores)
+    assert steered.move == last_move
+    # Every unused question still comes before a repeat, even one of a disliked move.
+    asked: list[str] = []
+    for _ in range(len(pool)):
+        asked.insert(0, library.choose(Trap.MIND_READING, asked, move_scores=scores).id)
+    assert set(asked) == {q.id for q in pool}
+    disliked_count = sum(q.move == first_move for q in pool)
+    assert {library.get(i).move for i in asked[:disliked_count]} == {first_move}  # last out
+
+
+def test_move_scores_ignore_unknown_questions_and_other_answers(library: QuestionLibrary) -> None:
+    assert move_scores([("gone-question", "helpful"), ("swap-lean", "pause")], library) == {
+        "perspective_swap": 0
+    }
