@@ -11,7 +11,9 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN pip install .
+# The detector reads WordLlama's tokenizer from its wheel without importing the package,
+# so its dependencies (numpy, tokenizers, huggingface-hub) stay out of the image.
+RUN pip install . && pip install --no-deps wordllama==0.4.0.post1
 
 FROM python:3.11-slim
 ENV PATH=/opt/venv/bin:$PATH \

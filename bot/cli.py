@@ -77,6 +77,13 @@ def build_parser() -> argparse.ArgumentParser:
     detector = bench_sub.add_parser("detector", help="detector quality and speed vs. VADER")
     detector.set_defaults(handler=run_bench_detector, passes_options_on=True)
 
+    train = sub.add_parser("train", help="rebuild trained models from the labelled data")
+    train_sub = train.add_subparsers(metavar="WHAT")
+    train_detector = train_sub.add_parser(
+        "detector", help="retrain the detector head (needs numpy: pip install -e '.[train]')"
+    )
+    train_detector.set_defaults(handler=run_train_detector, passes_options_on=True)
+
     from bot import roles  # web and scheduler: the production process roles
 
     roles.add_parsers(sub)
@@ -133,7 +140,9 @@ def classify_line(line: str, number: int, library: QuestionLibrary) -> dict[str,
     if not isinstance(text, str):
         return {"id": item.get("id"), "line": number, "error": "'text' must be a string"}
     detection = detect(text)
-    question = library.choose(detection.main_trap, []) if detection.nudge else None
+    question = (
+        library.choose(detection.main_trap, [], heard=detection.traps) if detection.nudge else None
+    )
     return {
         "id": item.get("id"),
         "nudge": detection.nudge,
@@ -165,6 +174,15 @@ def run_bench_detector(args: argparse.Namespace) -> int:
     from bot.bench.detector import main as bench_main
 
     return bench_main(list(args.extra))
+
+
+def run_train_detector(args: argparse.Namespace) -> int:
+    try:
+        from bot.training.detector import main as train_main
+    except ModuleNotFoundError as missing:
+        print(f"training needs {missing.name}: pip install -e '.[train]'", file=sys.stderr)
+        return 2
+    return train_main(list(args.extra))
 
 
 def run_checkins_send_due(args: argparse.Namespace) -> int:

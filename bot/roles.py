@@ -76,9 +76,21 @@ def gunicorn_command(extra: Iterable[str] = ()) -> list[str]:
     ]
 
 
+def detector_ready() -> bool:
+    """Load the detector before serving; a missing encoder wheel is one clear line."""
+    from bot.domain.detection import EncoderMissing, default_detector
+
+    try:
+        default_detector()
+    except EncoderMissing as problem:
+        print(f"Reframe cannot start: {problem}", file=sys.stderr)
+        return False
+    return True
+
+
 def run_web(_args: argparse.Namespace) -> int:
     settings = _settings()
-    if settings is None:
+    if settings is None or not detector_ready():
         return 2
     _migrate(settings)
     command = gunicorn_command()

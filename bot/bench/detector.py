@@ -1,15 +1,21 @@
-"""Benchmark the vent detector against a labelled split, next to a VADER sentiment baseline.
+"""Benchmark the vent detector on the frozen sets, next to a VADER sentiment baseline.
 
-    python -m bot.bench.detector [--split test|dev] [--data PATH]
+    python -m bot bench detector [--split test|unseen|dev|train] [--data PATH]
 
-The report is the product: it always exits 0, and prints PASS/FAIL per quality target.
+With no option it reports both frozen sets: the test split and the unseen-voices set
+(authors whose lines are in no training or tuning file). The report is the product: it
+always exits 0 and prints PASS/FAIL per target. It prints counts of misses and misfires by
+kind, never their text: the frozen sets are for measuring, not for reading and tuning.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -17,23 +23,31 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.domain.detection import detect
+from bot.domain.text import parse_slack_text
 from bot.domain.traps import Trap
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SPLITS = {
-    "test": REPO_ROOT / "tests" / "data" / "detector_test.jsonl",
-    "dev": REPO_ROOT / "tests" / "data" / "detector_dev.jsonl",
+DATA = REPO_ROOT / "tests" / "data"
+SPLITS: dict[str, list[Path]] = {
+    "test": [DATA / "detector_test.jsonl"],
+    "unseen": sorted((DATA / "unseen").glob("*.jsonl")),
+    "dev": [DATA / "detector_dev.jsonl"],
+    "train": [DATA / "detector_dev.jsonl", *sorted((DATA / "authors").glob("*.jsonl"))],
 }
+FROZEN = ("test", "unseen")
 MIN_TIMED_CALLS = 20_000
+TIMED_MAX_CHARS = 1_000  # the latency target is for messages up to this long
 VADER_NUDGE_AT_OR_BELOW = -0.05
+_PLAIN_WORD = re.compile(r"[a-z0-9']+")
 
-# Targets the detector is held to on the frozen test split.
+# Targets the detector is held to on each frozen set (issue: detector v2).
 TARGET_PRECISION = 0.95
-TARGET_RECALL = 0.85
-TARGET_FPR = 0.03
-TARGET_MAIN_TRAP = 0.80
-TARGET_THROUGHPUT = 5_000.0
-TARGET_P99_MS = 1.0
+TARGET_RECALL = 0.92
+TARGET_FPR = 0.02
+TARGET_MAIN_TRAP = 0.85
+TARGET_THROUGHPUT = 2_000.0
+TARGET_P99_MS = 2.0
+TARGET_LOAD_S = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +74,8 @@ class Quality:
     main_trap_accuracy: float | None
     false_positives: Counter[str]
     misses: Counter[str]
+    bare_answers: int  # one-word or emoji-only lines in the set
+    bare_nudged: int  # ... of which the method nudged
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +88,10 @@ class Speed:
 Classifier = Callable[[str], Verdict]
 
 
-def load_examples(path: Path) -> list[Example]:
+def load_examples(paths: Sequence[Path]) -> list[Example]:
     examples = []
-    for line in path.read_text("utf-8").splitlines():
+    lines = [line for path in paths for line in path.read_text("utf-8").splitlines()]
+    for line in lines:
         if not line.strip():
             continue
         row = json.loads(line)
@@ -111,11 +128,14 @@ def vader_classifier() -> Classifier | None:
 def measure_quality(
     examples: Sequence[Example], classify: Classifier, *, names_traps: bool
 ) -> Quality:
-    true_pos = false_pos = false_neg = main_hits = 0
+    true_pos = false_pos = false_neg = main_hits = bare = bare_nudged = 0
     false_positives: Counter[str] = Counter()
     misses: Counter[str] = Counter()
     for example in examples:
         verdict = classify(example.text)
+        if _is_bare(example.text):
+            bare += 1
+            bare_nudged += verdict.nudge
         if verdict.nudge and example.nudge:
             true_pos += 1
             main_hits += verdict.main_trap == example.main_trap
@@ -138,7 +158,14 @@ def measure_quality(
         main_trap_accuracy=_ratio(main_hits, true_pos) if names_traps else None,
         false_positives=false_positives,
         misses=misses,
+        bare_answers=bare,
+        bare_nudged=bare_nudged,
     )
+
+
+def _is_bare(text: str) -> bool:
+    """One word or emoji only, judged independently of the detector's own rule."""
+    return len(_PLAIN_WORD.findall(parse_slack_text(text).text)) <= 1
 
 
 def measure_speed(
@@ -173,28 +200,80 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.3f}"
 
 
+@dataclass(frozen=True, slots=True)
+class Costs:
+    load_s: float  # fresh interpreter: import the detector and load its files
+    long_ms: dict[str, float]  # CPU per call for crafted long messages, by length
+
+
+def measure_load() -> float:
+    """Import and load in a fresh interpreter, the way a worker starts (best of three)."""
+    code = (
+        "import time; t = time.perf_counter();"
+        "from bot.domain.detection import Detector; Detector.load();"
+        "print(time.perf_counter() - t)"
+    )
+    runs = []
+    for _ in range(3):
+        done = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        )
+        runs.append(float(done.stdout.strip()))
+    return min(runs)
+
+
+def measure_long_messages() -> dict[str, float]:
+    """CPU time of one detection on crafted long inputs: cost must not grow with length."""
+    unit = "their cfo is a jerk who never ever answers, not a jerk? :clown_face: `x` <@U1> "
+    crafted = {
+        "1,000 chars": (unit * 20)[:1_000],
+        "4,000 chars": (unit * 60)[:4_000],
+        "40,000 chars": (unit * 600)[:40_000],
+        "40,000 chars, one word": "a" * 40_000,
+        "40,000 quotes and stars": '"*_' * 13_333,
+    }
+    costs = {}
+    for label, text in crafted.items():
+        detect(text)
+        before = time.process_time()
+        for _ in range(20):
+            detect(text)
+        costs[label] = (time.process_time() - before) / 20 * 1000
+    return costs
+
+
 def render_report(
-    split_name: str,
-    path: Path,
-    results: dict[str, tuple[Quality, Speed]],
+    sections: list[tuple[str, str, dict[str, tuple[Quality, Speed]]]],
+    costs: Costs,
     vader_missing: bool,
 ) -> str:
-    detector_quality, detector_speed = results["detector"]
-    lines = [
-        f"Reframe detector benchmark: split={split_name} ({path})",
-        f"messages: {detector_quality.n}",
-        "",
-        _table(results),
-        "",
-    ]
-    if vader_missing:
+    lines: list[str] = []
+    for split_name, where, results in sections:
+        detector_quality, detector_speed = results["detector"]
         lines += [
-            "VADER baseline skipped: vaderSentiment is not installed "
-            "(pip install 'reframe-bot[bench]').",
+            f"== split={split_name} ({where}): {detector_quality.n} messages ==",
+            "",
+            _table(results),
+            "",
+            f"Targets (detector, split={split_name}):",
+            *_target_lines(detector_quality, detector_speed),
+            "",
+            *_breakdown_lines(detector_quality),
             "",
         ]
-    lines += ["Targets (detector):", *_target_lines(detector_quality, detector_speed), ""]
-    lines += _breakdown_lines(detector_quality)
+    lines += ["== cost ==", ""]
+    load_ok = costs.load_s <= TARGET_LOAD_S
+    lines.append(
+        f"  {'PASS' if load_ok else 'FAIL'}  import + load        {costs.load_s:.3f} s "
+        f"(target <= {TARGET_LOAD_S})"
+    )
+    lines += [f"  CPU per call, {label:<24} {ms:8.3f} ms" for label, ms in costs.long_ms.items()]
+    if vader_missing:
+        lines += [
+            "",
+            "VADER baseline skipped: vaderSentiment is not installed "
+            "(pip install 'reframe-bot[bench]').",
+        ]
     return "\n".join(lines)
 
 
@@ -208,6 +287,7 @@ def _table(results: dict[str, tuple[Quality, Speed]]) -> str:
         ("throughput (msg/s)", lambda q, s: f"{s.throughput:,.0f}"),
         ("latency p50 (ms)", lambda q, s: f"{s.p50_ms:.3f}"),
         ("latency p99 (ms)", lambda q, s: f"{s.p99_ms:.3f}"),
+        ("bare answers nudged", lambda q, s: f"{q.bare_nudged}/{q.bare_answers}"),
     ]
     names = list(results)
     header = f"{'metric':<22}" + "".join(f"{name:>16}" for name in names)
@@ -224,6 +304,7 @@ def _target_lines(quality: Quality, speed: Speed) -> list[str]:
         ("recall", quality.recall, ">=", TARGET_RECALL),
         ("FPR on silent", quality.fpr, "<=", TARGET_FPR),
         ("main-trap accuracy", quality.main_trap_accuracy or 0.0, ">=", TARGET_MAIN_TRAP),
+        ("bare answers nudged", float(quality.bare_nudged), "<=", 0),
         ("throughput msg/s", speed.throughput, ">=", TARGET_THROUGHPUT),
         ("latency p99 ms", speed.p99_ms, "<=", TARGET_P99_MS),
     ]
@@ -250,39 +331,58 @@ def _breakdown_lines(quality: Quality) -> list[str]:
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m bot.bench.detector",
-        description="Measure the vent detector (and a VADER baseline) on a labelled split.",
+        prog="python -m bot bench detector",
+        description="Measure the vent detector (and a VADER baseline) on labelled data.",
     )
-    parser.add_argument("--split", choices=sorted(SPLITS), default="test")
+    parser.add_argument(
+        "--split",
+        choices=sorted(SPLITS),
+        action="append",
+        help="which set to report (repeatable); default: the frozen test and unseen sets",
+    )
     parser.add_argument("--data", type=Path, help="a JSONL file to use instead of --split")
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parse_args(argv)
-    path: Path = args.data or SPLITS[args.split]
-    if not path.exists():
-        print(f"No labelled data at {path}; nothing to measure.")
-        return 0
-    examples = load_examples(path)
-    if not examples:
-        print(f"{path} holds no examples; nothing to measure.")
-        return 0
-    texts = [example.text for example in examples]
+def measure_split(examples: Sequence[Example]) -> dict[str, tuple[Quality, Speed]]:
+    timed = [example.text for example in examples if len(example.text) <= TIMED_MAX_CHARS]
     results = {
         "detector": (
             measure_quality(examples, detector_verdict, names_traps=True),
-            measure_speed(texts, detector_verdict),
+            measure_speed(timed, detector_verdict),
         )
     }
     vader = vader_classifier()
     if vader is not None:
         results["VADER baseline"] = (
             measure_quality(examples, vader, names_traps=False),
-            measure_speed(texts, vader),
+            measure_speed(timed, vader),
         )
-    split_name = "custom" if args.data else args.split
-    print(render_report(split_name, path, results, vader_missing=vader is None))
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    if args.data:
+        chosen = [("custom", [args.data])]
+    else:
+        chosen = [(name, SPLITS[name]) for name in (args.split or FROZEN)]
+    sections = []
+    for name, paths in chosen:
+        present = [path for path in paths if path.exists()]
+        examples = load_examples(present) if present else []
+        if not examples:
+            print(f"split={name}: no labelled data at {paths}; nothing to measure.")
+            continue
+        where = ", ".join(
+            str(path.relative_to(REPO_ROOT)) if path.is_relative_to(REPO_ROOT) else str(path)
+            for path in present
+        )
+        sections.append((name, where, measure_split(examples)))
+    if not sections:
+        return 0
+    costs = Costs(load_s=measure_load(), long_ms=measure_long_messages())
+    print(render_report(sections, costs, vader_missing=vader_classifier() is None))
     return 0
 
 

@@ -1,0 +1,137 @@
+"""The trained head, run in pure Python from the shipped `head.bin`.
+
+`python -m bot train detector` writes the file (see bot/training/detector.py). Its three big
+tables hold int8 values with a float scale per column: the token table projected for the
+mean and for the max (one row per WordLlama token), and one row per hashed word n-gram.
+Sums and maxima are taken on the integers and scaled once, so a message costs a few
+list operations per token, whatever the vocabulary size, and nothing needs numpy.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+from collections.abc import Iterable
+from dataclasses import dataclass
+from operator import mul
+from pathlib import Path
+
+from bot.domain.detection.features import Features
+
+MAGIC = b"REFRAME-HEAD-1\n"
+HEAD_FILE = Path(__file__).with_name("head.bin")
+# int8 -> its value + 128 as an unsigned byte (flipping the sign bit does exactly that).
+_OFFSET = bytes((b ^ 0x80) for b in range(256))
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    values: memoryview  # int8, rows x width, row-major
+    scales: tuple[float, ...]
+    width: int
+    offset_bytes: bytes  # the same table as value + 128, unsigned, for C-level sums
+
+    def row(self, index: int) -> memoryview:
+        return self.values[index * self.width : (index + 1) * self.width]
+
+    def _offset_rows(self, rows: Iterable[int]) -> list[bytes]:
+        raw, width = self.offset_bytes, self.width
+        return [raw[i * width : (i + 1) * width] for i in rows]
+
+    def column_sums(self, rows: Iterable[int]) -> list[int]:
+        """Exact per-column sums of the given rows (repeats count), via C-level zip and sum."""
+        offset_rows = self._offset_rows(rows)
+        shift = 128 * len(offset_rows)
+        return [total - shift for total in map(sum, zip(*offset_rows, strict=True))]
+
+    def column_max(self, rows: Iterable[int]) -> list[int]:
+        return [top - 128 for top in map(max, zip(*self._offset_rows(rows), strict=True))]
+
+
+class Head:
+    """Scores for [nudge, *traps in priority order] from token ids and n-gram ids."""
+
+    def __init__(self, header: dict[str, object], blob: bytes) -> None:
+        self.header = header
+        self.outputs: tuple[str, ...] = tuple(header["outputs"])  # type: ignore[arg-type]
+        self.thresholds: dict[str, float] = dict(header["thresholds"])  # type: ignore[arg-type]
+        arrays = header["arrays"]
+        assert isinstance(arrays, dict)
+        self._hidden = int(header["hidden"])  # type: ignore[arg-type]
+        self._mean = self._table(blob, arrays["mean"])
+        self._max = self._table(blob, arrays["max"]) if "max" in arrays else None
+        self._grams = self._table(blob, arrays["grams"])
+        self._grams_rows = int(arrays["grams"]["rows"])
+        self._b1 = self._floats(blob, arrays["b1"])
+        w2 = self._floats(blob, arrays["W2"])  # stored output-major: one row per output
+        self._w2 = [w2[k * self._hidden : (k + 1) * self._hidden] for k in range(len(self.outputs))]
+        self._b2 = self._floats(blob, arrays["b2"])
+
+    @classmethod
+    def load(cls, path: Path = HEAD_FILE) -> Head:
+        raw = path.read_bytes()
+        if not raw.startswith(MAGIC):
+            raise ValueError(f"{path} is not a Reframe head file")
+        (size,) = struct.unpack_from("<I", raw, len(MAGIC))
+        start = len(MAGIC) + 4
+        header = json.loads(raw[start : start + size])
+        return cls(header, raw[start + size :])
+
+    @staticmethod
+    def _table(blob: bytes, spec: dict[str, object]) -> _Table:
+        offset, rows, width = int(spec["offset"]), int(spec["rows"]), int(spec["width"])  # type: ignore[arg-type]
+        values = memoryview(blob)[offset : offset + rows * width].cast("b")
+        offset_bytes = blob[offset : offset + rows * width].translate(_OFFSET)
+        return _Table(values, tuple(spec["scales"]), width, offset_bytes)  # type: ignore[arg-type]
+
+    @staticmethod
+    def _floats(blob: bytes, spec: dict[str, object]) -> list[float]:
+        offset, count = int(spec["offset"]), int(spec["count"])  # type: ignore[arg-type]
+        return list(struct.unpack_from(f"<{count}f", blob, offset))
+
+    def hidden(self, tokens: tuple[int, ...], ngrams: tuple[int, ...]) -> list[float]:
+        tokens = tokens or (0,)
+        total = self._mean.column_sums(tokens)
+        grams = self._grams.column_sums(ngrams) if ngrams else [0] * self._hidden
+        n_tok = len(tokens)
+        n_gram = len(ngrams) or 1
+        pre = [
+            b + t * ms / n_tok + g * gs / n_gram
+            for b, t, ms, g, gs in zip(
+                self._b1, total, self._mean.scales, grams, self._grams.scales, strict=True
+            )
+        ]
+        if self._max is not None:
+            top = self._max.column_max(set(tokens))  # a repeated token cannot raise a maximum
+            pre = [v + x * xs for v, x, xs in zip(pre, top, self._max.scales, strict=True)]
+        return [v if v > 0.0 else 0.0 for v in pre]
+
+    def scores(self, tokens: tuple[int, ...], ngrams: tuple[int, ...]) -> dict[str, float]:
+        return self.outputs_of(self.hidden(tokens, ngrams))
+
+    def scores_of(self, feats: Features) -> dict[str, float]:
+        return self.outputs_of(self.hidden_of(feats))
+
+    def hidden_of(self, feats: Features) -> list[float]:
+        return self.hidden(feats.tokens, feats.ngrams)
+
+    def outputs_of(self, hidden: list[float]) -> dict[str, float]:
+        return {
+            name: _sigmoid(bias + sum(map(mul, hidden, weights)))
+            for name, bias, weights in zip(self.outputs, self._b2, self._w2, strict=True)
+        }
+
+    def gram_push(self, hidden: list[float], gram: int, output: str, n_grams: int) -> float:
+        """How much one n-gram pushed an output's logit: the evidence for a trap."""
+        weights = self._w2[self.outputs.index(output)]
+        row = self._grams.row(gram)
+        scales = self._grams.scales
+        pairs = zip(hidden, weights, row, scales, strict=True)
+        return sum(w * r * s / n_grams for h, w, r, s in pairs if h)
+
+
+def _sigmoid(x: float) -> float:
+    if x < -30.0:
+        return 0.0
+    return 1.0 / (1.0 + math.exp(-x))

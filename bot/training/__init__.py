@@ -1,0 +1,1 @@
+"""Offline training of the detector head (needs numpy: `pip install -e '.[train]'`)."""
