@@ -140,7 +140,7 @@ def build(
         delivery_window=timedelta(minutes=settings.nudge_delivery_window_minutes),
         on_rep_seen=checkins.on_rep_seen,
     )
-    reframe = ReframeService(library=library, clock=clock)
+    reframe = ReframeService(library=library, clock=clock, db=db)
     router = CommandRouter(commands.reframe_fallback(reframe), commands.REFRAME_USAGES)
     router.add(
         "channel",

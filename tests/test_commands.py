@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 
+from sqlalchemy import select
+
 from bot.slack.commands import CommandReply, CommandRequest, CommandRouter
+from bot.storage.models import Nudge
 from tests.conftest import RunningApp
 
 
@@ -99,3 +102,67 @@ def test_router_sends_multiword_text_to_the_fallback() -> None:
     assert router.route(request).text == "ch:on"
     router.route(CommandRequest("T", "U", "C", None, "they never   answer my emails"))
     assert seen == ["they never answer my emails"]
+
+
+# --- questions that follow the rep: /reframe twice, its buttons, @Reframe alike ---------------
+
+SITUATION = "their VP is a total snake and he'll never sign with us"
+
+
+def _numbered(body: dict) -> list[str]:
+    return [line[3:] for line in _texts(body).splitlines() if line[:2] in ("1.", "2.", "3.")]
+
+
+def _nudge_id(body: dict) -> str:
+    [actions] = [block for block in body["blocks"] if block["type"] == "actions"]
+    values = {element["value"] for element in actions["elements"]}
+    assert len(values) == 1
+    return values.pop()
+
+
+def test_reframe_twice_gives_a_different_first_question(running_app: RunningApp) -> None:
+    first = _numbered(running_app.slack.command(SITUATION).json())
+    second = _numbered(running_app.slack.command(SITUATION).json())
+    assert first and second and first[0] != second[0]
+    with running_app.reframe.db.transaction() as session:
+        rows = session.scalars(select(Nudge).order_by(Nudge.id)).all()
+        assert [(r.trigger, r.status) for r in rows] == [("command", "answered")] * 2
+    running_app.reframe.run_jobs_once()  # an answered command is never swept or re-sent
+    assert running_app.fake.calls("chat.postEphemeral") == []
+
+
+def test_a_reframe_answer_can_be_rated_and_steers_the_next_move(running_app: RunningApp) -> None:
+    app = running_app
+    library = app.reframe.library
+    body = app.slack.command(SITUATION).json()
+    nudge_id = _nudge_id(body)
+    app.slack.action("nudge_not_for_me", nudge_id, response_url=app.fake.response_url())
+    app.fake.wait_for("response_url")
+    with app.reframe.db.transaction() as session:
+        rated = session.get(Nudge, int(nudge_id))
+        assert rated is not None and rated.feedback == "not_for_me"
+        disliked = library.get(rated.question_id).move  # type: ignore[union-attr]
+    for _ in range(3):
+        again = app.slack.command(SITUATION).json()
+        first = next(q for q in library.questions if q.text == _numbered(again)[0])
+        assert first.move != disliked
+
+
+def test_mention_and_command_say_what_they_heard_alike(running_app: RunningApp) -> None:
+    app = running_app
+    text = "their procurement lead is a clueless bully"
+    command_text = _texts(app.slack.command(text).json())
+    event = {
+        "type": "app_mention",
+        "channel": "C0DEAL",
+        "user": "U0REP",
+        "ts": "1700000010.000100",
+        "text": f"<@UBOT> {text}",
+    }
+    assert app.slack.event(event).status == 200
+    [call] = app.fake.wait_for("chat.postEphemeral")
+    mention_text = str(call.params["blocks"])
+    assert "What I heard" in command_text and "What I heard" in mention_text
+    assert "calling the customer names" in command_text
+    assert "calling the customer names" in mention_text
+    assert "nudge_helpful" in mention_text  # both answers can be rated

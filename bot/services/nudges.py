@@ -22,7 +22,8 @@ from bot import metrics
 from bot.domain.clock import Clock
 from bot.domain.cooldown import CooldownPolicy
 from bot.domain.detection import Detection, detect
-from bot.domain.questions import QuestionLibrary
+from bot.domain.questions import QuestionLibrary, move_scores
+from bot.domain.traps import Trap
 from bot.services.channels import ChannelDirectory
 from bot.services.ports import DeliveryFailed, NudgeSender, OutgoingNudge
 from bot.storage import repos
@@ -122,7 +123,15 @@ class NudgeService:
             used = repos.recent_question_ids(
                 session, team_id=message.team_id, user_id=message.user_id
             )
-            question = self._library.choose(detection.main_trap, used)
+            feedback = repos.recent_feedback(
+                session, team_id=message.team_id, user_id=message.user_id
+            )
+            question = self._library.choose(
+                detection.main_trap,
+                used,
+                heard=detection.traps,
+                move_scores=move_scores(feedback, self._library),
+            )
             inserted = session.execute(
                 repos.insert_ignoring_conflicts(
                     session,
@@ -186,6 +195,7 @@ class NudgeService:
             thread_ts=nudge.thread_ts,
             delivery=nudge.delivery,
             question=question.text,
+            heard=_heard(nudge) if nudge.trigger == "mention" else (),
         )
         try:
             self._sender.send_nudge(outgoing)
@@ -295,3 +305,8 @@ class NudgeService:
             rep = session.get(Rep, (team_id, user_id))
             if rep is not None:
                 rep.nudges_paused_until = None
+
+
+def _heard(nudge: Nudge) -> tuple[Trap, ...]:
+    known = {trap.value for trap in Trap}
+    return tuple(Trap(code) for code in nudge.traps.split(",") if code in known)

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.domain.traps import Trap
+
 
 class PostPacer(Protocol):
     """Spaces one workspace's posts so that Slack's rate limit is not hit."""
@@ -45,6 +47,8 @@ class OutgoingNudge:
     thread_ts: str | None
     delivery: str  # ephemeral | thread | dm
     question: str
+    # Traps heard, shown only when the rep asked (@Reframe), as /reframe shows them.
+    heard: tuple[Trap, ...] = ()
 
 
 class ChannelNameLookup(Protocol):

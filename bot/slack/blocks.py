@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.domain.traps import Trap, describe
 from bot.services.reframe import Reframe
 
 NUDGE_ACTIONS = {
@@ -29,27 +30,51 @@ def _md(text: str) -> MarkdownTextObject:
 
 
 def build_nudge_blocks(
-    nudge_id: int, question: str, *, delivery: str, channel_id: str | None = None
+    nudge_id: int,
+    question: str,
+    *,
+    delivery: str,
+    channel_id: str | None = None,
+    heard: Sequence[Trap] = (),
 ) -> list[Block]:
-    """One question, one line of context, three buttons."""
+    """One question, one line of context, three buttons.
+
+    An answer to `@Reframe` (``heard`` given) also says what was heard, as `/reframe` does.
+    """
     where = {
         "ephemeral": "Only you can see this.",
         "thread": "A question from Reframe for the thread.",
         "dm": f"About your message in <#{channel_id}>." if channel_id else "About your message.",
     }[delivery]
-    return [
+    blocks: list[Block] = []
+    if heard:
+        blocks.append(SectionBlock(text=_md(_heard_text([(describe(t), ()) for t in heard]))))
+    blocks += [
         SectionBlock(block_id="nudge_question", text=_md(question)),
         ContextBlock(
             elements=[_md(f":thought_balloon: {where} A question to think with, not a verdict.")]
         ),
-        ActionsBlock(
-            block_id="nudge_feedback",
-            elements=[
-                ButtonElement(text=label, action_id=action_id, value=str(nudge_id))
-                for action_id, (label, _) in NUDGE_ACTIONS.items()
-            ],
-        ),
+        _feedback_buttons(nudge_id),
     ]
+    return blocks
+
+
+def _feedback_buttons(nudge_id: int) -> ActionsBlock:
+    return ActionsBlock(
+        block_id="nudge_feedback",
+        elements=[
+            ButtonElement(text=label, action_id=action_id, value=str(nudge_id))
+            for action_id, (label, _) in NUDGE_ACTIONS.items()
+        ],
+    )
+
+
+def _heard_text(heard: Sequence[tuple[str, Sequence[str]]]) -> str:
+    lines = []
+    for meaning, evidence in heard:
+        words = ", ".join(f"_{phrase}_" for phrase in evidence[:2])
+        lines.append(f"• {meaning}" + (f" ({words})" if words else ""))
+    return "*What I heard*\n" + "\n".join(lines)
 
 
 def build_feedback_done_blocks(
@@ -72,17 +97,16 @@ def build_reframe_blocks(answer: Reframe) -> list[Block]:
     """The private `/reframe <situation>` answer: what we heard, then the questions."""
     blocks: list[Block] = []
     if answer.heard:
-        lines = []
-        for heard in answer.heard:
-            words = ", ".join(f"_{phrase}_" for phrase in heard.evidence[:2])
-            lines.append(f"• {heard.meaning}" + (f" ({words})" if words else ""))
-        blocks.append(SectionBlock(text=_md("*What I heard*\n" + "\n".join(lines))))
+        heard = [(h.meaning, h.evidence) for h in answer.heard]
+        blocks.append(SectionBlock(text=_md(_heard_text(heard))))
         intro = "*Questions worth a minute*"
     else:
         intro = "*No thinking trap stood out. A few questions worth a minute anyway*"
     questions = "\n".join(f"{i}. {q.text}" for i, q in enumerate(answer.questions, 1))
     blocks.append(SectionBlock(text=_md(f"{intro}\n{questions}")))
     blocks.append(ContextBlock(elements=[_md("Only you can see this.")]))
+    if answer.nudge_id is not None:
+        blocks.append(_feedback_buttons(answer.nudge_id))  # rates the first question
     return blocks
 
 

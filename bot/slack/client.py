@@ -106,7 +106,11 @@ class SlackGateway:
 
     def send_nudge(self, nudge: OutgoingNudge) -> None:
         blocks = build_nudge_blocks(
-            nudge.nudge_id, nudge.question, delivery=nudge.delivery, channel_id=nudge.channel_id
+            nudge.nudge_id,
+            nudge.question,
+            delivery=nudge.delivery,
+            channel_id=nudge.channel_id,
+            heard=nudge.heard,
         )
         thread = nudge.thread_ts or nudge.message_ts
         try:

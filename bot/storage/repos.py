@@ -65,6 +65,23 @@ def recent_question_ids(
     )
 
 
+def recent_feedback(
+    session: Session, *, team_id: str, user_id: str, limit: int = 50
+) -> list[tuple[str, str]]:
+    """(question id, "helpful" | "not_for_me") for this rep's latest rated nudges."""
+    rows = session.execute(
+        select(Nudge.question_id, Nudge.feedback)
+        .where(
+            Nudge.team_id == team_id,
+            Nudge.user_id == user_id,
+            Nudge.feedback.in_(("helpful", "not_for_me")),
+        )
+        .order_by(Nudge.feedback_at.desc(), Nudge.id.desc())
+        .limit(limit)
+    )
+    return [(question_id, feedback) for question_id, feedback in rows if feedback]
+
+
 def get_channel(session: Session, *, team_id: str, channel_id: str) -> Channel | None:
     return session.get(Channel, (team_id, channel_id))
 

@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.services.channels import DELIVERY_MODES, ChannelDirectory
-from bot.services.reframe import ReframeService
+from bot.services.reframe import Asker, ReframeService
 from bot.slack.blocks import build_reflect_blocks, build_reframe_blocks, build_text_blocks
 from bot.slack.commands import CommandReply, CommandRequest, CommandRouter, SubcommandHandler
 
@@ -25,7 +25,8 @@ def reframe_fallback(service: ReframeService) -> SubcommandHandler:
         if not request.text.strip():
             question = service.reflect(request.user_id)
             return CommandReply(text=question.text, blocks=build_reflect_blocks(question.text))
-        answer = service.reframe(request.text)
+        asker = Asker(request.team_id, request.user_id, request.channel_id)
+        answer = service.reframe(request.text, asker=asker)
         text = " ".join(q.text for q in answer.questions)
         return CommandReply(text=text, blocks=build_reframe_blocks(answer))
 
