@@ -206,3 +206,26 @@ def test_fresh_install_default_command_explains_missing_settings(fresh_install: 
     result = _run_in_image(fresh_install, "app.py")
     assert result.returncode == 2
     assert "SLACK_SIGNING_SECRET" in result.stderr
+
+
+def test_fresh_install_ships_the_detector_head_and_loads_it(fresh_install: Path) -> None:
+    code = (
+        "from bot.domain.detection import Detector, detect\n"
+        "from bot.domain.detection.head import HEAD_FILE\n"
+        "Detector.load()\n"
+        "print(HEAD_FILE)\n"
+        "print(detect('their CFO is a clueless jerk and he will never sign').nudge)\n"
+    )
+    result = _run_in_image(fresh_install, "-c", code)
+    assert result.returncode == 0, result.stderr
+    head_path, verdict = result.stdout.split()
+    assert head_path.startswith(str(fresh_install / "venv")) and verdict == "True"
+
+
+def test_the_image_installs_the_encoder_the_detector_expects() -> None:
+    from bot.domain.detection.encoder import WORDLLAMA_VERSION
+
+    runs = [value for kind, value in dockerfile() if kind == "RUN"]
+    pinned = f"pip install --no-deps wordllama=={WORDLLAMA_VERSION}"
+    assert any(pinned in run for run in runs)
+    assert f"wordllama=={WORDLLAMA_VERSION}" in (ROOT / "Makefile").read_text()
