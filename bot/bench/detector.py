@@ -230,6 +230,7 @@ def measure_long_messages() -> dict[str, float]:
         "4,000 chars": (unit * 60)[:4_000],
         "40,000 chars": (unit * 600)[:40_000],
         "40,000 chars, one word": "a" * 40_000,
+        "4,000 chars, a crafted word": "they " + "thequickbrownfox" * 250,
         "40,000 quotes and stars": '"*_' * 13_333,
     }
     costs = {}

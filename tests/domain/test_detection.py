@@ -12,6 +12,12 @@ import pytest
 
 from bot.domain.detection import SILENT as SILENT_DETECTION
 from bot.domain.detection import Detection, default_detector, detect
+from bot.domain.detection.encoder import (
+    MAX_PIECE_CHARS,
+    TOKENIZER_FILE,
+    BpeTokenizer,
+    wordllama_dir,
+)
 from bot.domain.detection.features import MAX_MODEL_CHARS, chunks, model_text
 from bot.domain.detection.rules import is_bare_answer, is_short_without_a_target
 from bot.domain.traps import TRAP_PRIORITY, Trap
@@ -351,6 +357,14 @@ def test_work_is_bounded_by_length_not_by_input() -> None:
     assert len(plain) <= MAX_MODEL_CHARS
     assert sum(len(piece) for piece in chunks(plain)) <= MAX_MODEL_CHARS + len(chunks(plain))
     assert isinstance(detect(huge), Detection)
+
+
+def test_a_crafted_long_word_is_cut_before_bpe_runs_on_it() -> None:
+    tokenizer = BpeTokenizer.from_file(wordllama_dir() / TOKENIZER_FILE)
+    pieces: list[str] = []
+    tokenizer.piece_ids = lambda piece: pieces.append(piece) or (0,)  # type: ignore[method-assign]
+    tokenizer.encode("they " + "thequickbrownfox" * 250)
+    assert pieces and max(len(piece) for piece in pieces) <= MAX_PIECE_CHARS
 
 
 def test_a_vent_in_the_middle_of_a_long_update_is_read_in_its_own_piece() -> None:

@@ -23,6 +23,7 @@ WORDLLAMA_VERSION = "0.4.0.post1"
 TOKENIZER_FILE = Path("tokenizers") / "l2_supercat_tokenizer_config.json"
 WEIGHTS_FILE = Path("weights") / "l2_supercat_256.safetensors"
 SPACE = "\u2581"  # the tokenizer's word-start mark
+MAX_PIECE_CHARS = 96  # longest piece in the labelled data: 68 characters
 
 
 class EncoderMissing(RuntimeError):
@@ -70,22 +71,36 @@ class BpeTokenizer:
         # No vocabulary entry has the word-start mark after its first character (a test
         # checks), so no merge crosses a piece that starts with it: BPE runs per piece.
         for piece in _pieces(normal):
-            ids.extend(self.piece_ids(piece))
+            # No word is this long; a crafted one would make BPE quadratic, so it is cut.
+            for start in range(0, len(piece), MAX_PIECE_CHARS):
+                ids.extend(self.piece_ids(piece[start : start + MAX_PIECE_CHARS]))
         return ids
 
     def _piece_ids(self, piece: str) -> tuple[int, ...]:
         symbols = list(piece)
         ranks = self._ranks
         while len(symbols) > 1:
+            # The lowest-ranked merge present; all its occurrences merge left to right, as
+            # the reference's rank-then-position order does (a pair's rank is unique).
             best_rank = -1
-            best_at = -1
-            for at in range(len(symbols) - 1):
-                rank = ranks.get(symbols[at] + " " + symbols[at + 1])
+            best: tuple[str, str] | None = None
+            for left, right in zip(symbols, symbols[1:], strict=False):
+                rank = ranks.get(left + " " + right)
                 if rank is not None and (best_rank < 0 or rank < best_rank):
-                    best_rank, best_at = rank, at
-            if best_at < 0:
+                    best_rank, best = rank, (left, right)
+            if best is None:
                 break
-            symbols[best_at : best_at + 2] = [symbols[best_at] + symbols[best_at + 1]]
+            left, right = best
+            merged: list[str] = []
+            at, last = 0, len(symbols) - 1
+            while at <= last:
+                if at < last and symbols[at] == left and symbols[at + 1] == right:
+                    merged.append(left + right)
+                    at += 2
+                else:
+                    merged.append(symbols[at])
+                    at += 1
+            symbols = merged
         ids: list[int] = []
         for symbol in symbols:
             known = self._vocab.get(symbol)
