@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from bot.config import configure_logging, load_settings, require_slack_credentials
+from bot.domain.detection import default_detector
 from bot.observability import ObservedWSGI
 from bot.wiring import Reframe, build
 
@@ -27,6 +28,7 @@ def create_app() -> ObservedWSGI:
     require_slack_credentials(settings)
     configure_logging(settings)
     _current = build(settings, run_migrations=False)
+    default_detector()  # load in the worker now, not on a rep's first message
     log.info("web worker ready (no scheduler in this process)")
     return _current.wsgi
 

@@ -16,7 +16,6 @@ from bot import metrics
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.cooldown import CooldownPolicy
-from bot.domain.detection import default_detector
 from bot.domain.questions import QuestionLibrary
 from bot.domain.schedule import WeeklySchedule, parse_time
 from bot.observability import ObservedWSGI
@@ -98,7 +97,6 @@ def build(
     if run_migrations:
         migrate.upgrade(db.engine)
     library = QuestionLibrary.load()
-    default_detector()  # load now, not on a rep's first message
 
     # One bot token, or (OAuth) each workspace's token from the installation store.
     slack = build_slack_access(settings, engine=db.engine, clock=clock)

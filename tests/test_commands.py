@@ -137,7 +137,9 @@ def test_a_reframe_answer_can_be_rated_and_steers_the_next_move(running_app: Run
     body = app.slack.command(SITUATION).json()
     nudge_id = _nudge_id(body)
     app.slack.action("nudge_not_for_me", nudge_id, response_url=app.fake.response_url())
-    app.fake.wait_for("response_url")
+    [confirmation] = app.fake.wait_for("response_url")
+    assert confirmation.params["replace_original"] is False  # the three questions stay
+    assert "question 1" in _texts(body)
     with app.reframe.db.transaction() as session:
         rated = session.get(Nudge, int(nudge_id))
         assert rated is not None and rated.feedback == "not_for_me"

@@ -48,6 +48,10 @@ def test_the_pure_python_tokenizer_matches_the_reference_implementation() -> Non
         "   leading and trailing   ",
         "ALL CAPS, MiXeD, snake_case, kebab-case, 3.14, $1,200, 50%",
         "\u200bzero width",
+        "x" * 90,  # runs: every occurrence of a merge applies in the reference's order
+        "a" * 60 + " " + "ab" * 45,
+        "aaaaab" * 15,
+        "looooooooooooooooooooooooooool",
     ]
     texts = _all_texts()
     samples = texts + [model_text(text) for text in texts] + tricky

@@ -253,7 +253,8 @@ def _entry_problems(
         known = {trap.value for trap in Trap}
         problems += [f"{qid}: unknown trap {code!r}" for code in traps if code not in known]
         needs = entry.get("needs", [])
-        if not isinstance(needs, list) or not set(needs) <= set(traps):
+        valid = isinstance(needs, list) and all(isinstance(code, str) for code in needs)
+        if not valid or not set(needs) <= {code for code in traps if isinstance(code, str)}:
             problems.append(f"{qid}: needs must list traps the question fits")
     problems += _text_problems(qid, entry.get("text"))
     return problems
@@ -281,7 +282,7 @@ def _coverage_problems(entries: list[Any]) -> list[str]:
             1
             for entry in valid
             if trap.value in (entry.get("traps") or [])
-            and set(entry.get("needs") or []) <= {trap.value}
+            and all(code == trap.value for code in entry.get("needs") or [])
         )
         if count < MIN_QUESTIONS_PER_TRAP:
             needed = MIN_QUESTIONS_PER_TRAP

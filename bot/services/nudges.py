@@ -32,7 +32,7 @@ from bot.storage.models import Nudge, Rep
 
 log = logging.getLogger(__name__)
 
-Trigger = Literal["message", "mention"]
+Trigger = Literal["message", "mention"]  # rows also have "command": /reframe's own answers
 FeedbackChoice = Literal["helpful", "not_for_me", "pause"]
 
 # A claim older than this belongs to a process that died mid-send.
@@ -58,6 +58,7 @@ class FeedbackResult:
     reason: str  # recorded | not_found | not_yours
     paused_until: datetime | None = None
     question: str | None = None
+    trigger: str | None = None  # "command": the rating was on a /reframe answer
 
 
 def backoff(attempts: int) -> timedelta:
@@ -298,7 +299,8 @@ class NudgeService:
                 paused_until = now + PAUSE_LENGTH
                 rep.nudges_paused_until = paused_until
         question = self._library.get(nudge.question_id)
-        return FeedbackResult(True, "recorded", paused_until, question.text if question else None)
+        text = question.text if question else None
+        return FeedbackResult(True, "recorded", paused_until, text, nudge.trigger)
 
     def resume(self, *, team_id: str, user_id: str) -> None:
         with self._db.transaction() as session:

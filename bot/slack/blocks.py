@@ -104,9 +104,12 @@ def build_reframe_blocks(answer: Reframe) -> list[Block]:
         intro = "*No thinking trap stood out. A few questions worth a minute anyway*"
     questions = "\n".join(f"{i}. {q.text}" for i, q in enumerate(answer.questions, 1))
     blocks.append(SectionBlock(text=_md(f"{intro}\n{questions}")))
-    blocks.append(ContextBlock(elements=[_md("Only you can see this.")]))
-    if answer.nudge_id is not None:
-        blocks.append(_feedback_buttons(answer.nudge_id))  # rates the first question
+    if answer.nudge_id is None:
+        blocks.append(ContextBlock(elements=[_md("Only you can see this.")]))
+    else:
+        note = "Only you can see this. The buttons rate question 1."
+        blocks.append(ContextBlock(elements=[_md(note)]))
+        blocks.append(_feedback_buttons(answer.nudge_id))
     return blocks
 
 

@@ -104,10 +104,11 @@ class Nudge(Base):
     user_id: Mapped[str] = mapped_column(ID)
     message_ts: Mapped[str] = mapped_column(TS)
     thread_ts: Mapped[str | None] = mapped_column(TS)
-    trigger: Mapped[str] = mapped_column(String(16))  # message | mention
+    trigger: Mapped[str] = mapped_column(String(16))  # message | mention | command
     traps: Mapped[str] = mapped_column(String(200))  # comma-separated codes, main first
     question_id: Mapped[str] = mapped_column(String(64))
     delivery: Mapped[str] = mapped_column(String(16))  # ephemeral | thread | dm
+    # pending | sending | sent | failed; "answered" for /reframe's replies, never delivered
     status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -253,7 +253,7 @@ FORMATTING: list[tuple[str, bool]] = [
 ALL_CASES = [(t, True) for t, _ in VENTS] + [(t, False) for t, _ in SILENT] + FORMATTING
 # Measured with the shipped head (see tests/data/README.md); a retrained head must not fall below.
 TABLE_NUDGE_ACCURACY_FLOOR = 0.88  # measured 0.900 (162 of 180)
-TABLE_MAIN_TRAP_FLOOR = 0.93  # measured 0.965 (82 of 85 nudged vents)
+TABLE_MAIN_TRAP_FLOOR = 0.93  # measured 0.941 (80 of 85 nudged vents)
 
 
 def test_clear_cases_table_stays_above_its_floor() -> None:
@@ -373,6 +373,17 @@ def test_a_vent_in_the_middle_of_a_long_update_is_read_in_its_own_piece() -> Non
     pieces = chunks(model_text(text))
     assert len(pieces) > 1
     assert any("clueless jerk" in piece for piece in pieces)
+
+
+def test_a_lone_surrogate_does_not_break_detection() -> None:
+    # Valid in JSON (and so in a Slack payload or a classify line), invalid in UTF-8.
+    assert isinstance(detect("they hate us \ud800 honestly"), Detection)
+
+
+def test_a_long_quoted_email_is_not_read_as_the_rep_s_words() -> None:
+    email = "&gt; " + "you people are useless and this whole thing is a waste. " * 12
+    text = model_text(email + "\nwhat their CFO sent this morning")
+    assert "useless" not in text and "their cfo sent this morning" in text
 
 
 def test_control_characters_inside_a_message_do_not_break_it() -> None:

@@ -94,13 +94,13 @@ class Detector:
         if listed:
             return listed
         # No listed cue: the words whose n-gram pushed this trap's score the most.
-        n_grams = len(feats.ngrams) or 1
+        weights = self._head.push_weights(hidden, trap.value, len(feats.ngrams) or 1)
         best, best_push = "", float("-inf")
         for gram, row in zip(ngram_strings(plain), feats.ngrams, strict=True):
             phrase = gram.partition("|")[2] or gram  # a side-tagged word is still that word
             if set(phrase.split()) <= NOT_EVIDENCE or phrase not in plain:
                 continue
-            push = self._head.gram_push(hidden, row, trap.value, n_grams)
+            push = self._head.gram_push(row, weights)
             if push > best_push:
                 best, best_push = phrase, push
         return best

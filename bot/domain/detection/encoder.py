@@ -7,6 +7,8 @@ pulls in numpy. Nothing here downloads anything; a missing wheel fails with one 
 
 The tokenizer is a byte-fallback BPE (the Llama-2 vocabulary). `BpeTokenizer` reimplements
 it in pure Python; a test checks it against the `tokenizers` library on every labelled line.
+It differs only where a piece is longer than MAX_PIECE_CHARS (no real word is): such a
+piece is cut first, to keep crafted input from making BPE quadratic.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ class BpeTokenizer:
         self._ranks: dict[str, int] = {merge: rank for rank, merge in enumerate(merges)}
         self._bytes = [vocab[f"<0x{b:02X}>"] for b in range(256)]
         self._unk = vocab.get("<unk>", 0)
-        self.piece_ids = lru_cache(maxsize=65_536)(self._piece_ids)
+        # Pieces are at most MAX_PIECE_CHARS long, so the cache stays a few MB at most.
+        self.piece_ids = lru_cache(maxsize=16_384)(self._piece_ids)
 
     @classmethod
     def from_file(cls, path: Path) -> BpeTokenizer:

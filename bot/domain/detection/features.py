@@ -22,7 +22,7 @@ MAX_EMOJI = 20
 MAX_TOKENS = 512
 NGRAM_BUCKETS = 1 << 15
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[!?]")
-_QUOTED = re.compile(r'"[^"]{0,400}"')
+_QUOTED = re.compile(r'"[^"]*"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,9 @@ def read_message(raw: str) -> tuple[str, str]:
     or as a `>` quote) is theirs, not the rep's verdict, so "their CFO said \"this is a
     waste\"" reads as "their cfo said". Only the start of a long message is read at all.
     """
-    parsed = parse_slack_text(raw[:MAX_RAW_CHARS])
+    # A lone surrogate (valid in JSON, not in UTF-8) would break hashing and tokenizing.
+    raw = raw[:MAX_RAW_CHARS].encode("utf-8", "replace").decode("utf-8")
+    parsed = parse_slack_text(raw)
     typed = _QUOTED.sub(' " ', parsed.text)[:MAX_MODEL_CHARS].strip()
     if not parsed.emoji:
         return typed, typed

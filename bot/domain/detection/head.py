@@ -1,10 +1,10 @@
 """The trained head, run in pure Python from the shipped `head.bin`.
 
-`python -m bot train detector` writes the file (see bot/training/detector.py). Its three big
-tables hold int8 values with a float scale per column: the token table projected for the
-mean and for the max (one row per WordLlama token), and one row per hashed word n-gram.
-Sums and maxima are taken on the integers and scaled once, so a message costs a few
-list operations per token, whatever the vocabulary size, and nothing needs numpy.
+`python -m bot train detector` writes the file (see bot/training/detector.py). Its two big
+tables hold int8 values with a float scale per column: WordLlama's token table projected
+through the first layer (one row per token) and one row per hashed word n-gram. Sums are
+taken on the integers (C-level, via zip) and scaled once, so a message costs a few list
+operations per token, whatever the vocabulary size, and nothing needs numpy.
 """
 
 from __future__ import annotations
@@ -45,9 +45,6 @@ class _Table:
         shift = 128 * len(offset_rows)
         return [total - shift for total in map(sum, zip(*offset_rows, strict=True))]
 
-    def column_max(self, rows: Iterable[int]) -> list[int]:
-        return [top - 128 for top in map(max, zip(*self._offset_rows(rows), strict=True))]
-
 
 class Head:
     """Scores for [nudge, *traps in priority order] from token ids and n-gram ids."""
@@ -60,7 +57,6 @@ class Head:
         assert isinstance(arrays, dict)
         self._hidden = int(header["hidden"])  # type: ignore[arg-type]
         self._mean = self._table(blob, arrays["mean"])
-        self._max = self._table(blob, arrays["max"]) if "max" in arrays else None
         self._grams = self._table(blob, arrays["grams"])
         self._grams_rows = int(arrays["grams"]["rows"])
         self._b1 = self._floats(blob, arrays["b1"])
@@ -102,13 +98,7 @@ class Head:
                 self._b1, total, self._mean.scales, grams, self._grams.scales, strict=True
             )
         ]
-        if self._max is not None:
-            top = self._max.column_max(set(tokens))  # a repeated token cannot raise a maximum
-            pre = [v + x * xs for v, x, xs in zip(pre, top, self._max.scales, strict=True)]
         return [v if v > 0.0 else 0.0 for v in pre]
-
-    def scores(self, tokens: tuple[int, ...], ngrams: tuple[int, ...]) -> dict[str, float]:
-        return self.outputs_of(self.hidden(tokens, ngrams))
 
     def scores_of(self, feats: Features) -> dict[str, float]:
         return self.outputs_of(self.hidden_of(feats))
@@ -122,13 +112,17 @@ class Head:
             for name, bias, weights in zip(self.outputs, self._b2, self._w2, strict=True)
         }
 
-    def gram_push(self, hidden: list[float], gram: int, output: str, n_grams: int) -> float:
-        """How much one n-gram pushed an output's logit: the evidence for a trap."""
+    def push_weights(self, hidden: list[float], output: str, n_grams: int) -> list[float]:
+        """Per n-gram column, how much one unit moves an output's logit for this message."""
         weights = self._w2[self.outputs.index(output)]
-        row = self._grams.row(gram)
         scales = self._grams.scales
-        pairs = zip(hidden, weights, row, scales, strict=True)
-        return sum(w * r * s / n_grams for h, w, r, s in pairs if h)
+        return [
+            w * s / n_grams if h else 0.0 for h, w, s in zip(hidden, weights, scales, strict=True)
+        ]
+
+    def gram_push(self, gram: int, push_weights: list[float]) -> float:
+        """How much one n-gram pushed the output `push_weights` was made for."""
+        return sum(map(mul, self._grams.row(gram), push_weights))
 
 
 def _sigmoid(x: float) -> float:

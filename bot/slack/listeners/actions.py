@@ -46,11 +46,10 @@ def register(app: App, *, nudges: NudgeService) -> None:
                 replace_original=False,
             )
             return
-        respond(
-            text=result.question,
-            blocks=build_feedback_done_blocks(result.question, choice, result.paused_until),
-            replace_original=True,
-        )
+        done = build_feedback_done_blocks(result.question, choice, result.paused_until)
+        # A /reframe answer holds several questions: keep it, and confirm beside it.
+        replace = result.trigger != "command"
+        respond(text=result.question, blocks=done, replace_original=replace)
 
     for action_id in NUDGE_ACTIONS:
         app.action(action_id)(handle_nudge_feedback)
