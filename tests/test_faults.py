@@ -10,7 +10,8 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 from sqlalchemy import create_engine, select, text
@@ -74,6 +75,17 @@ def test_rate_limits_with_retry_after_lose_and_double_nothing(running_app: Runni
     users = send_vents(running_app.slack, 4)
     sweep_until_sent(running_app)
     assert fake.rejected("chat.postEphemeral") == 6
+    assert_each_vent_nudged_once(running_app.reframe, fake, users)
+
+
+def test_retry_after_as_an_http_date_is_honoured_not_a_crash(running_app: RunningApp) -> None:
+    fake = running_app.fake
+    soon = format_datetime(datetime.now(UTC) + timedelta(seconds=1), usegmt=True)
+    # Two for the client's own retries, then one the sweep picks up.
+    fake.fail("chat.postEphemeral", *[Fault(429, retry_after=soon)] * 3)
+    users = send_vents(running_app.slack, 1)
+    sweep_until_sent(running_app)
+    assert fake.rejected("chat.postEphemeral") == 3
     assert_each_vent_nudged_once(running_app.reframe, fake, users)
 
 

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -12,6 +16,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from bot import metrics
 from bot.services.ports import DeliveryFailed, OutgoingNudge, SlackUnavailable
@@ -39,6 +46,79 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
+# A longer Retry-After is not slept through inside a call: the caller reschedules the work.
+MAX_INLINE_RETRY_AFTER = 10.0
+DEFAULT_RETRY_AFTER = 30.0
+
+
+def retry_after_seconds(
+    value: str | list[str] | None,
+    *,
+    now: datetime | None = None,
+    default: float = DEFAULT_RETRY_AFTER,
+) -> float:
+    """Seconds to wait from a Retry-After header, given as seconds or as an HTTP date.
+
+    Both forms are valid HTTP (RFC 9110 10.2.3); a date in the past means now, and a
+    value that is neither is read as `default` rather than crashing the delivery.
+    """
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None or not value.strip():
+        return default
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return default
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def _retry_after_header(response: HttpResponse) -> str | list[str] | None:
+    for name, value in response.headers.items():
+        if name.lower() == "retry-after":
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+class PatientRateLimitHandler(RateLimitErrorRetryHandler):
+    """The SDK's 429 retry, reading Retry-After in both its forms (the SDK's own handler
+    raises ValueError on an HTTP date) and leaving long waits to the caller."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if response is None or response.status_code != 429:
+            return False
+        wait = retry_after_seconds(_retry_after_header(response), default=1.0)
+        return wait <= MAX_INLINE_RETRY_AFTER
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        if response is None:
+            raise error  # type: ignore[misc]
+        state.next_attempt_requested = True
+        wait = retry_after_seconds(_retry_after_header(response), default=1.0)
+        time.sleep(min(wait, MAX_INLINE_RETRY_AFTER) + random.random())
+        state.increment_current_attempt()
+
+
 def build_web_client(
     *, token: str | None, base_url: str, timeout: int = 10, patient: bool = True
 ) -> WebClient:
@@ -52,7 +132,7 @@ def build_web_client(
     client.retry_handlers = [ConnectionErrorRetryHandler(max_retry_count=1)]
     if patient:
         client.retry_handlers += [
-            RateLimitErrorRetryHandler(max_retry_count=2),
+            PatientRateLimitHandler(max_retry_count=2),
             ServerErrorRetryHandler(max_retry_count=2),
         ]
     return client
@@ -63,11 +143,10 @@ def delivery_failure(error: Exception) -> DeliveryFailed:
     if isinstance(error, SlackApiError):
         status = error.response.status_code
         code = str(error.response.get("error", "")) if error.response.data else ""
-        retry_after = error.response.headers.get("retry-after") or error.response.headers.get(
-            "Retry-After"
-        )
         if status == 429 or code == "ratelimited":
-            wait = float(retry_after[0] if isinstance(retry_after, list) else retry_after or 30)
+            headers = error.response.headers or {}
+            header = headers.get("retry-after") or headers.get("Retry-After")
+            wait = retry_after_seconds(header)
             return DeliveryFailed("ratelimited", retryable=True, retry_after=wait)
         if status >= 500:
             return DeliveryFailed(f"http_{status}", retryable=True)

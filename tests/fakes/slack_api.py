@@ -26,7 +26,7 @@ class Call:
 @dataclass
 class Fault:
     status: int
-    retry_after: int | None = None
+    retry_after: int | str | None = None  # seconds, or an HTTP date as a string
     delay: float = 0.0
     error: str | None = None  # ok=false with this error code (HTTP 200)
 
