@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 # Slack's payloads are a few KB; anything far larger is not from Slack.
 MAX_BODY_BYTES = 1_000_000
+# Slack's ids (T…, U…, C…, E…) are short; the database keeps 32 characters of them.
+MAX_ID_CHARS = 32
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -61,6 +63,11 @@ class ReframeWSGI:
         if length < 0 or length > MAX_BODY_BYTES:
             return _json(start_response, 413 if length > 0 else 400, {"ok": False})
         if method == "POST":
+            stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+            if stamp is not None and not (stamp.isascii() and stamp.isdigit()):
+                # Slack sends whole seconds; anything else cannot carry a valid signature.
+                log.warning("refused a request with a malformed timestamp header")
+                return _json(start_response, 400, {"ok": False, "error": "bad timestamp"})
             raw = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(raw)
             if not _is_slack_shaped(raw, environ.get("CONTENT_TYPE", "")):
@@ -85,8 +92,10 @@ def _is_slack_shaped(raw: bytes, content_type: str) -> bool:
     try:
         # Bolt reads team, user and channel ids from the body before it checks
         # the signature, and crashes on wrong types (authorizations=true…).
-        build_context(BoltContext(), body)
+        context = build_context(BoltContext(), body)
     except Exception:  # noqa: BLE001 - whatever Bolt would choke on is not Slack's
+        return False
+    if not _ids_fit(context, body):
         return False
     if "command" in body:  # slash command, form-encoded
         required = ("command", "team_id", "user_id", "channel_id")
@@ -102,6 +111,16 @@ def _is_slack_shaped(raw: bytes, content_type: str) -> bool:
     return _interaction_is_slack_shaped(body)
 
 
+def _ids_fit(context: BoltContext, body: dict[str, Any]) -> bool:
+    """No id longer than Slack ever sends: the database would refuse it mid-request."""
+    ids = [context.team_id, context.enterprise_id, context.user_id, context.channel_id]
+    ids += [body.get(key) for key in ("team_id", "enterprise_id", "user_id", "channel_id")]
+    event = body.get("event")
+    if isinstance(event, dict):
+        ids += [event.get(key) for key in ("user", "channel", "team")]
+    return all(not isinstance(value, str) or len(value) <= MAX_ID_CHARS for value in ids)
+
+
 # Objects in interactivity payloads that Bolt reads with .get() (it logs and routes on them).
 _INTERACTION_OBJECTS = ("user", "team", "channel", "view", "container", "message", "enterprise")
 
@@ -109,6 +128,11 @@ _INTERACTION_OBJECTS = ("user", "team", "channel", "view", "container", "message
 def _interaction_is_slack_shaped(body: dict[str, Any]) -> bool:
     if any(key in body and not isinstance(body[key], dict) for key in _INTERACTION_OBJECTS):
         return False
+    if body.get("type") in ("view_submission", "view_closed"):
+        # Bolt routes a modal on view.type and view.callback_id before any listener runs.
+        view = body.get("view") or {}
+        if not all(isinstance(view.get(key), str) for key in ("type", "callback_id")):
+            return False
     if "actions" not in body and body.get("type") != "block_actions":
         return True
     actions = body.get("actions")

@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from bot.slack.checkin_blocks import NOTE_VIEW
 from bot.storage.models import Nudge, Rep
 from bot.web import make_http_server, serve_in_thread
 from bot.wiring import Reframe, build
@@ -66,8 +67,9 @@ texts = st.one_of(
 scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), texts)
 json_values = st.recursive(
     scalars,
-    lambda inner: st.lists(inner, max_size=4)
-    | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 ids = st.one_of(st.sampled_from(["C0DEAL", "U0REP", "T0TEAM", "1700000000.000100"]), json_values)
@@ -150,9 +152,7 @@ def test_hostile_commands_never_5xx(
 @given(
     kind=st.sampled_from(["block_actions", "view_submission", "shortcut"]) | json_values,
     actions=st.lists(
-        st.fixed_dictionaries(
-            {"action_id": texts | json_values, "value": texts | json_values}
-        ),
+        st.fixed_dictionaries({"action_id": texts | json_values, "value": texts | json_values}),
         max_size=3,
     )
     | json_values,
@@ -165,9 +165,12 @@ def test_hostile_actions_never_5xx(app: App, kind: Any, actions: Any, rest: dict
 
 
 @HOSTILE
-@given(raw=st.binary(max_size=2000), content_type=st.sampled_from(
-    ["application/json", "application/x-www-form-urlencoded", "text/plain", ""]
-))
+@given(
+    raw=st.binary(max_size=2000),
+    content_type=st.sampled_from(
+        ["application/json", "application/x-www-form-urlencoded", "text/plain", ""]
+    ),
+)
 def test_hostile_raw_bodies_never_5xx(app: App, raw: bytes, content_type: str) -> None:
     body = raw.decode("utf-8", errors="replace")
     _assert_answered(app.slack.post(body, content_type).status)
@@ -222,3 +225,88 @@ def test_bad_or_old_signatures_change_nothing(
     assert status in (400, 401)
     assert (app.count(Nudge), app.count(Rep)) == rows_before
     assert len(app.fake.calls()) == calls_before
+
+
+# -- signed but out of range: a clear 400, never a 500 (issue 10) ---------------------------
+
+
+def _signed_event(text: str = "their CFO is a clueless jerk", **overrides: Any) -> dict[str, Any]:
+    event = {
+        "type": "message",
+        "channel": "C0DEAL",
+        "user": "U0REP",
+        "text": text,
+        "ts": f"{time.time():.6f}",
+        "channel_type": "channel",
+    }
+    body = {
+        "token": "legacy",
+        "team_id": "T0TEAM",
+        "api_app_id": "A0APP",
+        "type": "event_callback",
+        "event_id": f"Ev{time.time_ns()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": "T0TEAM", "user_id": "UBOT", "is_bot": True}],
+        "event": event,
+    }
+    for key, value in overrides.items():
+        (event if key in event else body)[key] = value
+    return body
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"user": "U" + "X" * 40}, {"channel": "C" + "9" * 40}, {"team_id": "T" + "Z" * 40}],
+    ids=["user", "channel", "team"],
+)
+def test_ids_longer_than_slack_ever_sends_are_a_400(app: App, overrides: dict[str, str]) -> None:
+    rows_before = (app.count(Nudge), app.count(Rep))
+    reply = app.slack.post(json.dumps(_signed_event(**overrides)), "application/json")
+    assert reply.status == 400
+    assert (app.count(Nudge), app.count(Rep)) == rows_before
+
+
+@pytest.mark.parametrize("value", [str(2**31), str(2**63), "9" * 40])
+def test_button_values_past_a_database_integer_are_refused(app: App, value: str) -> None:
+    before = len(app.fake.calls("response_url"))
+    reply = app.slack.action("nudge_helpful", value, response_url=app.fake.response_url())
+    assert reply.status == 200  # acknowledged; the rep is told nothing was changed
+    answers = app.fake.wait_for("response_url", before + 1)
+    assert len(answers) == before + 1
+    assert "nothing was changed" in answers[-1].params["text"]
+
+
+@pytest.mark.parametrize("timestamp", ["soon", "1e99", "-1", "", " 1700000000", "0x10"])
+def test_a_garbage_timestamp_header_is_a_400_or_401(app: App, timestamp: str) -> None:
+    body = json.dumps(_signed_event())
+    reply = app.slack.post(
+        body, "application/json", headers={"X-Slack-Request-Timestamp": timestamp}
+    )
+    assert reply.status in (400, 401)
+
+
+@pytest.mark.parametrize(("drop", "status"), [("type", 400), ("callback_id", 400), ("state", 200)])
+def test_a_modal_missing_its_view_fields_is_refused_or_answered(
+    app: App, drop: str, status: int
+) -> None:
+    view = {
+        "id": "V0VIEW",
+        "team_id": "T0TEAM",
+        "type": "modal",
+        "callback_id": NOTE_VIEW,
+        "private_metadata": "1",
+        "state": {"values": {}},
+        "hash": "1.abc",
+    }
+    del view[drop]
+    payload = {
+        "type": "view_submission",
+        "team": {"id": "T0TEAM", "domain": "test"},
+        "user": {"id": "U0REP", "team_id": "T0TEAM"},
+        "api_app_id": "A0APP",
+        "trigger_id": "1337.43.abcd",
+        "view": view,
+    }
+    body = urlencode({"payload": json.dumps(payload)})
+    reply = app.slack.post(body, "application/x-www-form-urlencoded")
+    assert reply.status == status  # a submission with no state is acked, not a 500

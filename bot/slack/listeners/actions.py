@@ -11,6 +11,7 @@ from bot.services.nudges import NudgeService
 from bot.slack.blocks import NUDGE_ACTIONS, build_feedback_done_blocks
 
 log = logging.getLogger(__name__)
+MAX_ROW_ID = 2**31
 
 
 def register(app: App, *, nudges: NudgeService) -> None:
@@ -24,6 +25,9 @@ def register(app: App, *, nudges: NudgeService) -> None:
         try:
             nudge_id = int(action.get("value", ""))
         except ValueError:
+            nudge_id = -1
+        # Row ids are database integers: a larger value is no nudge of ours.
+        if not 0 <= nudge_id < MAX_ROW_ID:
             nudge_id = -1
         if not isinstance(team_id, str) or not isinstance(user_id, str) or nudge_id < 0:
             respond(text="That button didn't carry what I need; nothing was changed.")
