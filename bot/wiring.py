@@ -186,7 +186,15 @@ def build(
         on_workspace_removed=slack.forget_team,
     )
 
-    wsgi = ObservedWSGI(ReframeWSGI(bolt, live=lambda: True, ready=db.ping, metrics=metrics.render))
+    wsgi = ObservedWSGI(
+        ReframeWSGI(
+            bolt,
+            live=lambda: True,
+            ready=db.ping,
+            metrics=metrics.render,
+            signing_secret=_secret(settings.slack_signing_secret),
+        )
+    )
     jobs = [
         Job("deliver_pending_nudges", nudges.deliver_due, settings.scheduler_tick_seconds),
         Job("send_due_checkins", checkins.send_due, settings.scheduler_tick_seconds),

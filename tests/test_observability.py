@@ -131,3 +131,32 @@ def test_readyz_is_503_while_the_database_is_down(fake_slack: FakeSlack, tmp_pat
         server.shutdown()
         server.server_close()
         reframe.shutdown()
+
+
+@pytest.mark.parametrize("how", ["wrong secret", "stale", "no signature"])
+def test_a_refused_request_leaves_no_trace_of_its_words(
+    running_app: RunningApp, json_logs: io.StringIO, how: str
+) -> None:
+    canary = "zebra-canary their CFO is a clown"
+    body = json.dumps(
+        {
+            "type": "event_callback",
+            "team_id": "T0TEAM",
+            "event": {"type": "message", "channel": "C0DEAL", "user": "U0REP", "text": canary},
+        }
+    )
+    if how == "wrong secret":
+        reply = SlackSender(running_app.url, secret="not-the-secret").post(
+            body, "application/json"
+        )
+    elif how == "stale":
+        reply = running_app.slack.post(body, "application/json", timestamp=1_600_000_000)
+    else:
+        reply = running_app.slack.post(
+            body, "application/json", signature="v0=x", headers={"X-Slack-Signature": ""}
+        )
+    assert reply.status == 401
+    output = json_logs.getvalue()
+    assert "zebra-canary" not in output and "clown" not in output
+    assert "refused a request whose signature did not verify" in output
+    assert running_app.fake.calls("chat.postEphemeral") == []
