@@ -113,6 +113,8 @@ class ObservedWSGI:
         # Only verified requests may name their kind; a label per forged type
         # would let anyone grow the metrics without bound.
         kind = ids.get("kind", "unknown") if status < 400 else "refused"
+        if kind not in METRIC_KINDS:
+            kind = "other"  # labels come from a fixed set, whatever a payload names
         metrics.slack_request(kind, status, seconds)
         retry = environ.get("HTTP_X_SLACK_RETRY_NUM")
         log.info(
@@ -138,6 +140,29 @@ def _read_body(environ: dict[str, Any]) -> bytes:
     raw = environ["wsgi.input"].read(length)
     environ["wsgi.input"] = io.BytesIO(raw)
     return raw
+
+
+# Every kind Reframe listens to or Slack sends it; anything else is counted as "other".
+METRIC_KINDS = frozenset(
+    {
+        "message",
+        "app_mention",
+        "app_home_opened",
+        "app_uninstalled",
+        "tokens_revoked",
+        "channel_rename",
+        "group_rename",
+        "member_joined_channel",
+        "/reframe",
+        "block_actions",
+        "view_submission",
+        "view_closed",
+        "url_verification",
+        "event_callback",
+        "unknown",
+        "refused",
+    }
+)
 
 
 def request_ids(raw: bytes, content_type: str) -> dict[str, str]:

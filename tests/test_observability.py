@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot import metrics
-from bot.observability import JsonFormatter, configure_log_format
+from bot.observability import METRIC_KINDS, JsonFormatter, configure_log_format
 from bot.storage.db import Database
 from bot.web import make_http_server, serve_in_thread
 from bot.wiring import build
@@ -160,3 +160,19 @@ def test_a_refused_request_leaves_no_trace_of_its_words(
     assert "zebra-canary" not in output and "clown" not in output
     assert "refused a request whose signature did not verify" in output
     assert running_app.fake.calls("chat.postEphemeral") == []
+
+
+def test_request_kinds_in_metrics_come_from_a_fixed_set(running_app: RunningApp) -> None:
+    from urllib.parse import urlencode
+
+    for n in range(30):
+        body = urlencode({"ssl_check": "1", "command": f"/made-up-{n}", "token": "x"})
+        assert running_app.slack.post(body, "application/x-www-form-urlencoded").status < 500
+    text = running_app.slack.get("/metrics").body.decode()
+    kinds = {
+        line.split('kind="')[1].split('"')[0]
+        for line in text.splitlines()
+        if line.startswith("reframe_slack_requests_total{")
+    }
+    assert "made-up" not in text
+    assert kinds <= set(METRIC_KINDS) | {"other"}
