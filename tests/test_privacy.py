@@ -366,3 +366,16 @@ def _confirm_value(app: RunningApp) -> str:
     body = app.slack.command("forget-me").json()
     buttons = [e for b in body["blocks"] if b["type"] == "actions" for e in b["elements"]]
     return str(buttons[0]["value"])
+
+
+def test_database_errors_never_carry_the_values_that_were_sent(db: Database) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    with pytest.raises(DBAPIError) as failure, db.transaction() as session:
+        session.execute(
+            text("insert into no_such_table (note) values (:note)"),
+            {"note": "canary: my private check-in note"},
+        )
+    assert "canary" not in str(failure.value)
+    assert "hidden" in str(failure.value)

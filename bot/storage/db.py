@@ -57,11 +57,20 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(
             url,
             echo=echo,
+            hide_parameters=True,
             connect_args={"check_same_thread": False, "timeout": 30},
         )
         _make_sqlite_serialisable(engine, in_memory=":memory:" in url or url == "sqlite://")
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # hide_parameters: an error message never carries a note, a token or an id's value.
+    return create_engine(
+        url,
+        echo=echo,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+    )
 
 
 def _make_sqlite_serialisable(engine: Engine, *, in_memory: bool) -> None:
