@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     nudge_channel_cooldown_hours: float = Field(default=4.0, ge=0)
     nudge_daily_limit: int = Field(default=3, ge=0)
     nudge_default_mode: ChannelMode = "ephemeral"
+    # Slack Connect: people from another organisation in a shared channel are neither
+    # nudged nor enrolled unless the workspace turns this on.
+    nudge_external_members: bool = False
     # A nudge that could not be delivered within this many minutes is dropped
     # as stale (the record stays, marked expired): a question about a message
     # from an hour ago reads as nagging.

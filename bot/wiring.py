@@ -175,6 +175,7 @@ def build(
         nudges=nudges,
         channels=channels,
         deliver=lambda nudge_id: background.submit(nudges.deliver, nudge_id),
+        external_members=settings.nudge_external_members,
     )
     commands.register(bolt, router=router)
     actions.register(bolt, nudges=nudges)

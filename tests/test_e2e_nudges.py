@@ -9,9 +9,13 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from bot.domain.clock import FixedClock
 from bot.storage.models import Nudge
-from tests.conftest import RunningApp
-from tests.fakes.slack_api import Fault
+from bot.web import make_http_server, serve_in_thread
+from bot.wiring import build
+from tests.conftest import RunningApp, make_settings
+from tests.fakes.slack_api import FakeSlack, Fault
+from tests.fakes.slack_requests import SlackSender
 
 VENT = "their DM is a jerk tbh, he'll never give us a shot"
 NEUTRAL = "sent the revised SOW to their procurement team, call booked for Thursday"
@@ -297,3 +301,56 @@ def test_slack_down_on_first_message_makes_slack_retry_instead_of_losing_it(
     retry = running_app.slack.event(_vent_event(), event_id="EvCOLD", retry=1)
     assert retry.status == 200
     assert len(running_app.fake.wait_for("chat.postEphemeral")) == 1
+
+
+# --- Slack Connect: people from another organisation ------------------------------------------
+
+SHARED = {"is_ext_shared_channel": True}
+
+
+def _external_vent(app: RunningApp, user_team: str, ts: str) -> None:
+    event = {
+        "type": "message",
+        "channel": "C0DEAL",
+        "user": "U0GUEST",
+        "user_team": user_team,
+        "text": VENT,
+        "ts": ts,
+        "channel_type": "channel",
+    }
+    assert app.slack.event(event, envelope=SHARED).status == 200
+
+
+def test_someone_from_another_organisation_is_neither_nudged_nor_enrolled(
+    running_app: RunningApp,
+) -> None:
+    from bot.storage.models import Rep
+
+    _external_vent(running_app, "T0OTHERORG", "1700000600.000100")
+    running_app.reframe.background.shutdown(wait=True)
+    with running_app.reframe.db.transaction() as session:
+        assert session.scalar(select(func.count()).select_from(Nudge)) == 0
+        assert session.get(Rep, ("T0TEAM", "U0GUEST")) is None
+    assert running_app.fake.calls("chat.postEphemeral") == []
+    # Our own rep in the same shared channel is heard as usual.
+    _external_vent(running_app, "T0TEAM", "1700000600.000200")
+    running_app.fake.wait_for("chat.postEphemeral")
+
+
+def test_a_workspace_can_choose_to_include_external_members(
+    database_url: str, fake_slack: FakeSlack, clock: FixedClock
+) -> None:
+    reframe = build(
+        make_settings(database_url, fake_slack, nudge_external_members=True), clock=clock
+    )
+    server = make_http_server(reframe.wsgi, "127.0.0.1", 0)
+    serve_in_thread(server)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        app = RunningApp(reframe, url, SlackSender(url), fake_slack, clock)
+        _external_vent(app, "T0OTHERORG", "1700000700.000100")
+        assert len(fake_slack.wait_for("chat.postEphemeral")) == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+        reframe.shutdown()

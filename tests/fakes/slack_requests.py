@@ -70,6 +70,7 @@ class SlackSender:
         event_id: str | None = None,
         retry: int | None = None,
         team: str = TEAM,
+        envelope: dict[str, Any] | None = None,
         **kw: Any,
     ) -> Reply:
         self._event_counter += 1
@@ -82,6 +83,7 @@ class SlackSender:
             "event_time": int(time.time()),
             "authorizations": [{"team_id": team, "user_id": BOT_USER, "is_bot": True}],
             "event": event,
+            **(envelope or {}),
         }
         headers = {}
         if retry is not None:

@@ -22,6 +22,16 @@ CHANNEL_TYPES = frozenset({"channel", "group"})
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
+def is_external_member(body: dict[str, Any], event: dict[str, Any]) -> bool:
+    """Someone from another organisation writing in a Slack Connect channel."""
+    user_team = event.get("user_team")
+    return (
+        bool(body.get("is_ext_shared_channel"))
+        and isinstance(user_team, str)
+        and user_team != body.get("team_id")
+    )
+
+
 def message_from_event(
     body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None
 ) -> IncomingMessage | None:
@@ -75,11 +85,14 @@ def register(
     nudges: NudgeService,
     channels: ChannelDirectory,
     deliver: Callable[[int], object],
+    external_members: bool = False,
 ) -> None:
     def handle_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
         message = message_from_event(body, event, context.bot_user_id)
         if message is None:
             return
+        if not external_members and is_external_member(body, event):
+            return  # neither nudged nor enrolled: they are not this workspace's reps
         nudge_id = nudges.on_message(message)
         if nudge_id is not None:
             deliver(nudge_id)
@@ -87,6 +100,8 @@ def register(
     def handle_app_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
         message = mention_from_event(body, event)
         if message is None:
+            return
+        if not external_members and is_external_member(body, event):
             return
         nudge_id = nudges.on_message(message)
         if nudge_id is not None:
