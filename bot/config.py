@@ -148,12 +148,15 @@ class Settings(BaseSettings):
             return None
         from cryptography.fernet import Fernet
 
+        keys = [part.strip() for part in value.get_secret_value().split(",") if part.strip()]
         try:
-            Fernet(value.get_secret_value())
+            for key in keys:
+                Fernet(key)
         except (ValueError, TypeError):
             # Never echo the value: it is a secret even when malformed.
             raise ValueError(
-                "must be a Fernet key (32 url-safe base64 bytes); make one with "
+                "must be Fernet keys (32 url-safe base64 bytes each), comma-separated with "
+                "the newest first; make one with "
                 'python -c "from cryptography.fernet import Fernet; '
                 'print(Fernet.generate_key().decode())"'
             ) from None

@@ -82,3 +82,15 @@ def test_secrets_never_print() -> None:
     )  # type: ignore[call-arg]
     assert "xoxb-secret-value" not in repr(settings)
     assert "shh" not in str(settings)
+
+
+def test_token_encryption_keys_may_be_listed_newest_first(monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.fernet import Fernet
+
+    keys = f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}"
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", keys)
+    assert load_settings().token_encryption_key is not None
+    monkeypatch.setenv("TOKEN_ENCRYPTION_KEY", f"{Fernet.generate_key().decode()},not-a-key")
+    with pytest.raises(SettingsError) as problem:
+        load_settings()
+    assert "TOKEN_ENCRYPTION_KEY" in str(problem.value) and "not-a-key" not in str(problem.value)

@@ -93,6 +93,27 @@ def test_a_token_sealed_with_another_key_is_not_used(
     assert TOKEN not in caplog.text
 
 
+def test_a_key_can_be_rotated_without_a_reinstall(db: Database) -> None:
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    store(db, old).save(installation())
+    rotated = store(db, f"{new}, {old}")  # newest first
+    assert rotated.find_bot(enterprise_id=None, team_id="T0ONE").bot_token == TOKEN  # type: ignore[union-attr]
+    rotated.save(installation(team_id="T0TWO"))
+    only_new = store(db, new)
+    assert only_new.find_bot(enterprise_id=None, team_id="T0TWO").bot_token == TOKEN  # type: ignore[union-attr]
+
+
+def test_removing_the_key_never_sends_ciphertext_as_a_token(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    store(db, Fernet.generate_key().decode()).save(installation())
+    keyless = store(db, None)
+    bot = keyless.find_bot(enterprise_id=None, team_id="T0ONE")
+    assert bot is not None and bot.bot_token is None and bot.bot_refresh_token is None
+    assert "TOKEN_ENCRYPTION_KEY is not set" in caplog.text
+    assert TOKEN not in caplog.text
+
+
 def test_delete_all_removes_one_workspace_only(db: Database) -> None:
     sealed = store(db, Fernet.generate_key().decode())
     sealed.save(installation("T0ONE"))

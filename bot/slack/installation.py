@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from logging import Logger
 from typing import TypeVar
 
-from cryptography.fernet import Fernet, InvalidToken
+from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
@@ -46,10 +46,16 @@ Record = TypeVar("Record", Installation, Bot)
 
 
 class TokenCipher:
-    """Fernet encryption for tokens at rest. Without a key it passes values through."""
+    """Fernet encryption for tokens at rest. Without a key it passes values through.
+
+    `key` may list several keys, comma-separated, newest first: tokens are sealed with
+    the first and opened with whichever fits, so a key can be rotated without making
+    every workspace reinstall (re-save, or reinstall, to move tokens to the new key).
+    """
 
     def __init__(self, key: str | None) -> None:
-        self._fernet = Fernet(key) if key else None
+        keys = [part.strip() for part in (key or "").split(",") if part.strip()]
+        self._fernet = MultiFernet([Fernet(k) for k in keys]) if keys else None
 
     @property
     def enabled(self) -> bool:
@@ -61,8 +67,14 @@ class TokenCipher:
         return self._fernet.encrypt(value.encode()).decode()
 
     def open(self, value: str | None) -> str | None:
-        if value is None or self._fernet is None:
+        if value is None:
             return value
+        if self._fernet is None:
+            if value.startswith(PLAIN_TOKEN_PREFIX):
+                return value
+            # Sealed while a key was set: never hand Slack the ciphertext as a token.
+            log.error("a stored Slack token is encrypted but TOKEN_ENCRYPTION_KEY is not set")
+            return None
         try:
             return self._fernet.decrypt(value.encode()).decode()
         except InvalidToken:
@@ -70,7 +82,9 @@ class TokenCipher:
                 return value  # saved before TOKEN_ENCRYPTION_KEY was set
             # A different key (rotated without re-encrypting): the workspace
             # must reinstall. Say so without printing anything of the value.
-            log.error("a stored Slack token cannot be decrypted with TOKEN_ENCRYPTION_KEY")
+            log.error(
+                "a stored Slack token cannot be decrypted with any key in TOKEN_ENCRYPTION_KEY"
+            )
             return None
 
 
