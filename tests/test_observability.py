@@ -176,3 +176,16 @@ def test_request_kinds_in_metrics_come_from_a_fixed_set(running_app: RunningApp)
     }
     assert "made-up" not in text
     assert kinds <= set(METRIC_KINDS) | {"other"}
+
+
+def test_at_debug_no_logger_repeats_what_a_rep_wrote(
+    running_app: RunningApp, json_logs: io.StringIO
+) -> None:
+    canary = "walrus-canary their CFO is a total clown and will never sign"
+    assert running_app.slack.command(canary).status == 200
+    running_app.slack.message(canary, user="U0DEBUG", ts="1700000900.000100")
+    running_app.fake.wait_for("chat.postEphemeral")
+    running_app.reframe.background.shutdown(wait=True)
+    output = json_logs.getvalue()
+    assert output  # DEBUG logging was on
+    assert "walrus-canary" not in output and "clown" not in output
