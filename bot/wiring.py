@@ -144,7 +144,7 @@ def build(
         "channel",
         "/reframe channel on|off|auto|status|mode ephemeral|thread|dm",
         "choose whether Reframe listens in this channel, and how it answers",
-        commands.channel_subcommand(channels),
+        commands.channel_subcommand(channels, gateway),
     )
     privacy = PrivacyService(db=db, clock=clock)
     router.add(

@@ -66,12 +66,15 @@ def test_channel_on_makes_any_channel_a_deal_channel_and_mode_thread(
     running_app: RunningApp,
 ) -> None:
     s, fake = running_app.slack, running_app.fake
+    fake.add_channel("C0GENERAL", "general", creator="U0REP")
     vent = "their procurement lead is a clown, no one over there can stand him"
     s.message(vent, channel="C0GENERAL", ts="1.1")
     time.sleep(0.2)
     assert fake.calls("chat.postEphemeral") == []
     assert "listens" in _texts(s.command("channel on", channel="C0GENERAL").json())
-    assert "visible reply" in _texts(s.command("channel mode thread", channel="C0GENERAL").json())
+    made_visible = s.command("channel mode thread", channel="C0GENERAL").json()
+    assert "visible reply" in _texts(made_visible)
+    assert made_visible["response_type"] == "in_channel"  # the channel is told
     s.message(vent, channel="C0GENERAL", ts="1.2")
     [call] = fake.wait_for("chat.postMessage")
     assert call.params["channel"] == "C0GENERAL" and call.params["thread_ts"] == "1.2"
@@ -79,6 +82,24 @@ def test_channel_on_makes_any_channel_a_deal_channel_and_mode_thread(
     s.message(vent, channel="C0GENERAL", ts="1.3", user="U0OTHER")
     time.sleep(0.3)
     assert len(fake.calls("chat.postMessage")) == 1
+
+
+def test_only_the_creator_or_an_admin_can_make_nudges_visible(running_app: RunningApp) -> None:
+    s, fake = running_app.slack, running_app.fake
+    fake.add_channel("C0SHARED", "deal-globex", creator="U0CREATOR")
+    fake.add_user("U0REP", is_admin=False)
+    fake.add_user("U0ADMIN", is_admin=True)
+    refused = s.command("channel mode thread", channel="C0SHARED", user="U0REP").json()
+    assert refused["response_type"] == "ephemeral"
+    assert "Only the creator" in _texts(refused) and "nothing was changed" in _texts(refused)
+    status = _texts(s.command("channel status", channel="C0SHARED").json())
+    assert "`ephemeral`" in status
+    for user in ("U0CREATOR", "U0ADMIN"):
+        allowed = s.command("channel mode thread", channel="C0SHARED", user=user).json()
+        assert allowed["response_type"] == "in_channel"
+        assert f"<@{user}>" in _texts(allowed)
+        s.command("channel mode ephemeral", channel="C0SHARED", user="U0REP")  # anyone may
+    assert "`ephemeral`" in _texts(s.command("channel status", channel="C0SHARED").json())
 
 
 def test_channel_mode_dm(running_app: RunningApp) -> None:
@@ -168,3 +189,16 @@ def test_mention_and_command_say_what_they_heard_alike(running_app: RunningApp) 
     assert "calling the customer names" in command_text
     assert "calling the customer names" in mention_text
     assert "nudge_helpful" in mention_text  # both answers can be rated
+
+
+def test_making_nudges_visible_while_slack_is_down_changes_nothing(
+    running_app: RunningApp,
+) -> None:
+    from tests.fakes.slack_api import Fault
+
+    s, fake = running_app.slack, running_app.fake
+    fake.add_channel("C0DOWN", "deal-initech", creator="U0REP")
+    fake.fail("conversations.info", Fault(500))
+    reply = s.command("channel mode thread", channel="C0DOWN").json()
+    assert reply["response_type"] == "ephemeral" and "nothing was changed" in _texts(reply)
+    assert "`ephemeral`" in _texts(s.command("channel status", channel="C0DOWN").json())

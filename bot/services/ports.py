@@ -63,3 +63,11 @@ class NudgeSender(Protocol):
     def send_nudge(self, nudge: OutgoingNudge) -> None:
         """Post the nudge; raise DeliveryFailed when Slack refuses or fails."""
         ...
+
+
+class ChannelPermissions(Protocol):
+    def may_make_nudges_visible(self, team_id: str, channel_id: str, user_id: str) -> bool:
+        """True for the channel's creator and the workspace's admins and owners.
+
+        Raises SlackUnavailable when Slack cannot say.
+        """

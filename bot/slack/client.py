@@ -167,6 +167,22 @@ class SlackGateway:
         self._background = background
         self._interactive = interactive
 
+    def may_make_nudges_visible(self, team_id: str, channel_id: str, user_id: str) -> bool:
+        client = self._interactive(team_id)
+        try:
+            channel = client.conversations_info(channel=channel_id).get("channel") or {}
+            if channel.get("creator") == user_id:
+                return True
+            user = client.users_info(user=user_id).get("user") or {}
+        except SlackApiError as error:
+            code = str(error.response.get("error", "")) if error.response.data else ""
+            if code in PERMANENT_ERRORS:
+                return False  # a user or channel Slack does not show us: no say over it
+            raise SlackUnavailable(_describe(error)) from error
+        except (SlackClientError, OSError) as error:
+            raise SlackUnavailable(_describe(error)) from error
+        return bool(user.get("is_admin") or user.get("is_owner"))
+
     def channel_name(self, team_id: str, channel_id: str) -> str | None:
         try:
             response = self._interactive(team_id).conversations_info(channel=channel_id)

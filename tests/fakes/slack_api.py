@@ -83,13 +83,16 @@ class FakeSlack:
 
     # -- test controls ----------------------------------------------------
 
-    def add_channel(self, channel_id: str, name: str, *, is_private: bool = False) -> None:
+    def add_channel(
+        self, channel_id: str, name: str, *, is_private: bool = False, **fields: Any
+    ) -> None:
         with self.lock:
             self.state.channels[channel_id] = {
                 "id": channel_id,
                 "name": name,
                 "is_private": is_private,
                 "is_member": True,
+                **fields,
             }
 
     def add_user(self, user_id: str, **fields: Any) -> None:
@@ -256,7 +259,6 @@ class FakeSlack:
         if method in ("views.open", "views.publish", "views.update", "views.push"):
             return {"ok": True, "view": {"id": "V0VIEW"}}
         return {"ok": True}
-
 
     def _oauth_access(self, params: dict[str, Any]) -> dict[str, Any]:
         # Slack's oauth.v2.access answer for a bot-only install (one use per code).

@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App
 
 from bot.services.channels import DELIVERY_MODES, ChannelDirectory
+from bot.services.ports import ChannelPermissions, SlackUnavailable
 from bot.services.reframe import Asker, ReframeService
 from bot.slack.blocks import build_reflect_blocks, build_reframe_blocks, build_text_blocks
 from bot.slack.commands import CommandReply, CommandRequest, CommandRouter, SubcommandHandler
@@ -15,6 +16,7 @@ from bot.slack.commands import CommandReply, CommandRequest, CommandRouter, Subc
 log = logging.getLogger(__name__)
 
 COMMAND = "/reframe"
+VISIBLE_MODES = frozenset({"thread"})  # delivery modes everyone in the channel can read
 TROUBLE = "Something went wrong on our side and nothing was changed. Please try again in a minute."
 
 
@@ -39,8 +41,14 @@ REFRAME_USAGES = [
 ]
 
 
-def channel_subcommand(channels: ChannelDirectory) -> SubcommandHandler:
-    """`/reframe channel on|off|auto|mode <ephemeral|thread|dm>|status`."""
+def channel_subcommand(
+    channels: ChannelDirectory, permissions: ChannelPermissions
+) -> SubcommandHandler:
+    """`/reframe channel on|off|auto|mode <ephemeral|thread|dm>|status`.
+
+    Visible thread replies make everyone's nudges public, so only the channel's creator
+    or a workspace admin may choose them, and the channel is told when they do.
+    """
 
     def handle(request: CommandRequest) -> CommandReply:
         words = request.text.lower().split()
@@ -56,6 +64,25 @@ def channel_subcommand(channels: ChannelDirectory) -> SubcommandHandler:
             }[words[0]]
             return _reply(said)
         if len(words) == 2 and words[0] == "mode" and words[1] in DELIVERY_MODES:
+            if words[1] in VISIBLE_MODES:
+                try:
+                    allowed = permissions.may_make_nudges_visible(
+                        request.team_id, request.channel_id, request.user_id
+                    )
+                except SlackUnavailable:
+                    return _reply("Slack didn't answer just now; nothing was changed. Try again.")
+                if not allowed:
+                    return _reply(
+                        f"Only the creator of {where} or a workspace admin can make nudges "
+                        "visible to the whole channel; nothing was changed."
+                    )
+                channels.set_mode(request.team_id, request.channel_id, words[1])
+                text = (
+                    f"<@{request.user_id}> set Reframe to answer venting in {where} with a "
+                    "visible reply in the thread, so everyone here can see its questions. "
+                    "`/reframe channel mode ephemeral` makes them private again."
+                )
+                return CommandReply(text=text, blocks=build_text_blocks(text), visible=True)
             channels.set_mode(request.team_id, request.channel_id, words[1])
             how = {
                 "ephemeral": "privately, visible only to the rep, in the thread",
