@@ -76,6 +76,24 @@ def gunicorn_command(extra: Iterable[str] = ()) -> list[str]:
     ]
 
 
+def credentials_accepted(settings: Settings) -> bool:
+    """A single-workspace token Slack refuses is one clear line at start, not a bot that
+    starts 'fine' and then tells every rep to reinstall."""
+    from bot.slack.client import token_problem
+
+    if settings.slack_bot_token is None:
+        return True  # OAuth: each workspace's token is checked when it installs
+    problem = token_problem(settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
+    if problem is None:
+        return True
+    print(
+        f"Reframe cannot start: Slack refused SLACK_BOT_TOKEN ({problem}); set the bot "
+        "token (xoxb-...) from your app's OAuth & Permissions page",
+        file=sys.stderr,
+    )
+    return False
+
+
 def detector_ready() -> bool:
     """Load the detector before serving; a missing encoder wheel is one clear line."""
     from bot.domain.detection import EncoderMissing, default_detector
@@ -90,7 +108,7 @@ def detector_ready() -> bool:
 
 def run_web(_args: argparse.Namespace) -> int:
     settings = _settings()
-    if settings is None or not detector_ready():
+    if settings is None or not detector_ready() or not credentials_accepted(settings):
         return 2
     _migrate(settings)
     command = gunicorn_command()
@@ -119,7 +137,7 @@ def run_scheduler(args: argparse.Namespace) -> int:
     from bot.wiring import build
 
     settings = _settings()
-    if settings is None:
+    if settings is None or not credentials_accepted(settings):
         return 2
     reframe = build(settings)  # migrates
     stop = stop_on_signals()

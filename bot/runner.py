@@ -7,7 +7,7 @@ import sys
 import threading
 
 from bot.config import SettingsError, configure_logging, load_settings, require_slack_credentials
-from bot.roles import detector_ready, stop_on_signals, wait_for
+from bot.roles import credentials_accepted, detector_ready, stop_on_signals, wait_for
 from bot.web import make_http_server
 from bot.wiring import build
 
@@ -22,7 +22,7 @@ def main() -> int:
         print(problem, file=sys.stderr)
         return 2
     configure_logging(settings)
-    if not detector_ready():
+    if not detector_ready() or not credentials_accepted(settings):
         return 2
     reframe = build(settings)
     reframe.start_scheduler()

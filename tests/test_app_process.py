@@ -82,3 +82,30 @@ def test_serves_events_and_health_then_stops_cleanly(
         output, _ = process.communicate(timeout=30)
     assert process.returncode == 0, output
     assert "xoxb-test" not in output
+
+
+def test_a_token_slack_refuses_stops_the_start_in_one_line(
+    tmp_path: Path, fake_slack: FakeSlack, database_url: str
+) -> None:
+    from tests.fakes.slack_api import Fault
+
+    fake_slack.fail("auth.test", Fault(200, error="invalid_auth"))
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "app.py")],
+        env=_env(
+            SLACK_BOT_TOKEN="xoxb-placeholder-from-the-readme",
+            SLACK_SIGNING_SECRET=SIGNING_SECRET,
+            SLACK_API_URL=fake_slack.api_url,
+            DATABASE_URL=database_url,
+            PORT=str(_free_port()),
+        ),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "SLACK_BOT_TOKEN" in lines[0] and "invalid_auth" in lines[0]
+    assert "placeholder-from-the-readme" not in result.stderr

@@ -138,6 +138,23 @@ def build_web_client(
     return client
 
 
+def token_problem(token: str, base_url: str) -> str | None:
+    """Slack's reason for refusing a bot token (auth.test), or None when it is accepted.
+
+    A Slack that cannot be reached says nothing about the token: that is None too, and
+    the caller goes on (deliveries retry once Slack answers).
+    """
+    client = WebClient(token=token, base_url=base_url, timeout=10)
+    try:
+        client.auth_test()
+    except SlackApiError as error:
+        code = str(error.response.get("error", "")) if error.response.data else ""
+        return code or f"http_{error.response.status_code}"
+    except (SlackClientError, OSError) as error:
+        log.warning("could not check the bot token with Slack: %s", type(error).__name__)
+    return None
+
+
 def delivery_failure(error: Exception) -> DeliveryFailed:
     """Turn an SDK error into a retryable or final failure."""
     if isinstance(error, SlackApiError):
