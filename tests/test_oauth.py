@@ -215,3 +215,20 @@ def test_uninstall_deletes_tokens_and_data_and_stops_answering(oauth_app: Runnin
     vent_from(oauth_app, NEW_TEAM, ts="1700000000.000999")
     time.sleep(0.2)
     assert oauth_app.fake.calls("chat.postEphemeral") == []
+
+
+@pytest.mark.parametrize(
+    ("team", "kept"),
+    [("T0AB12CD", True), ("T1%26scope%3Dadmin%2Cusers%3Awrite", False), ("<script>", False)],
+)
+def test_install_page_keeps_a_team_id_and_drops_anything_else(
+    oauth_app: RunningApp, team: str, kept: bool
+) -> None:
+    reply = get(oauth_app.url + "/slack/install?team=" + team)
+    assert reply.status == 200
+    match = re.search(r'href="(https://slack\.com/oauth/v2/authorize\?[^"]+)"', reply.body.decode())
+    assert match is not None
+    query = parse_qs(urlparse(unescape(match.group(1))).query)
+    assert len(query["scope"]) == 1 and "admin" not in query["scope"][0]
+    assert "users:write" not in query["scope"][0]
+    assert query.get("team") == (["T0AB12CD"] if kept else None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
+from slack_sdk.oauth import AuthorizeUrlGenerator
 from slack_sdk.oauth.installation_store import InstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
@@ -213,7 +215,7 @@ def build_oauth_settings(
     installation_store: InstallationStore,
 ) -> OAuthSettings:
     """Bolt's OAuth v2 flow at /slack/install and /slack/oauth_redirect."""
-    return OAuthSettings(
+    settings = OAuthSettings(
         client_id=client_id,
         client_secret=client_secret,
         scopes=list(scopes),
@@ -225,6 +227,30 @@ def build_oauth_settings(
             expiration_seconds=OAUTH_STATE_SECONDS, engine=engine
         ),
     )
+    generator = settings.authorize_url_generator
+    settings.authorize_url_generator = TeamCheckingAuthorizeUrlGenerator(
+        client_id=generator.client_id,
+        redirect_uri=generator.redirect_uri,
+        scopes=generator.scopes,
+        user_scopes=generator.user_scopes,
+        authorization_url=generator.authorization_url,
+    )
+    return settings
+
+
+_TEAM_ID = re.compile(r"T[A-Z0-9]{1,31}")
+
+
+class TeamCheckingAuthorizeUrlGenerator(AuthorizeUrlGenerator):
+    """`/slack/install?team=T…` preselects a workspace; the SDK copies the value into the
+    authorize URL unencoded, so `team=T1%26scope%3Dadmin` could add scopes. Only a team id
+    passes; anything else is dropped (the installer then picks the workspace in Slack)."""
+
+    def generate(self, state: str, team: str | None = None) -> str:
+        if team is not None and not _TEAM_ID.fullmatch(team):
+            log.warning("ignored a team parameter that is not a Slack team id")
+            team = None
+        return super().generate(state, team=team)
 
 
 class WorkspaceNotInstalled(SlackClientError):
