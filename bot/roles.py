@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.config import (
     Settings,
@@ -76,6 +76,44 @@ def gunicorn_command(extra: Iterable[str] = ()) -> list[str]:
     ]
 
 
+def explain_start_failure(error: BaseException, settings: Settings) -> str | None:
+    """One line naming the fix for a start-up failure an operator can fix, else None."""
+    import errno
+
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(error, DBAPIError):
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        reason = type(error.orig).__name__ if error.orig is not None else type(error).__name__
+        return (
+            f"Reframe cannot start: the database at {where} does not answer ({reason}); "
+            "check DATABASE_URL and that the server is up"
+        )
+    if isinstance(error, OSError) and error.errno == errno.EADDRINUSE:
+        return (
+            f"Reframe cannot start: port {settings.port} is already in use; set PORT to a "
+            "free port or stop the process holding it"
+        )
+    return None
+
+
+T = TypeVar("T")
+
+
+def or_explain(step: Callable[[], T], settings: Settings) -> T | None:
+    """The step's result, or None after printing the one-line fix for a failure an
+    operator can fix (see `explain_start_failure`); anything else is raised as it is."""
+    try:
+        return step()
+    except Exception as error:
+        explained = explain_start_failure(error, settings)
+        if explained is None:
+            raise
+        print(explained, file=sys.stderr)
+        return None
+
+
 def credentials_accepted(settings: Settings) -> bool:
     """A single-workspace token Slack refuses is one clear line at start, not a bot that
     starts 'fine' and then tells every rep to reinstall."""
@@ -110,7 +148,8 @@ def run_web(_args: argparse.Namespace) -> int:
     settings = _settings()
     if settings is None or not detector_ready() or not credentials_accepted(settings):
         return 2
-    _migrate(settings)
+    if or_explain(lambda: _migrate(settings), settings) is None:
+        return 2
     command = gunicorn_command()
     log.info("starting gunicorn: %s", " ".join(command[1:]))
     sys.stdout.flush()
@@ -120,8 +159,10 @@ def run_web(_args: argparse.Namespace) -> int:
     return 0  # not reached
 
 
-def _migrate(settings: Settings) -> None:
-    """Once, before any worker forks; concurrent roles wait on an advisory lock."""
+def _migrate(settings: Settings) -> bool:
+    """Once, before any worker forks; concurrent roles wait on an advisory lock.
+
+    True once the schema is current (a value, so `or_explain` can tell it ran)."""
     from bot.storage.db import Database
     from bot.storage.migrate import upgrade
 
@@ -130,6 +171,7 @@ def _migrate(settings: Settings) -> None:
         upgrade(db.engine)
     finally:
         db.dispose()
+    return True
 
 
 def run_scheduler(args: argparse.Namespace) -> int:
@@ -139,18 +181,23 @@ def run_scheduler(args: argparse.Namespace) -> int:
     settings = _settings()
     if settings is None or not credentials_accepted(settings):
         return 2
-    reframe = build(settings)  # migrates
+    reframe = or_explain(lambda: build(settings), settings)  # migrates
+    if reframe is None:
+        return 2
     stop = stop_on_signals()
-    reframe.start_scheduler()
     server = None
     if not args.no_http:
         health = HealthWSGI(
             live=lambda: reframe.scheduler is not None and reframe.scheduler.running,
             ready=reframe.db.ping,
         )
-        server = make_http_server(health, "0.0.0.0", settings.port)
+        server = or_explain(lambda: make_http_server(health, "0.0.0.0", settings.port), settings)
+        if server is None:
+            reframe.shutdown()
+            return 2
         serve_in_thread(server)
         log.info("scheduler health on http://0.0.0.0:%s/healthz", settings.port)
+    reframe.start_scheduler()
     wait_for(stop)
     if server is not None:
         server.shutdown()

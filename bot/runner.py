@@ -7,7 +7,13 @@ import sys
 import threading
 
 from bot.config import SettingsError, configure_logging, load_settings, require_slack_credentials
-from bot.roles import credentials_accepted, detector_ready, stop_on_signals, wait_for
+from bot.roles import (
+    credentials_accepted,
+    detector_ready,
+    or_explain,
+    stop_on_signals,
+    wait_for,
+)
 from bot.web import make_http_server
 from bot.wiring import build
 
@@ -24,7 +30,17 @@ def main() -> int:
     configure_logging(settings)
     if not detector_ready() or not credentials_accepted(settings):
         return 2
-    reframe = build(settings)
+    reframe = or_explain(lambda: build(settings), settings)
+    if reframe is None:
+        return 2
+    server = None
+    if settings.slack_app_token is None:
+        server = or_explain(
+            lambda: make_http_server(reframe.wsgi, "0.0.0.0", settings.port), settings
+        )
+        if server is None:
+            reframe.shutdown()
+            return 2
     reframe.start_scheduler()
     stop = stop_on_signals()
 
@@ -37,7 +53,7 @@ def main() -> int:
         wait_for(stop)
         handler.close()
     else:
-        server = make_http_server(reframe.wsgi, "0.0.0.0", settings.port)
+        assert server is not None
         thread = threading.Thread(target=server.serve_forever, name="reframe-http", daemon=True)
         thread.start()
         log.info("Reframe listens on http://0.0.0.0:%s/slack/events", settings.port)
