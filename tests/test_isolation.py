@@ -80,6 +80,7 @@ def test_channel_settings_in_one_workspace_do_not_reach_the_other(
     running_app: RunningApp,
 ) -> None:
     app = running_app
+    app.fake.add_channel("C0DEAL", "deal-acme-renewal", creator="U0REP")  # may make it visible
     assert app.slack.command("channel off", team=TEAM_A).status == 200
     assert app.slack.command("channel mode thread", team=TEAM_B).status == 200
 
