@@ -69,17 +69,13 @@ class ReframeWSGI:
             return _json(start_response, 413 if length > 0 else 400, {"ok": False})
         if method == "POST":
             stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
-            if stamp is not None and not (stamp.isascii() and stamp.isdigit()):
+            if stamp is not None and not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
                 # Slack sends whole seconds; anything else cannot carry a valid signature.
                 log.warning("refused a request with a malformed timestamp header")
                 return _json(start_response, 400, {"ok": False, "error": "bad timestamp"})
             raw = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(raw)
-            if self._verifier is not None and not self._verifier.is_valid(
-                body=raw,
-                timestamp=stamp or "0",
-                signature=environ.get("HTTP_X_SLACK_SIGNATURE", ""),
-            ):
+            if self._verifier is not None and not self._signed(raw, stamp, environ):
                 log.info("refused a request whose signature did not verify")
                 return _json(start_response, 401, {"ok": False, "error": "invalid signature"})
             if not _is_slack_shaped(raw, environ.get("CONTENT_TYPE", "")):
@@ -87,6 +83,14 @@ class ReframeWSGI:
                 log.warning("refused a request body that is not a Slack payload")
                 return _json(start_response, 400, {"ok": False, "error": "malformed body"})
         return self._slack(environ, start_response)
+
+    def _signed(self, raw: bytes, stamp: str | None, environ: dict[str, Any]) -> bool:
+        assert self._verifier is not None
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+        try:
+            return self._verifier.is_valid(body=raw, timestamp=stamp or "0", signature=signature)
+        except UnicodeDecodeError:  # the SDK decodes the body as UTF-8; Slack's always is
+            return False
 
 
 def _is_slack_shaped(raw: bytes, content_type: str) -> bool:

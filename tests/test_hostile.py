@@ -310,3 +310,29 @@ def test_a_modal_missing_its_view_fields_is_refused_or_answered(
     body = urlencode({"payload": json.dumps(payload)})
     reply = app.slack.post(body, "application/x-www-form-urlencoded")
     assert reply.status == status  # a submission with no state is acked, not a 500
+
+
+def test_a_body_that_is_not_utf8_is_refused_not_a_500(app: App) -> None:
+    import urllib.request
+
+    from tests.fakes.slack_requests import _send
+
+    request = urllib.request.Request(
+        app.slack.base_url + "/slack/events",
+        data=b'{"type": "event_callback", "x": "\\xff\\xfe"}'.replace(b"\\xff\\xfe", b"\xff\xfe"),
+        method="POST",
+        headers={
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": str(int(time.time())),
+            "X-Slack-Signature": "v0=" + "0" * 64,
+        },
+    )
+    assert _send(request).status in (400, 401)
+
+
+def test_a_timestamp_of_thousands_of_digits_is_a_400(app: App) -> None:
+    body = json.dumps(_signed_event())
+    reply = app.slack.post(
+        body, "application/json", headers={"X-Slack-Request-Timestamp": "9" * 5000}
+    )
+    assert reply.status == 400
