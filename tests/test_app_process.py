@@ -84,60 +84,59 @@ def test_serves_events_and_health_then_stops_cleanly(
     assert "xoxb-test" not in output
 
 
-def test_a_token_slack_refuses_stops_the_start_in_one_line(
-    tmp_path: Path, fake_slack: FakeSlack, database_url: str
-) -> None:
-    from tests.fakes.slack_api import Fault
-
-    fake_slack.fail("auth.test", Fault(200, error="invalid_auth"))
+def _start_fails(tmp_path: Path, fake_slack: FakeSlack, **env: str) -> str:
+    """Start app.py as an operator would; it must exit 2. Returns what it printed."""
+    settings = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": fake_slack.api_url,
+        "PORT": str(_free_port()),
+        **env,
+    }
     result = subprocess.run(
         [sys.executable, str(ROOT / "app.py")],
-        env=_env(
-            SLACK_BOT_TOKEN="xoxb-placeholder-from-the-readme",
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=fake_slack.api_url,
-            DATABASE_URL=database_url,
-            PORT=str(_free_port()),
-        ),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 2
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1, result.stderr
-    assert "SLACK_BOT_TOKEN" in lines[0] and "invalid_auth" in lines[0]
-    assert "placeholder-from-the-readme" not in result.stderr
-
-
-def _start_fails(tmp_path: Path, fake_slack: FakeSlack, **env: str) -> list[str]:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "app.py")],
-        env=_env(
-            SLACK_BOT_TOKEN="xoxb-test",
-            SLACK_SIGNING_SECRET=SIGNING_SECRET,
-            SLACK_API_URL=fake_slack.api_url,
-            **env,
-        ),
+        env=_env(**settings),
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert result.returncode == 2, result.stderr
-    return [line for line in result.stderr.splitlines() if line.strip()]
+    return result.stderr
+
+
+def _lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.strip()]
+
+
+def test_a_token_slack_refuses_stops_the_start_in_one_line(
+    tmp_path: Path, fake_slack: FakeSlack, database_url: str
+) -> None:
+    from tests.fakes.slack_api import Fault
+
+    fake_slack.fail("auth.test", Fault(200, error="invalid_auth"))
+    stderr = _start_fails(
+        tmp_path,
+        fake_slack,
+        SLACK_BOT_TOKEN="xoxb-placeholder-from-the-readme",
+        DATABASE_URL=database_url,
+    )
+    lines = _lines(stderr)
+    assert len(lines) == 1, stderr
+    assert "SLACK_BOT_TOKEN" in lines[0] and "invalid_auth" in lines[0]
+    assert "placeholder-from-the-readme" not in stderr
 
 
 def test_a_database_that_does_not_answer_is_one_line(tmp_path: Path, fake_slack: FakeSlack) -> None:
     with socket.socket() as closed:  # a port nothing listens on
         closed.bind(("127.0.0.1", 0))
         dead_port = closed.getsockname()[1]
-    lines = _start_fails(
-        tmp_path,
-        fake_slack,
-        DATABASE_URL=f"postgresql+psycopg://reframe:s3cret@127.0.0.1:{dead_port}/reframe",
-        PORT=str(_free_port()),
+    lines = _lines(
+        _start_fails(
+            tmp_path,
+            fake_slack,
+            DATABASE_URL=f"postgresql+psycopg://reframe:s3cret@127.0.0.1:{dead_port}/reframe",
+        )
     )
     assert len(lines) == 1, lines
     assert "database" in lines[0] and "DATABASE_URL" in lines[0] and "s3cret" not in lines[0]
@@ -148,7 +147,9 @@ def test_a_busy_port_is_one_line(tmp_path: Path, fake_slack: FakeSlack, database
         busy.bind(("0.0.0.0", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        lines = _start_fails(tmp_path, fake_slack, DATABASE_URL=database_url, PORT=str(port))
+        lines = _lines(
+            _start_fails(tmp_path, fake_slack, DATABASE_URL=database_url, PORT=str(port))
+        )
     # Start-up logs its usual lines first (migrations); the failure itself is one line.
     assert not any("Traceback" in line for line in lines), lines
     [failure] = [line for line in lines if "cannot start" in line]

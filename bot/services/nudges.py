@@ -309,6 +309,8 @@ class NudgeService:
                 rep.nudges_paused_until = None
 
 
+_TRAP_CODES = frozenset(trap.value for trap in Trap)
+
+
 def _heard(nudge: Nudge) -> tuple[Trap, ...]:
-    known = {trap.value for trap in Trap}
-    return tuple(Trap(code) for code in nudge.traps.split(",") if code in known)
+    return tuple(Trap(code) for code in nudge.trap_codes if code in _TRAP_CODES)

@@ -157,7 +157,7 @@ def _nudge(nudge: Nudge) -> dict[str, Any]:
         "channel_id": nudge.channel_id,
         "message_ts": nudge.message_ts,
         "trigger": nudge.trigger,
-        "traps": [t for t in nudge.traps.split(",") if t],
+        "traps": nudge.trap_codes,
         "question_id": nudge.question_id,
         "delivery": nudge.delivery,
         "status": nudge.status,

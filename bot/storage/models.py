@@ -119,6 +119,11 @@ class Nudge(Base):
     feedback: Mapped[str | None] = mapped_column(String(16))  # helpful | not_for_me | pause
     feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    @property
+    def trap_codes(self) -> list[str]:
+        """The traps column as codes, main first."""
+        return [code for code in self.traps.split(",") if code]
+
 
 class Checkin(Base):
     """One weekly check-in for one rep: claimed, sent, answered, reminded."""

@@ -87,12 +87,13 @@ def words(text: str) -> list[str]:
 _CLAUSE = re.compile(
     r"[.!?;:,()\n]+|\s(?:but|and|though|although|because|while|so)\s|\s[-\u2013\u2014]+\s"
 )
-_VOCABULARY = json.loads(Path(__file__).with_name("vocabulary.json").read_text("utf-8"))
+# Word lists as data (see its "about"): the sides here, evidence cues in rules.py.
+VOCABULARY = json.loads(Path(__file__).with_name("vocabulary.json").read_text("utf-8"))
 # Who a clause is about, by the first word that names a side. Charged words mean different
 # things aimed at "their cfo" and at "our cpq", so each word also counts tagged by side.
-_THEIR_SIDE = frozenset(_VOCABULARY["their_side"])
-_OUR_SIDE = frozenset(_VOCABULARY["our_side"])
-NOT_EVIDENCE = frozenset(_VOCABULARY["not_evidence"])
+_THEIR_SIDE = frozenset(VOCABULARY["their_side"])
+_OUR_SIDE = frozenset(VOCABULARY["our_side"])
+NOT_EVIDENCE = frozenset(VOCABULARY["not_evidence"])
 
 
 def ngram_ids(text: str) -> tuple[int, ...]:

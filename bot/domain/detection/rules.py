@@ -7,16 +7,13 @@ the words that carried each trap, so a rep can see what was heard.
 
 from __future__ import annotations
 
-import json
 import re
 from functools import cache
-from pathlib import Path
 
-from bot.domain.detection.features import names_their_side
+from bot.domain.detection.features import VOCABULARY, names_their_side
 from bot.domain.text import MENTION_PLACEHOLDER
 from bot.domain.traps import Trap
 
-VOCABULARY_FILE = Path(__file__).with_name("vocabulary.json")
 # "none", "nope lol", ":thumbsup:", "same": stand-up answers are never about a customer.
 MIN_WORDS = 2
 # Under this many words a vent has to name who it is about ("they hate us"): four-word lines
@@ -40,23 +37,18 @@ def _word_count(text: str, *, up_to: int) -> int:
     """Typed words, counted up to `up_to`: space-separated, with a letter in them ("n/a" is
     one, "+1" none), and not the stand-in for an @mention."""
     count = 0
-    for token in text.split(maxsplit=4 * up_to):
-        if token != MENTION_PLACEHOLDER and not token.isdigit() and _has_letter(token):
+    for token in text.split():
+        if token != MENTION_PLACEHOLDER and any(ch.isalpha() for ch in token):
             count += 1
             if count >= up_to:
                 break
     return count
 
 
-def _has_letter(token: str) -> bool:
-    return any(ch.isalpha() for ch in token)
-
-
 @cache
 def _cues() -> dict[Trap, re.Pattern[str]]:
-    data = json.loads(VOCABULARY_FILE.read_text("utf-8"))
     patterns = {}
-    for code, phrases in data["cues"].items():
+    for code, phrases in VOCABULARY["cues"].items():
         alternatives = sorted((re.escape(p.lower()) for p in phrases), key=len, reverse=True)
         patterns[Trap(code)] = re.compile(r"\b(?:" + "|".join(alternatives) + r")\b")
     return patterns
