@@ -34,6 +34,9 @@ _SIMPLE: dict[str, Counter] = {
         "nudges_retry": "Nudge deliveries that failed and will be retried",
         "nudges_failed": "Nudges given up on (permanent Slack error or too many attempts)",
         "nudges_expired": "Nudges dropped because Slack was unreachable for too long",
+        "nudges_unconfirmed": "Ephemeral nudges not posted again: an earlier try may have shown",
+        "nudges_found": "Nudges found already posted when an earlier try was in doubt",
+        "nudge_claims_lost": "Deliveries that finished after another worker took the nudge over",
         "checkins_sent": "Check-in messages delivered",
         "checkins_failed": "Check-in messages given up on",
         "checkins_answered": "Check-in answers recorded",
@@ -62,6 +65,7 @@ _NUDGE_OUTCOMES = {
     "pending": "nudges_retry",
     "failed": "nudges_failed",
     "expired": "nudges_expired",
+    "unconfirmed": "nudges_unconfirmed",
 }
 
 

@@ -7,6 +7,7 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.domain.clock import FixedClock
@@ -259,22 +260,31 @@ def test_app_mention_answers_privately_in_thread(running_app: RunningApp) -> Non
     assert len(running_app.fake.calls("chat.postEphemeral")) == 1
 
 
-def test_crashed_delivery_is_recovered_by_the_sweep(running_app: RunningApp) -> None:
+@pytest.mark.parametrize(("mode", "posts"), [("thread", 1), ("ephemeral", 0)])
+def test_crashed_delivery_is_recovered_by_the_sweep(
+    running_app: RunningApp, mode: str, posts: int
+) -> None:
+    """A process claims a nudge and dies before posting. After the lease the sweep
+    looks in the thread, finds nothing and posts once; an ephemeral nudge cannot be
+    looked up, so it is dropped as unconfirmed rather than risk showing it twice."""
     app = running_app
     nudges = app.reframe.nudges
     from bot.services.nudges import IncomingMessage
 
     nudge_id = nudges.on_message(IncomingMessage("T0TEAM", "C0DEAL", "U0REP", "1.9", None, VENT))
     assert nudge_id is not None
-    # A process claims it and dies before posting.
+    with app.reframe.db.transaction() as session:
+        session.get_one(Nudge, nudge_id).delivery = mode
     assert nudges._claim(nudge_id, app.clock.now()) is not None
     app.reframe.run_jobs_once()
-    assert app.fake.calls("chat.postEphemeral") == []  # the claim is still fresh
+    method = "chat.postMessage" if mode == "thread" else "chat.postEphemeral"
+    assert app.fake.calls(method) == []  # the claim is still fresh
     app.clock.advance(timedelta(minutes=3))
     app.reframe.run_jobs_once()
-    assert len(app.fake.calls("chat.postEphemeral")) == 1
+    assert len(app.fake.calls(method)) == posts
     with app.reframe.db.transaction() as session:
-        assert session.scalar(select(func.count()).select_from(Nudge)) == 1
+        (row,) = session.scalars(select(Nudge)).all()
+        assert row.status == ("sent" if posts else "unconfirmed")
 
 
 def _vent_event() -> dict[str, str]:

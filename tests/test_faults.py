@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from bot.domain.clock import FixedClock
-from bot.storage.models import Nudge
+from bot.storage.models import Channel, Nudge
 from bot.web import make_http_server, serve_in_thread
 from bot.wiring import Reframe, build
 from tests.conftest import RunningApp, make_settings
@@ -58,6 +58,32 @@ def sweep_until_sent(app: RunningApp, rounds: int = 5) -> None:
             return
         app.clock.advance(timedelta(minutes=2, seconds=30))
         app.reframe.run_jobs_once()
+
+
+def sweep_until_settled(app: RunningApp, rounds: int = 5) -> None:
+    """Like sweep_until_sent, for outcomes other than "sent" too."""
+    drain(app.reframe)
+    for _ in range(rounds):
+        if all(n.status not in ("pending", "sending") for n in rows(app.reframe)):
+            return
+        app.clock.advance(timedelta(minutes=2, seconds=30))
+        app.reframe.run_jobs_once()
+
+
+def wait_until_answered(fake: FakeSlack, method: str, timeout: float = 5.0) -> None:
+    """Until the fake has answered every fault queued for `method` (slow ones too)."""
+    deadline = time.monotonic() + timeout
+    while fake.state.faults[method] or fake.rejected(method) + len(fake.calls(method)) == 0:
+        assert time.monotonic() < deadline, f"fake Slack never answered {method}"
+        time.sleep(0.02)
+
+
+def use_mode(app: RunningApp, mode: str) -> None:
+    """The deal channel's choice of delivery, as `/reframe channel mode` stores it."""
+    with app.reframe.db.transaction() as session:
+        session.merge(
+            Channel(team_id="T0TEAM", channel_id="C0DEAL", mode=mode, updated_at=app.clock.now())
+        )
 
 
 def assert_each_vent_nudged_once(reframe: Reframe, fake: FakeSlack, users: list[str]) -> None:
@@ -106,16 +132,91 @@ def test_slow_answers_within_the_timeout_are_just_slow(running_app: RunningApp) 
     assert_each_vent_nudged_once(running_app.reframe, fake, users)
 
 
-def test_timeouts_are_retried_later(running_app: RunningApp) -> None:
+def test_an_answer_after_the_timeout_does_not_show_an_ephemeral_nudge_twice(
+    running_app: RunningApp,
+) -> None:
+    """Slack took the post but answered after the client gave up. An ephemeral
+    message leaves nothing to look up, so the doubtful retry is dropped: the rep
+    sees the nudge once, and the row says it is unconfirmed."""
     fake = running_app.fake
-    # Shorten the patient client's 10 s timeout so the test stays quick.
+    running_app.reframe.bolt.client.timeout = 1  # the patient client's 10 s, shortened
+    fake.fail("chat.postEphemeral", Fault(200, delay=1.5))
+    users = send_vents(running_app.slack, 1)
+    drain(running_app.reframe)
+    fake.wait_for("chat.postEphemeral")  # Slack finishes what it took
+    sweep_until_settled(running_app)
+    assert len(fake.calls("chat.postEphemeral")) == 1
+    (nudge,) = rows(running_app.reframe)
+    assert (nudge.status, nudge.in_doubt) == ("unconfirmed", True)
+    assert nudge.user_id == users[0]
+
+
+@pytest.mark.parametrize("mode", ["thread", "dm"])
+@pytest.mark.parametrize(
+    ("fault", "slack_took_it"), [(Fault(200, delay=1.5), True), (Fault(503, delay=1.5), False)]
+)
+def test_a_timed_out_post_is_looked_for_before_it_is_posted_again(
+    running_app: RunningApp, mode: str, fault: Fault, slack_took_it: bool
+) -> None:
+    """Thread replies and DMs can be looked up: found means sent, not found means post."""
+    fake = running_app.fake
+    use_mode(running_app, mode)
     running_app.reframe.bolt.client.timeout = 1
-    # Slack hangs past the timeout and then fails: it did not post, so we must.
-    fake.fail("chat.postEphemeral", *[Fault(503, delay=1.5)] * 2)
-    users = send_vents(running_app.slack, 2)
+    fake.fail("chat.postMessage", fault)
+    send_vents(running_app.slack, 1)
+    drain(running_app.reframe)
+    wait_until_answered(fake, "chat.postMessage")  # Slack finishes what it took
+    sweep_until_settled(running_app)
+    (nudge,) = rows(running_app.reframe)
+    assert nudge.status == "sent"
+    assert len(fake.calls("chat.postMessage")) == 1
+    lookup = "conversations.replies" if mode == "thread" else "conversations.history"
+    assert len(fake.calls(lookup)) == 1
+    # Found, the first try's post stands; not found, the second try made it.
+    assert fake.rejected("chat.postMessage") == (0 if slack_took_it else 1)
+    assert fake.calls("chat.postMessage")[0].params["metadata"]["event_payload"] == {
+        "nudge_id": nudge.id
+    }
+
+
+def test_a_lookup_that_fails_waits_rather_than_guessing(running_app: RunningApp) -> None:
+    fake = running_app.fake
+    use_mode(running_app, "thread")
+    running_app.reframe.bolt.client.timeout = 1
+    fake.fail("chat.postMessage", Fault(200, delay=1.5))
+    fake.fail("conversations.replies", Fault(500), Fault(500), Fault(500))
+    send_vents(running_app.slack, 1)
+    drain(running_app.reframe)
+    fake.wait_for("chat.postMessage")
+    running_app.clock.advance(timedelta(minutes=2, seconds=30))
+    running_app.reframe.run_jobs_once()
+    (nudge,) = rows(running_app.reframe)
+    assert (nudge.status, nudge.in_doubt) == ("pending", True)
+    sweep_until_settled(running_app)
+    assert rows(running_app.reframe)[0].status == "sent"
+    assert len(fake.calls("chat.postMessage")) == 1
+
+
+def test_a_retry_after_longer_than_the_claim_is_not_slept_through(
+    running_app: RunningApp,
+) -> None:
+    """Two 429s asking for 70 s each inside one two-minute claim: the claim is
+    given back with the wait, never held past its lease, and one nudge goes out."""
+    fake = running_app.fake
+    fake.fail("chat.postEphemeral", Fault(429, retry_after=70), Fault(429, retry_after=70))
+    users = send_vents(running_app.slack, 1)
+    drain(running_app.reframe)
+    (nudge,) = rows(running_app.reframe)
+    assert nudge.status == "pending" and not nudge.in_doubt
+    assert nudge.next_attempt_at is not None
+    assert nudge.next_attempt_at - running_app.clock.now() >= timedelta(seconds=70)
+    running_app.clock.advance(timedelta(seconds=30))
+    running_app.reframe.run_jobs_once()  # too early: Slack asked for 70 s
+    assert fake.rejected("chat.postEphemeral") == 1
     sweep_until_sent(running_app)
-    assert sum(n.attempts for n in rows(running_app.reframe)) == 4
+    assert fake.rejected("chat.postEphemeral") == 2
     assert_each_vent_nudged_once(running_app.reframe, fake, users)
+    assert rows(running_app.reframe)[0].attempts == 3
 
 
 class Gate:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, case, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from bot import metrics
@@ -50,6 +50,14 @@ class IncomingMessage:
     thread_ts: str | None
     text: str
     trigger: Trigger = "message"
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    """Which attempt this worker owns: the attempts count its claim wrote."""
+
+    nudge_id: int
+    attempts: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,16 +185,23 @@ class NudgeService:
     # -- delivering -------------------------------------------------------
 
     def deliver(self, nudge_id: int) -> str:
-        """Claim, post, mark. Returns the nudge's status afterwards (or 'not_claimed')."""
+        """Claim, post, mark. Returns the nudge's status afterwards (or 'not_claimed').
+
+        Exactly once: a nudge whose earlier attempt may have reached Slack (its
+        answer was lost, or the process died mid-send) is looked for before it
+        is posted again. An ephemeral nudge leaves nothing to look for, so a
+        doubtful one is dropped ("unconfirmed") rather than risk showing it twice.
+        """
         now = self._clock.now()
         nudge = self._claim(nudge_id, now)
         if nudge is None:
             return "not_claimed"
+        claim = _Claim(nudge.id, nudge.attempts)
         if now - nudge.created_at > self._window:
-            return self._finish(nudge_id, "expired", error="older than the delivery window")
+            return self._finish(claim, "expired", error="older than the delivery window")
         question = self._library.get(nudge.question_id)
         if question is None:  # the library changed under a pending nudge
-            return self._finish(nudge_id, "failed", error=f"unknown question {nudge.question_id}")
+            return self._finish(claim, "failed", error=f"unknown question {nudge.question_id}")
         outgoing = OutgoingNudge(
             nudge_id=nudge.id,
             team_id=nudge.team_id,
@@ -198,11 +213,39 @@ class NudgeService:
             question=question.text,
             heard=_heard(nudge) if nudge.trigger == "mention" else (),
         )
+        if nudge.in_doubt:
+            settled = self._settle_doubt(claim, nudge, outgoing)
+            if settled is not None:
+                return settled
         try:
             self._sender.send_nudge(outgoing)
         except DeliveryFailed as failure:
-            return self._failed(nudge, failure)
-        return self._finish(nudge_id, "sent", sent_at=self._clock.now())
+            return self._failed(claim, failure)
+        return self._finish(claim, "sent", sent_at=self._clock.now())
+
+    def _settle_doubt(self, claim: _Claim, nudge: Nudge, outgoing: OutgoingNudge) -> str | None:
+        """Look for the earlier attempt's post; None when it is not there (post now)."""
+        try:
+            found = self._sender.find_nudge(outgoing)
+        except DeliveryFailed as failure:
+            # Cannot look: try again later, still in doubt (a guess could double it).
+            return self._failed(claim, failure, in_doubt=True)
+        if found is None:
+            log.warning(
+                "an earlier try of an ephemeral nudge may have been shown; not posting again",
+                extra={"nudge_id": nudge.id, "attempts": nudge.attempts},
+            )
+            return self._finish(
+                claim,
+                "unconfirmed",
+                error="an earlier try may have been shown; not resent",
+                in_doubt=True,
+            )
+        if found:
+            metrics.count("nudges_found")
+            log.info("nudge found already posted; marking it sent", extra={"nudge_id": nudge.id})
+            return self._finish(claim, "sent", sent_at=self._clock.now())
+        return None
 
     def deliver_due(self, limit: int = 200) -> int:
         """Deliver nudges left pending (Slack failed earlier, or a process died)."""
@@ -227,54 +270,93 @@ class NudgeService:
         )
 
     def _claim(self, nudge_id: int, now: datetime) -> Nudge | None:
-        """Atomically take the nudge; only one process can win."""
+        """Atomically take the nudge; only one process can win.
+
+        Taking over a claim whose lease ran out means its worker died or hung
+        mid-send: Slack may have the post, so the nudge is now in doubt.
+        """
         with self._db.transaction() as session:
             claimed = session.execute(
                 update(Nudge)
                 .where(Nudge.id == nudge_id, self._claimable(now))
-                .values(status="sending", claimed_at=now, attempts=Nudge.attempts + 1)
+                .values(
+                    status="sending",
+                    claimed_at=now,
+                    attempts=Nudge.attempts + 1,
+                    in_doubt=case((Nudge.status == "sending", true()), else_=Nudge.in_doubt),
+                )
                 .returning(Nudge.id)
             ).scalar_one_or_none()
             if claimed is None:
                 return None
             return session.get(Nudge, nudge_id, populate_existing=True)
 
-    def _failed(self, nudge: Nudge, failure: DeliveryFailed) -> str:
+    def _failed(self, claim: _Claim, failure: DeliveryFailed, *, in_doubt: bool = False) -> str:
+        in_doubt = in_doubt or failure.maybe_delivered
         log.warning(
             "nudge delivery failed",
-            extra={"nudge_id": nudge.id, "reason": failure.reason, "retryable": failure.retryable},
+            extra={
+                "nudge_id": claim.nudge_id,
+                "reason": failure.reason,
+                "retryable": failure.retryable,
+                "in_doubt": in_doubt,
+            },
         )
-        if not failure.retryable or nudge.attempts >= MAX_ATTEMPTS:
-            return self._finish(nudge.id, "failed", error=failure.reason)
-        wait = backoff(nudge.attempts)
+        if not failure.retryable or claim.attempts >= MAX_ATTEMPTS:
+            return self._finish(claim, "failed", error=failure.reason, in_doubt=in_doubt)
+        wait = backoff(claim.attempts)
         if failure.retry_after is not None:
             wait = max(wait, timedelta(seconds=failure.retry_after))
         return self._finish(
-            nudge.id, "pending", error=failure.reason, next_attempt_at=self._clock.now() + wait
+            claim,
+            "pending",
+            error=failure.reason,
+            next_attempt_at=self._clock.now() + wait,
+            in_doubt=in_doubt,
         )
 
     def _finish(
         self,
-        nudge_id: int,
+        claim: _Claim,
         status: str,
         *,
         error: str | None = None,
         sent_at: datetime | None = None,
         next_attempt_at: datetime | None = None,
+        in_doubt: bool = False,
     ) -> str:
+        """The attempt's outcome, written only while this worker still owns the claim.
+
+        A worker that outlived its lease (Slack held it past the lease, the process
+        froze) finds another worker took the nudge over: it writes nothing, and the
+        new owner, seeing the nudge in doubt, looks before posting.
+        """
         change = (
             update(Nudge)
-            .where(Nudge.id == nudge_id)
+            .where(
+                Nudge.id == claim.nudge_id,
+                Nudge.attempts == claim.attempts,
+                # A write retried after a lost commit finds its own status already there.
+                Nudge.status.in_(("sending", status)),
+            )
             .values(
                 status=status,
                 last_error=error[:200] if error else None,
                 sent_at=sent_at,
                 next_attempt_at=next_attempt_at,
+                in_doubt=in_doubt,
             )
         )
         # Slack may already have the message: losing this write to a dropped
-        # connection would let the sweep send it again.
-        self._db.write_retrying(lambda session: session.execute(change))
+        # connection or a restarting server would let the sweep send it again.
+        written = self._db.write_retrying(lambda session: session.execute(change).rowcount)  # type: ignore[attr-defined]
+        if not written:
+            metrics.count("nudge_claims_lost")
+            log.error(
+                "nudge claim lost: another worker took this nudge over after its lease",
+                extra={"nudge_id": claim.nudge_id, "attempts": claim.attempts, "status": status},
+            )
+            return "claim_lost"
         metrics.nudge_outcome(status)
         return status
 

@@ -28,13 +28,23 @@ class SlackUnavailable(Exception):
 
 
 class DeliveryFailed(Exception):
-    """Slack did not take the message. `retryable` says whether trying later may work."""
+    """Slack did not take the message. `retryable` says whether trying later may work;
+    `maybe_delivered` that Slack may have taken it after all (the answer was lost:
+    a timeout, a dropped connection), so look before posting it again."""
 
-    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        maybe_delivered: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
         self.retry_after = retry_after
+        self.maybe_delivered = maybe_delivered
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +72,13 @@ class ChannelNameLookup(Protocol):
 class NudgeSender(Protocol):
     def send_nudge(self, nudge: OutgoingNudge) -> None:
         """Post the nudge; raise DeliveryFailed when Slack refuses or fails."""
+        ...
+
+    def find_nudge(self, nudge: OutgoingNudge) -> bool | None:
+        """Whether Slack already shows this nudge (an earlier try whose answer was lost).
+
+        None when Slack cannot say (an ephemeral message leaves no trace to look
+        up); raises DeliveryFailed when the lookup itself failed."""
         ...
 
 

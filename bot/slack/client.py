@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
@@ -119,6 +120,19 @@ class PatientRateLimitHandler(RateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
+class RequestNotSentRetryHandler(ConnectionErrorRetryHandler):
+    """Retry a call only when it never reached Slack (the connection was refused or
+    failed while sending, which urllib reports as URLError).
+
+    The SDK's own handler also retries a connection reset or dropped while Slack
+    was answering: by then Slack may have posted the message, and a retry posts it
+    twice. Those errors go to the caller, who looks before posting again.
+    """
+
+    def __init__(self, max_retry_count: int = 1) -> None:
+        super().__init__(max_retry_count=max_retry_count, error_types=[URLError])
+
+
 def build_web_client(
     *, token: str | None, base_url: str, timeout: int = 10, patient: bool = True
 ) -> WebClient:
@@ -129,7 +143,7 @@ def build_web_client(
     a request Slack is waiting on) only retries a dropped connection once.
     """
     client = WebClient(token=token, base_url=base_url, timeout=timeout)
-    client.retry_handlers = [ConnectionErrorRetryHandler(max_retry_count=1)]
+    client.retry_handlers = [RequestNotSentRetryHandler(max_retry_count=1)]
     if patient:
         client.retry_handlers += [
             PatientRateLimitHandler(max_retry_count=2),
@@ -168,8 +182,17 @@ def delivery_failure(error: Exception) -> DeliveryFailed:
         if status >= 500:
             return DeliveryFailed(f"http_{status}", retryable=True)
         return DeliveryFailed(code or f"http_{status}", retryable=code not in PERMANENT_ERRORS)
-    # Timeouts, refused connections, malformed responses: worth another try later.
-    return DeliveryFailed(type(error).__name__, retryable=True)
+    # A refused connection never reached Slack. Timeouts, connections dropped while
+    # Slack was answering, malformed answers: Slack may have acted, so look first.
+    return DeliveryFailed(
+        type(error).__name__, retryable=True, maybe_delivered=not _never_sent(error)
+    )
+
+
+def _never_sent(error: Exception) -> bool:
+    """urllib reports errors while connecting or sending as URLError; an error after
+    that (waiting for or reading the answer) leaves Slack's side unknown."""
+    return isinstance(error, URLError)
 
 
 class SlackGateway:
@@ -239,14 +262,71 @@ class SlackGateway:
                 )
             elif nudge.delivery == "thread":
                 client.chat_postMessage(
-                    channel=nudge.channel_id, thread_ts=thread, text=nudge.question, blocks=blocks
+                    channel=nudge.channel_id,
+                    thread_ts=thread,
+                    text=nudge.question,
+                    blocks=blocks,
+                    metadata=_nudge_metadata(nudge.nudge_id),
                 )
             else:
-                client.chat_postMessage(channel=nudge.user_id, text=nudge.question, blocks=blocks)
+                client.chat_postMessage(
+                    channel=nudge.user_id,
+                    text=nudge.question,
+                    blocks=blocks,
+                    metadata=_nudge_metadata(nudge.nudge_id),
+                )
         except (SlackClientError, OSError) as error:
             failure = delivery_failure(error)
             metrics.slack_error(failure.reason)
             raise failure from error
+
+    def find_nudge(self, nudge: OutgoingNudge) -> bool | None:
+        """Look in the thread or the DM for this nudge, by the metadata it was posted with.
+
+        An ephemeral message is shown to one person and never stored: nothing to
+        find, so None ("cannot say").
+        """
+        if nudge.delivery == "ephemeral":
+            return None
+        try:
+            client = self._background(nudge.team_id)
+            if nudge.delivery == "thread":
+                # The nudge is a reply in the rep's thread, posted soon after the
+                # message: among the thread's first replies.
+                page = client.conversations_replies(
+                    channel=nudge.channel_id,
+                    ts=nudge.thread_ts or nudge.message_ts,
+                    include_all_metadata=True,
+                    limit=_LOOKUP_PAGE,
+                )
+            else:
+                opened = client.conversations_open(users=nudge.user_id)
+                channel_id = str((opened.get("channel") or {}).get("id"))
+                # The bot's DM with a rep is quiet: an earlier try is among the latest.
+                page = client.conversations_history(
+                    channel=channel_id, include_all_metadata=True, limit=_LOOKUP_PAGE
+                )
+        except (SlackClientError, OSError) as error:
+            failure = delivery_failure(error)
+            metrics.slack_error(failure.reason)
+            raise failure from error
+        return any(_carries_nudge(m, nudge.nudge_id) for m in page.get("messages") or [])
+
+
+NUDGE_EVENT = "reframe_nudge"
+_LOOKUP_PAGE = 100
+
+
+def _nudge_metadata(nudge_id: int) -> dict[str, object]:
+    return {"event_type": NUDGE_EVENT, "event_payload": {"nudge_id": nudge_id}}
+
+
+def _carries_nudge(message: object, nudge_id: int) -> bool:
+    metadata = message.get("metadata") if isinstance(message, dict) else None
+    if not isinstance(metadata, dict) or metadata.get("event_type") != NUDGE_EVENT:
+        return False
+    payload = metadata.get("event_payload")
+    return isinstance(payload, dict) and payload.get("nudge_id") == nudge_id
 
 
 def _describe(error: Exception) -> str:

@@ -12,12 +12,16 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, DateTime, Engine, create_engine, event, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# How long a write that must not be lost keeps trying while the database restarts.
+# Well inside a nudge claim's two-minute lease.
+WRITE_RETRY_SECONDS = 20.0
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -108,23 +112,35 @@ class Database:
         with self.sessions.begin() as session:
             yield session
 
-    def write_retrying(self, work: Callable[[Session], T], *, attempts: int = 4) -> T:
-        """Run an idempotent unit of work; run it again if the connection dropped.
+    def write_retrying(
+        self, work: Callable[[Session], T], *, within: float = WRITE_RETRY_SECONDS
+    ) -> T:
+        """Run an idempotent unit of work; run it again while the database is unreachable.
 
         For writes that must not be lost after Slack already acted (marking a
         nudge sent): a database restart mid-write would otherwise leave the row
-        claimed, and the sweep would send it a second time.
+        claimed, and the sweep would have to settle it later. A dropped connection
+        and a refused reconnect (the server restarting) are both tried again, with
+        a growing pause, for up to `within` seconds; any other error is raised.
         """
-        for attempt in range(1, attempts + 1):
+        deadline = time.monotonic() + within
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 with self.transaction() as session:
                     return work(session)
             except DBAPIError as error:
-                if not error.connection_invalidated or attempt == attempts:
+                lost = error.connection_invalidated or isinstance(error, OperationalError)
+                pause = min(0.05 * 2**attempt, 2.0)
+                if not lost or time.monotonic() + pause > deadline:
                     raise
-                log.warning("database connection lost; writing again (attempt %s)", attempt + 1)
-                time.sleep(0.05 * 2**attempt)  # a restarting server needs a moment
-        raise AssertionError("unreachable")
+                log.warning(
+                    "database unreachable; writing again (attempt %s): %s",
+                    attempt + 1,
+                    type(error.orig).__name__,
+                )
+                time.sleep(pause)
 
     @property
     def is_postgres(self) -> bool:

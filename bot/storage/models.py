@@ -82,6 +82,9 @@ class Rep(Base):
     eligible: Mapped[bool | None] = mapped_column(Boolean)
     # Nudges: "Pause for a week".
     nudges_paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # `/reframe forget-me`: the row keeps only the ids and this time, so that no
+    # process enrols or nudges the rep again until they ask for Reframe themselves.
+    opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Nudge(Base):
@@ -108,7 +111,8 @@ class Nudge(Base):
     traps: Mapped[str] = mapped_column(String(200))  # comma-separated codes, main first
     question_id: Mapped[str] = mapped_column(String(64))
     delivery: Mapped[str] = mapped_column(String(16))  # ephemeral | thread | dm
-    # pending | sending | sent | failed; "answered" for /reframe's replies, never delivered
+    # pending | sending | sent | failed | expired | unconfirmed (an ephemeral try in doubt);
+    # "answered" for /reframe's replies, never delivered
     status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -116,6 +120,9 @@ class Nudge(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(200))
+    # An earlier attempt may have reached Slack (a timeout, a lost answer, a claim
+    # that outlived its lease): look for that post before posting again.
+    in_doubt: Mapped[bool] = mapped_column(Boolean, server_default=false())
     feedback: Mapped[str | None] = mapped_column(String(16))  # helpful | not_for_me | pause
     feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

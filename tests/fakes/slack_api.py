@@ -203,6 +203,22 @@ class FakeSlack:
             messages.append(message)
         return messages
 
+    def _replies(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        """A thread's replies as posted through the fake (oldest first)."""
+        channel, thread = params.get("channel"), params.get("ts")
+        messages = []
+        for call in self.state.calls:
+            if call.method != "chat.postMessage" or call.params.get("channel") != channel:
+                continue
+            if call.params.get("thread_ts") != thread:
+                continue
+            ts = (call.response or {}).get("ts")
+            message = {"type": "message", "ts": ts, "thread_ts": thread}
+            if params.get("include_all_metadata") and call.params.get("metadata"):
+                message["metadata"] = call.params["metadata"]
+            messages.append(message)
+        return messages
+
     def _over_rate_limit(self, method: str) -> bool:
         per_second = self.state.rate_limits.get(method)
         if not per_second:
@@ -250,6 +266,8 @@ class FakeSlack:
             )
         if method == "conversations.history":
             return {"ok": True, "messages": self._history(params)}
+        if method == "conversations.replies":
+            return {"ok": True, "messages": self._replies(params)}
         if method == "conversations.open":
             user = str(params.get("users", "U0"))
             return {"ok": True, "channel": {"id": "D" + user[1:]}}
@@ -307,7 +325,9 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             for key, value in extra.items():
                 self.send_header(key, value)
             self.end_headers()
-            self.wfile.write(payload)
+            # A client that timed out has gone: Slack would not notice either.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(payload)
 
     return Handler
 
