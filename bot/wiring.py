@@ -146,7 +146,7 @@ def build(
         "choose whether Reframe listens in this channel, and how it answers",
         commands.channel_subcommand(channels, gateway),
     )
-    privacy = PrivacyService(db=db, clock=clock)
+    privacy = PrivacyService(db=db, clock=clock, forget_cached=checkins.forget_cached)
     router.add(
         "forget-me",
         privacy_listeners.FORGET_USAGE,

@@ -117,6 +117,7 @@ def test_forget_me_in_one_workspace_leaves_the_other(running_app: RunningApp) ->
         "nudges": 1,
         "checkins": 1,
         "reps": 1,
+        "opted_out": 0,
         "channels": 1,
     }
 

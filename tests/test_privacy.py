@@ -16,7 +16,11 @@ from bot.services.privacy import Deleted, PrivacyService, parse_age
 from bot.slack.listeners.privacy import FORGET_CANCEL, FORGET_CONFIRM
 from bot.storage.db import Database
 from bot.storage.models import Channel, Checkin, Nudge, Rep
-from tests.conftest import RunningApp
+from bot.web import make_http_server, serve_in_thread
+from bot.wiring import build
+from tests.conftest import RunningApp, make_settings
+from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_requests import SlackSender
 
 TEAM_A, TEAM_B = "T0TEAM", "T0OTHER"
 REP, OTHER_REP = "U0REP", "U0OTHER"
@@ -71,6 +75,9 @@ def counts(db: Database, *, team_id: str, user_id: str | None = None) -> dict[st
             query = select(func.count()).select_from(model).where(model.team_id == team_id)
             if user_id is not None:
                 query = query.where(model.user_id == user_id)
+            if model is Rep:  # forget-me's bare "leave me out" rows are counted apart
+                found["opted_out"] = session.scalar(query.where(Rep.opted_out_at.is_not(None))) or 0
+                query = query.where(Rep.opted_out_at.is_(None))
             found[name] = session.scalar(query) or 0
         found["channels"] = (
             session.scalar(
@@ -99,6 +106,7 @@ def test_forget_rep_deletes_only_that_rep_in_that_workspace(
         "nudges": 0,
         "checkins": 0,
         "reps": 0,
+        "opted_out": 1,
         "channels": 1,  # a channel's setting belongs to the channel, not the rep
     }
     assert counts(db, team_id=TEAM_A, user_id=OTHER_REP)["nudges"] == 1
@@ -106,6 +114,7 @@ def test_forget_rep_deletes_only_that_rep_in_that_workspace(
         "nudges": 1,
         "checkins": 1,
         "reps": 1,
+        "opted_out": 0,
         "channels": 1,
     }
 
@@ -120,8 +129,20 @@ def test_forget_team_deletes_the_workspace_and_nothing_else(
     deleted = PrivacyService(db=db, clock=clock).forget_team(TEAM_A)
 
     assert deleted == Deleted(nudges=2, checkins=2, reps=2, channels=1)
-    assert counts(db, team_id=TEAM_A) == {"nudges": 0, "checkins": 0, "reps": 0, "channels": 0}
-    assert counts(db, team_id=TEAM_B) == {"nudges": 1, "checkins": 1, "reps": 1, "channels": 1}
+    assert counts(db, team_id=TEAM_A) == {
+        "nudges": 0,
+        "checkins": 0,
+        "reps": 0,
+        "opted_out": 0,
+        "channels": 0,
+    }
+    assert counts(db, team_id=TEAM_B) == {
+        "nudges": 1,
+        "checkins": 1,
+        "reps": 1,
+        "opted_out": 0,
+        "channels": 1,
+    }
 
 
 def test_export_has_nudges_checkins_and_settings_of_one_rep(
@@ -224,7 +245,13 @@ def test_cli_purge_deletes_old_rows_and_prints_counts(
 
     assert code == 0
     assert "1 nudge" in out and "1 check-in" in out
-    assert counts(db, team_id=TEAM_A) == {"nudges": 1, "checkins": 1, "reps": 2, "channels": 1}
+    assert counts(db, team_id=TEAM_A) == {
+        "nudges": 1,
+        "checkins": 1,
+        "reps": 2,
+        "opted_out": 0,
+        "channels": 1,
+    }
 
 
 def test_cli_purge_defaults_to_the_retention_setting(
@@ -284,6 +311,7 @@ def test_forget_me_confirmed_deletes_and_replaces_the_message(running_app: Runni
         "nudges": 0,
         "checkins": 0,
         "reps": 0,
+        "opted_out": 1,
         "channels": 1,
     }
     assert counts(app.reframe.db, team_id=TEAM_A, user_id=OTHER_REP)["checkins"] == 1
@@ -347,6 +375,7 @@ def test_uninstall_deletes_the_workspaces_data(running_app: RunningApp, event: d
         "nudges": 0,
         "checkins": 0,
         "reps": 0,
+        "opted_out": 0,
         "channels": 0,
     }
     assert counts(app.reframe.db, team_id=TEAM_B)["nudges"] == 1
@@ -379,3 +408,64 @@ def test_database_errors_never_carry_the_values_that_were_sent(db: Database) -> 
         )
     assert "canary" not in str(failure.value)
     assert "hidden" in str(failure.value)
+
+
+# -- forget-me means "leave me out", in every process --------------------------------
+
+
+VENT = "their DM is a jerk tbh, he'll never give us a shot"
+
+
+def rep_row(db: Database, user_id: str = REP) -> Rep | None:
+    with db.transaction() as session:
+        return session.get(Rep, (TEAM_A, user_id))
+
+
+def test_forget_me_leaves_the_rep_out_in_every_process_until_they_opt_in(
+    running_app: RunningApp, database_url: str, fake_slack: FakeSlack, clock: FixedClock
+) -> None:
+    """Process B enrolled the rep (and remembers doing so); the rep says forget-me
+    through process A. Posting again through either process, or a third one,
+    neither enrols nor nudges them; `/reframe checkin on` brings them back."""
+    a = running_app
+    b_app = build(make_settings(database_url, fake_slack), clock=clock)
+    server = make_http_server(b_app.wsgi, "127.0.0.1", 0)
+    serve_in_thread(server)
+    b = SlackSender(f"http://127.0.0.1:{server.server_address[1]}")
+    c_app = build(make_settings(database_url, fake_slack), clock=clock)  # a third, fresh one
+    try:
+        assert b.message("call booked for Thursday", ts="1700000400.000001").status == 200
+        enrolled = rep_row(a.reframe.db)
+        assert enrolled is not None and enrolled.checkins_enrolled_at is not None
+
+        value = _confirm_value(a)
+        assert (
+            a.slack.action(FORGET_CONFIRM, value, response_url=fake_slack.response_url()).status
+            == 200
+        )
+        [answer] = fake_slack.wait_for("response_url")
+        assert "left out" in answer.params["text"]
+
+        # The rep vents through each process: no enrolment, no nudge, no row but the mark.
+        assert b.message(VENT, ts="1700000400.000002").status == 200
+        assert a.slack.message(VENT, ts="1700000400.000003").status == 200
+        c_app.checkins.on_rep_seen(TEAM_A, REP)
+        for process in (a.reframe, b_app):
+            process.background.shutdown(wait=True)
+        row = rep_row(a.reframe.db)
+        assert row is not None and row.opted_out_at is not None
+        assert (row.checkins_enrolled_at, row.tz, row.checkin_time) == (None, None, None)
+        assert counts(a.reframe.db, team_id=TEAM_A, user_id=REP)["nudges"] == 0
+        assert fake_slack.calls("chat.postEphemeral") == []
+
+        assert b.command("checkin on").status == 200
+        back = rep_row(a.reframe.db)
+        assert back is not None and back.opted_out_at is None
+        assert back.checkins_enrolled_at is not None
+        assert a.slack.message(VENT, ts="1700000400.000004").status == 200
+        fake_slack.wait_for("chat.postEphemeral")
+    finally:
+        server.shutdown()
+        server.server_close()
+        b_app.shutdown()
+        c_app.shutdown()

@@ -129,6 +129,8 @@ class NudgeService:
             rep = repos.lock_rep(session, team_id=message.team_id, user_id=message.user_id)
             if message.trigger == "message" and not self._may_nudge(session, rep, message, now):
                 return None
+            if message.trigger == "mention":
+                rep.opted_out_at = None  # asking Reframe is opting in again
             used = repos.recent_question_ids(
                 session, team_id=message.team_id, user_id=message.user_id
             )
@@ -172,6 +174,8 @@ class NudgeService:
     def _may_nudge(
         self, session: Session, rep: Rep, message: IncomingMessage, now: datetime
     ) -> bool:
+        if rep.opted_out_at is not None:
+            return False  # forget-me: left out until they ask for Reframe again
         if rep.nudges_paused_until is not None and rep.nudges_paused_until > now:
             return False
         history = repos.recent_nudges(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,9 +59,17 @@ class Deleted:
 
 
 class PrivacyService:
-    def __init__(self, *, db: Database, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        forget_cached: Callable[[str, str | None], None] = lambda _team, _user: None,
+    ) -> None:
         self._db = db
         self._clock = clock
+        # This process's caches of who is known (other processes read the database).
+        self._forget_cached = forget_cached
 
     def forget_team(self, team_id: str) -> Deleted:
         """Everything stored for a workspace (it uninstalled Reframe)."""
@@ -73,12 +82,19 @@ class PrivacyService:
             )
             # Not personal data, but nothing of a workspace outlives its uninstall.
             _delete(session, PostPace, PostPace.team_id == team_id)
+        self._forget_cached(team_id, None)
         log.info("workspace data deleted", extra={"team_id": team_id, **deleted.as_dict()})
         return deleted
 
     def forget_rep(self, *, team_id: str, user_id: str) -> Deleted:
         """Everything stored about one rep in one workspace: nudges, check-ins
-        (answers and notes), and their settings."""
+        (answers and notes), and their settings.
+
+        What stays is the request itself: a bare row with the ids and the time
+        (`opted_out_at`), so that no process enrols or nudges them again until
+        they ask for Reframe themselves (`/reframe checkin on`, an @mention).
+        """
+        now = self._clock.now()
         with self._db.transaction() as session:
             deleted = Deleted(
                 nudges=_delete(
@@ -89,6 +105,16 @@ class PrivacyService:
                 ),
                 reps=_delete(session, Rep, (Rep.team_id == team_id) & (Rep.user_id == user_id)),
             )
+            session.add(
+                Rep(
+                    team_id=team_id,
+                    user_id=user_id,
+                    created_at=now,
+                    checkins_enabled=False,
+                    opted_out_at=now,
+                )
+            )
+        self._forget_cached(team_id, user_id)
         log.info("rep data deleted", extra={"team_id": team_id, **deleted.as_dict()})
         return deleted
 

@@ -83,8 +83,16 @@ class CheckinService:
         if key in self._known_reps:
             return
         with self._db.transaction() as session:
-            self._enrol(session, team_id, user_id, self._clock.now())
+            self._enrol(session, team_id, user_id, self._clock.now(), asked=False)
         self._known_reps.add(key)
+
+    def forget_cached(self, team_id: str, user_id: str | None = None) -> None:
+        """Drop this process's memory of a rep (forget-me) or a workspace (uninstall)."""
+        self._known_reps = {
+            key
+            for key in self._known_reps
+            if key[0] != team_id or (user_id is not None and key[1] != user_id)
+        }
 
     def turn_on(self, team_id: str, user_id: str) -> CheckinStatus:
         """`/reframe checkin on`, App Home "Resume": enrol, enable, forget any skip."""
@@ -221,8 +229,15 @@ class CheckinService:
 
     # -- helpers --------------------------------------------------------------
 
-    def _enrol(self, session: Session, team_id: str, user_id: str, now: datetime) -> Rep:
-        """The rep's row, created or marked enrolled, locked for this transaction."""
+    def _enrol(
+        self, session: Session, team_id: str, user_id: str, now: datetime, *, asked: bool = True
+    ) -> Rep:
+        """The rep's row, created or marked enrolled, locked for this transaction.
+
+        `asked`: the rep asked for check-ins themselves, which also ends a
+        forget-me opt-out. A post in a deal channel (not asked) never enrols a
+        rep who said forget-me, in any process.
+        """
         session.execute(
             repos.insert_ignoring_conflicts(
                 session,
@@ -234,7 +249,9 @@ class CheckinService:
             )
         )
         rep = repos.lock_rep(session, team_id=team_id, user_id=user_id)
-        if rep.checkins_enrolled_at is None:
+        if asked:
+            rep.opted_out_at = None
+        if rep.checkins_enrolled_at is None and rep.opted_out_at is None:
             rep.checkins_enrolled_at = now
         return rep
 

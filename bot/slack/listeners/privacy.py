@@ -40,7 +40,9 @@ def build_forget_me_confirm_blocks(*, team_id: str, user_id: str) -> list[Block]
             text=MarkdownTextObject(
                 text="*Delete everything Reframe stores about you in this workspace?*\n"
                 "That is the questions you were sent and your feedback on them, your "
-                "weekly check-in answers and notes, and your settings. This cannot be undone."
+                "weekly check-in answers and notes, and your settings. This cannot be undone. "
+                "Reframe then leaves you out (no nudges in deal channels, no check-ins) "
+                "until you ask for it again."
             ),
         ),
         ActionsBlock(
@@ -64,8 +66,9 @@ def build_forget_me_done_blocks(deleted: Deleted) -> list[Block]:
         ContextBlock(
             elements=[
                 MarkdownTextObject(
-                    text="Reframe still listens in deal channels; use *Pause for a week* "
-                    "on a nudge, or `/reframe channel off`, to hear less from it."
+                    text="Reframe leaves you out from now on: no nudges in deal channels and "
+                    "no weekly check-ins. To have it back, run `/reframe checkin on` or "
+                    "mention @Reframe."
                 )
             ]
         ),
@@ -74,10 +77,13 @@ def build_forget_me_done_blocks(deleted: Deleted) -> list[Block]:
 
 def forgotten_text(deleted: Deleted) -> str:
     if deleted.total == 0:
-        return "Done. Reframe had nothing stored about you in this workspace."
+        return (
+            "Done. Reframe had nothing stored about you in this workspace, "
+            "and will leave you out until you ask for it."
+        )
     return (
         f"Done. Deleted {deleted.nudges} nudge(s), {deleted.checkins} check-in(s) "
-        "and your settings. Reframe no longer stores anything about you here."
+        "and your settings. All Reframe keeps is that you asked to be left out."
     )
 
 
