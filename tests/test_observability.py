@@ -5,11 +5,14 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import make_url, text
 
 from bot import metrics
+from bot.domain.clock import FixedClock
 from bot.observability import METRIC_KINDS, JsonFormatter, configure_log_format
 from bot.storage.db import Database
 from bot.web import make_http_server, serve_in_thread
@@ -17,6 +20,7 @@ from bot.wiring import build
 from tests.conftest import RunningApp, make_settings
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender
+from tests.fakes.tcp import FreezableProxy
 
 VENT = "their procurement lead is a total clown, they will never sign this quarter"
 
@@ -189,3 +193,46 @@ def test_at_debug_no_logger_repeats_what_a_rep_wrote(
     output = json_logs.getvalue()
     assert output  # DEBUG logging was on
     assert "walrus-canary" not in output and "clown" not in output
+
+
+@pytest.mark.postgres
+def test_a_frozen_database_is_not_ready_at_once_and_health_stays_fast(
+    database_url: str, fake_slack: FakeSlack, clock: FixedClock
+) -> None:
+    """The server stops answering without closing anything (a hung host): /readyz
+    says not ready within the ping's bound instead of hanging with the database,
+    /healthz never waits on it, and it is ready again once the database answers."""
+    url = make_url(database_url)
+    proxy = FreezableProxy(url.host or "127.0.0.1", url.port or 5432)
+    frozen_url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    reframe = build(make_settings(frozen_url, fake_slack), clock=clock)
+    server = make_http_server(reframe.wsgi, "127.0.0.1", 0)
+    serve_in_thread(server)
+    sender = SlackSender(f"http://127.0.0.1:{server.server_address[1]}")  # 10 s client timeout
+    try:
+        assert sender.get("/readyz").status == 200
+        proxy.freeze()
+        assert sender.get("/healthz").status == 200
+        first = sender.get("/readyz")
+        assert (first.status, first.json()) == (503, {"ok": False, "database": False})
+        assert sender.get("/readyz").status == 503  # the stuck ping is not stacked on
+        assert sender.get("/healthz").status == 200
+        proxy.thaw()
+        deadline = time.monotonic() + 10
+        while sender.get("/readyz").status != 200:
+            assert time.monotonic() < deadline, "never ready again after the thaw"
+            time.sleep(0.1)
+    finally:
+        proxy.thaw()
+        server.shutdown()
+        server.server_close()
+        reframe.shutdown()
+        proxy.close()
+
+
+@pytest.mark.postgres
+def test_database_sessions_carry_statement_and_lock_timeouts(db: Database) -> None:
+    with db.engine.connect() as connection:
+        statement = connection.execute(text("SHOW statement_timeout")).scalar()
+        lock = connection.execute(text("SHOW lock_timeout")).scalar()
+    assert (statement, lock) == ("15s", "15s")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, DateTime, Engine, create_engine, event, text
+from sqlalchemy import Connection, DateTime, Engine, create_engine, event, make_url, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,6 +19,13 @@ from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# A database that does not answer: connecting, one statement, a free pooled connection.
+CONNECT_TIMEOUT_SECONDS = 5
+STATEMENT_TIMEOUT_SECONDS = 15
+POOL_TIMEOUT_SECONDS = 10
+# /readyz waits this long for the database to answer `SELECT 1`.
+PING_TIMEOUT_SECONDS = 2.0
 
 # How long a write that must not be lost keeps trying while the database restarts.
 # Well inside a nudge claim's two-minute lease.
@@ -74,7 +82,29 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
+        # A request waits this long for a free connection, then fails (Slack retries).
+        pool_timeout=POOL_TIMEOUT_SECONDS,
+        connect_args=_postgres_timeouts(url),
     )
+
+
+def _postgres_timeouts(url: str) -> dict[str, Any]:
+    """Bounds on a database that hangs: connecting, and any one statement.
+
+    Values given in DATABASE_URL's query (`?connect_timeout=3`,
+    `?options=-c statement_timeout=5000`) are left as they are.
+    """
+    given = make_url(url).query
+    timeouts: dict[str, Any] = {}
+    if "connect_timeout" not in given:
+        timeouts["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    if "options" not in given:
+        timeouts["options"] = (
+            f"-c statement_timeout={STATEMENT_TIMEOUT_SECONDS * 1000} "
+            f"-c lock_timeout={STATEMENT_TIMEOUT_SECONDS * 1000} "
+            "-c idle_in_transaction_session_timeout=60000"
+        )
+    return timeouts
 
 
 def _make_sqlite_serialisable(engine: Engine, *, in_memory: bool) -> None:
@@ -100,6 +130,8 @@ class Database:
 
     engine: Engine
     sessions: sessionmaker[Session]
+    _ping_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _ping_running: threading.Thread | None = field(default=None, repr=False)
 
     @classmethod
     def connect(cls, url: str) -> Database:
@@ -146,7 +178,33 @@ class Database:
     def is_postgres(self) -> bool:
         return self.engine.dialect.name == "postgresql"
 
-    def ping(self) -> bool:
+    def ping(self, timeout: float = PING_TIMEOUT_SECONDS) -> bool:
+        """Whether the database answers `SELECT 1` within `timeout` seconds.
+
+        A frozen server can hold a socket read past any statement timeout, so the
+        ping runs in its own thread and readiness does not wait for it longer than
+        `timeout`. While one ping is still stuck no second one starts: the answer
+        stays "not ready" until the first returns.
+        """
+        with self._ping_lock:
+            if self._ping_running is not None and self._ping_running.is_alive():
+                log.warning("database ping still waiting from an earlier check")
+                return False
+            result: list[bool] = []
+            thread = threading.Thread(
+                target=lambda: result.append(self._ping_now()),
+                name="reframe-db-ping",
+                daemon=True,
+            )
+            self._ping_running = thread
+            thread.start()
+        thread.join(timeout)
+        if not result:
+            log.warning("database did not answer within %.1f s", timeout)
+            return False
+        return result[0]
+
+    def _ping_now(self) -> bool:
         try:
             with self.engine.connect() as connection:
                 connection.execute(text("SELECT 1"))

@@ -49,6 +49,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with _IN_PROCESS, engine.connect() as connection:
         if connection.dialect.name == "postgresql":
+            # The request-sized timeouts the engine sets do not fit a migration (a
+            # table rewrite) or waiting for another process's migration to finish.
+            connection.execute(text("SET statement_timeout = 0"))
+            connection.execute(text("SET lock_timeout = 0"))
             connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": _MIGRATION_LOCK_ID})
             connection.commit()
         try:
@@ -59,6 +63,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
                 connection.execute(
                     text("SELECT pg_advisory_unlock(:id)"), {"id": _MIGRATION_LOCK_ID}
                 )
+                connection.execute(text("RESET statement_timeout"))
+                connection.execute(text("RESET lock_timeout"))
                 connection.commit()
     log.info("database schema is at %s", revision)
 
