@@ -202,7 +202,7 @@ def run_scheduler(args: argparse.Namespace) -> int:
     if server is not None:
         server.shutdown()
         server.server_close()
-    reframe.shutdown()  # waits for the job that is running and its deliveries
+    reframe.shutdown()  # the posts in hand finish; the rest stays due for the next start
     log.info("scheduler stopped")
     return 0
 

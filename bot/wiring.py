@@ -77,11 +77,15 @@ class Reframe:
             job.run()
 
     def shutdown(self) -> None:
-        """Finish in-flight work, then let go of threads and connections."""
+        """Stop promptly (SIGTERM leaves seconds, not minutes): finish the posts in
+        hand, take no more, then let go of threads and connections. Everything not
+        sent is pending in the database for the next process."""
+        self.checkins.delivery.stop()
+        self.nudges.stop()
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
-        self.background.shutdown(wait=True)
+        self.background.shutdown(wait=True, cancel_queued=True)
         self.db.dispose()
 
 

@@ -25,10 +25,14 @@ class BackgroundWork:
         future.add_done_callback(_log_failure)
         return future
 
-    def shutdown(self, wait: bool = True) -> None:
-        """Stop taking work and (by default) finish what is in flight."""
+    def shutdown(self, wait: bool = True, *, cancel_queued: bool = False) -> None:
+        """Stop taking work and (by default) finish what is in flight.
+
+        `cancel_queued` (a stop signal): jobs not yet started are dropped, not run;
+        their rows are in the database and the next process's sweep sends them.
+        """
         self._closed = True
-        self._pool.shutdown(wait=wait)
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_queued)
 
 
 def _log_failure(future: Future[object]) -> None:

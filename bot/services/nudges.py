@@ -10,6 +10,7 @@ again by `deliver_due`, run by the scheduler.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -97,6 +98,11 @@ class NudgeService:
         self._window = delivery_window
         self._detect = detector
         self._on_rep_seen = on_rep_seen
+        self._stopping = threading.Event()
+
+    def stop(self) -> None:
+        """Shutdown: the sweep takes no further nudges (they stay pending for the next start)."""
+        self._stopping.set()
 
     # -- deciding ---------------------------------------------------------
 
@@ -263,7 +269,12 @@ class NudgeService:
                     .limit(limit)
                 )
             )
-        return sum(1 for nudge_id in ids if self.deliver(nudge_id) == "sent")
+        sent = 0
+        for nudge_id in ids:
+            if self._stopping.is_set():
+                break
+            sent += self.deliver(nudge_id) == "sent"
+        return sent
 
     @staticmethod
     def _claimable(now: datetime) -> ColumnElement[bool]:

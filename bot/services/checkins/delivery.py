@@ -105,9 +105,11 @@ class RateGate:
         *,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        stopping: threading.Event | None = None,
     ) -> None:
         self._sleep = sleep
         self._monotonic = monotonic
+        self._stopping = stopping or threading.Event()
         self._lock = threading.Lock()
         self._not_before = 0.0
         self._deferrals = 0
@@ -134,7 +136,8 @@ class RateGate:
             return max(0.0, self._not_before - self._monotonic())
 
     def wait(self) -> None:
-        while (delay := self.remaining()) > 0:
+        """Until the pause ends, or the process is stopping."""
+        while (delay := self.remaining()) > 0 and not self._stopping.is_set():
             self._sleep(delay)
 
 
@@ -159,6 +162,11 @@ class CheckinDelivery:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
+        # Set on shutdown: workers finish the post in hand and take no more; a
+        # sleep for a slot or a rate-limit pause ends at once (claims go back).
+        self._stopping = threading.Event()
+        if sleep is time.sleep:
+            sleep = self._nap
         self._db = db
         self._clock = clock
         self._slack = slack
@@ -166,14 +174,23 @@ class CheckinDelivery:
         self._reminder_after = reminder_after
         self._max_attempts = max_attempts
         self._workers = workers
-        self._post_gate = gate or RateGate(sleep=sleep, monotonic=monotonic)
-        self._profile_gate = RateGate(sleep=sleep, monotonic=monotonic)
+        self._post_gate = gate or RateGate(
+            sleep=sleep, monotonic=monotonic, stopping=self._stopping
+        )
+        self._profile_gate = RateGate(sleep=sleep, monotonic=monotonic, stopping=self._stopping)
         self._pacer: PostPacer = pacer or _Unpaced()
         self._sleep = sleep
 
     @property
     def default_schedule(self) -> WeeklySchedule:
         return self._default
+
+    def stop(self) -> None:
+        """Stop sending promptly (SIGTERM): what is not sent stays due for the next start."""
+        self._stopping.set()
+
+    def _nap(self, seconds: float) -> None:
+        self._stopping.wait(seconds)
 
     def send_due(self) -> TickReport:
         """One tick: refresh profiles, plan what fell due, send, remind."""
@@ -251,7 +268,7 @@ class CheckinDelivery:
         checked = [0]
 
         def drain() -> None:
-            while self._profile_gate.remaining() <= MAX_INLINE_WAIT:
+            while not self._stopping.is_set() and self._profile_gate.remaining() <= MAX_INLINE_WAIT:
                 with lock:
                     item = next(work, None)
                 if item is None:
@@ -362,7 +379,7 @@ class CheckinDelivery:
     def _drain_checkins(self, now: datetime, report: TickReport) -> None:
         # Claim while Slack's pause runs, post when it ends: the database work is
         # done by the time the gate opens, so the rate-limit window is not wasted.
-        while self._post_gate.remaining() <= MAX_INLINE_WAIT:
+        while not self._stopping.is_set() and self._post_gate.remaining() <= MAX_INLINE_WAIT:
             with self._db.transaction() as session:
                 claim = self._claim(session, now)
             if claim is None:
@@ -449,8 +466,8 @@ class CheckinDelivery:
         """
         while True:
             pause = self._post_gate.remaining()
-            if pause > MAX_INLINE_WAIT:
-                return pause
+            if pause > MAX_INLINE_WAIT or self._stopping.is_set():
+                return pause  # stopping: give the claim back, due again at once
             self._post_gate.wait()
             seen = self._post_gate.deferrals
             delay = self._pacer.reserve(team_id)
@@ -463,6 +480,8 @@ class CheckinDelivery:
                 return delay
             if delay > 0:
                 self._sleep(delay)
+            if self._stopping.is_set():
+                return 0.0
             if self._post_gate.deferrals == seen:
                 return None
 
@@ -552,7 +571,7 @@ class CheckinDelivery:
         )
 
     def _drain_reminders(self, now: datetime, report: TickReport) -> None:
-        while self._post_gate.remaining() <= MAX_INLINE_WAIT:
+        while not self._stopping.is_set() and self._post_gate.remaining() <= MAX_INLINE_WAIT:
             self._post_gate.wait()
             with self._db.transaction() as session:
                 claimed = self._claim_reminder(session, now)
