@@ -119,13 +119,16 @@ CASES = {
         "chat.update", submit_note, lambda c: ":memo:" in _blocks(c)
     ),
     "nudge Helpful -> response_url": Case(
-        "response_url", click_helpful, lambda c: "Glad it helped" in _blocks(c), False
+        "response_url", click_helpful, lambda c: "Glad it helped" in _blocks(c), rate_limited=False
     ),
     "forget-me confirm -> response_url": Case(
-        "response_url", confirm_forget_me, lambda c: "Done." in c.params["text"], False
+        "response_url", confirm_forget_me, lambda c: "Done." in c.params["text"], rate_limited=False
     ),
     "forget-me cancel -> response_url": Case(
-        "response_url", cancel_forget_me, lambda c: "Cancelled" in c.params["text"], False
+        "response_url",
+        cancel_forget_me,
+        lambda c: "Cancelled" in c.params["text"],
+        rate_limited=False,
     ),
 }
 
