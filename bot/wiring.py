@@ -61,7 +61,8 @@ class Reframe:
     router: CommandRouter
     bolt: App
     wsgi: ObservedWSGI
-    background: BackgroundWork
+    background: BackgroundWork  # nudge and check-in deliveries
+    after_ack: BackgroundWork  # listeners' Web API calls, after Slack has its answer
     jobs: list[Job] = field(default_factory=list)
     scheduler: BackgroundScheduler | None = None
 
@@ -85,6 +86,8 @@ class Reframe:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=True)
             self.scheduler = None
+        # Replies after an ack are few and short (a view, an update): let them finish.
+        self.after_ack.shutdown(wait=True)
         self.background.shutdown(wait=True, cancel_queued=True)
         self.db.dispose()
 
@@ -167,12 +170,16 @@ def build(
             checkins, deliver=lambda checkin_id: background.submit(checkins.deliver, checkin_id)
         ),
     )
+    # Its own pool: a modal must open within its trigger's 3 seconds, never queued
+    # behind deliveries sleeping through a rate limit.
+    after_ack = BackgroundWork(name="reframe-after-ack")
     bolt = build_bolt_app(
         signing_secret=_secret(settings.slack_signing_secret),
         client=slack.app_client,
         authorize=slack.authorize,
         oauth_settings=slack.oauth_settings,
         installation_store=slack.installation_store,
+        listener_executor=after_ack,
     )
     events.register(
         bolt,
@@ -224,6 +231,7 @@ def build(
         bolt=bolt,
         wsgi=wsgi,
         background=background,
+        after_ack=after_ack,
         jobs=jobs,
     )
 

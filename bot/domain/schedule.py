@@ -29,7 +29,9 @@ def parse_weekday(text: str | int) -> int:
             return text
         raise ScheduleError(f"weekday {text} is not between 0 (Monday) and 6 (Sunday)")
     word = text.strip().lower().rstrip(".")
-    if word.isdigit():
+    # isdecimal, not isdigit: "²" is a digit that int() refuses with a ValueError that
+    # quotes it, and that reached the logs as the rep's own words.
+    if word.isdecimal():
         return parse_weekday(int(word))
     matches = [
         i for i, name in enumerate(WEEKDAY_NAMES) if len(word) >= 2 and name.startswith(word)

@@ -1,27 +1,35 @@
-"""Work done after Slack has its acknowledgement (delivering a recorded nudge)."""
+"""Work done after Slack has its acknowledgement (delivering a recorded nudge,
+a listener's Web API calls)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any
 
 log = logging.getLogger(__name__)
 
 
-class BackgroundWork:
-    """A small thread pool. What it loses on a crash, the scheduler's sweep redoes,
-    because every job here only acts on a row that is already in the database."""
+class BackgroundWork(Executor):
+    """A small thread pool. What it loses on a crash, the scheduler's sweep redoes
+    for deliveries, because every delivery acts on a row already in the database.
 
-    def __init__(self, workers: int = 4) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reframe-bg")
+    An `Executor`, so Bolt can run its lazy listeners here (`listener_executor`)
+    and `shutdown(wait=True)` finishes them too.
+    """
+
+    def __init__(self, workers: int = 4, *, name: str = "reframe-bg") -> None:
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
         self._closed = False
 
-    def submit(self, fn: Callable[..., object], *args: object) -> Future[object] | None:
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         if self._closed:
-            log.info("background work is shutting down; the scheduler will pick this up")
-            return None
-        future = self._pool.submit(fn, *args)
+            log.info("background work is shutting down; a job was not started")
+            skipped: Future[Any] = Future()
+            skipped.cancel()
+            return skipped
+        future = self._pool.submit(fn, *args, **kwargs)
         future.add_done_callback(_log_failure)
         return future
 
@@ -35,7 +43,9 @@ class BackgroundWork:
         self._pool.shutdown(wait=wait, cancel_futures=cancel_queued)
 
 
-def _log_failure(future: Future[object]) -> None:
+def _log_failure(future: Future[Any]) -> None:
+    if future.cancelled():
+        return
     error = future.exception()
     if error is not None:
         log.error("background job failed: %s", type(error).__name__, exc_info=error)

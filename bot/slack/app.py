@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -19,12 +20,15 @@ def build_bolt_app(
     authorize: Any = None,
     oauth_settings: Any = None,
     installation_store: Any = None,
+    listener_executor: Executor | None = None,
 ) -> App:
-    """A Bolt app that does its work before answering Slack.
+    """A Bolt app that records its decisions before answering Slack.
 
     `process_before_response=True`: a listener records what it decided in the
     database before Slack sees 200, so a crash cannot lose a nudge and a retry
-    finds the record. Slow work (posting to Slack) goes to a background pool.
+    finds the record. Slow work (posting to Slack) comes after the answer: on a
+    background pool, or in a lazy listener run on `listener_executor`
+    (listeners/after_ack.py).
     """
     app = App(
         signing_secret=signing_secret,
@@ -33,6 +37,7 @@ def build_bolt_app(
         authorize=authorize,
         oauth_settings=oauth_settings,
         installation_store=installation_store,
+        listener_executor=listener_executor,
         process_before_response=True,
         raise_error_for_unhandled_request=False,
         # The token is checked when the first request arrives, not at import,

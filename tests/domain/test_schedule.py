@@ -127,7 +127,7 @@ def test_weekday_parsing(text: str, expected: int) -> None:
     assert parse_weekday(text) == expected
 
 
-@pytest.mark.parametrize("text", ["t", "s", "funday", "7", ""])
+@pytest.mark.parametrize("text", ["t", "s", "funday", "7", "", "\u00b2"])
 def test_weekday_parsing_refuses_ambiguous_or_unknown(text: str) -> None:
     with pytest.raises(ScheduleError):
         parse_weekday(text)

@@ -32,11 +32,25 @@ class Fault:
 
 
 @dataclass
+class Hold:
+    """Slack's side of one method, held until the test releases it (`FakeSlack.hold`)."""
+
+    timeout: float
+    released: threading.Event = field(default_factory=threading.Event)
+    # Calls answered only because the hold timed out: Slack saw them before the release.
+    answered_unreleased: int = 0
+
+    def release(self) -> None:
+        self.released.set()
+
+
+@dataclass
 class FakeSlackState:
     calls: list[Call] = field(default_factory=list)
     channels: dict[str, dict[str, Any]] = field(default_factory=dict)
     users: dict[str, dict[str, Any]] = field(default_factory=dict)
     faults: dict[str, deque[Fault]] = field(default_factory=lambda: defaultdict(deque))
+    holds: dict[str, Hold] = field(default_factory=dict)
     # Rate limits per method: (calls per second) -> answered with 429 beyond it.
     rate_limits: dict[str, float] = field(default_factory=dict)
     rate_windows: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
@@ -115,6 +129,20 @@ class FakeSlack:
         with self.lock:
             self.state.faults[method].extend(faults)
 
+    def hold(self, method: str, *, timeout: float = 3.0) -> Hold:
+        """Answer no call of `method` (not even a fault) until `release()`.
+
+        A test releases it once the app has answered its own request, so a call
+        that arrives first proves the app acknowledged before calling Slack. An
+        app that waits on Slack before answering would wait forever: after
+        `timeout` seconds (Slack's own deadline) the call is answered anyway and
+        counted in `answered_unreleased`, and the hold ends.
+        """
+        hold = Hold(timeout=timeout)
+        with self.lock:
+            self.state.holds[method] = hold
+        return hold
+
     def rate_limit(self, method: str, per_second: float) -> None:
         with self.lock:
             self.state.rate_limits[method] = per_second
@@ -149,12 +177,19 @@ class FakeSlack:
         with self.lock:
             self.state.calls.clear()
             self.state.faults.clear()
+            self.state.holds.clear()
 
     # -- answering --------------------------------------------------------
 
     def answer(
         self, method: str, params: dict[str, Any], headers: dict[str, str]
     ) -> tuple[int, dict[str, str], dict[str, Any]]:
+        with self.lock:
+            hold = self.state.holds.get(method)
+        if hold is not None and not hold.released.wait(hold.timeout):
+            with self.lock:
+                hold.answered_unreleased += 1
+            hold.release()
         with self.lock:
             fault = self.state.faults[method].popleft() if self.state.faults[method] else None
             limited = self._over_rate_limit(method)

@@ -5,55 +5,57 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App, Respond
+from slack_bolt import Ack, App, BoltContext
 
 from bot.services.nudges import NudgeService
 from bot.slack.blocks import NUDGE_ACTIONS, build_feedback_done_blocks
+from bot.slack.listeners.after_ack import HANDOFF, Reply, send_reply
 
 log = logging.getLogger(__name__)
 MAX_ROW_ID = 2**31
 
 
 def register(app: App, *, nudges: NudgeService) -> None:
-    def handle_nudge_feedback(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    def record_nudge_feedback(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
     ) -> None:
+        """The ack half: record the choice; `send_reply` shows it after Slack has its 200."""
         ack()
-        choice = NUDGE_ACTIONS[action["action_id"]][1]
-        team_id = (body.get("team") or {}).get("id") or body.get("team_id")
-        user_id = (body.get("user") or {}).get("id")
-        try:
-            nudge_id = int(action.get("value", ""))
-        except ValueError:
-            nudge_id = -1
-        # Row ids are database integers: a larger value is no nudge of ours.
-        if not 0 <= nudge_id < MAX_ROW_ID:
-            nudge_id = -1
-        if not isinstance(team_id, str) or not isinstance(user_id, str) or nudge_id < 0:
-            respond(text="That button didn't carry what I need; nothing was changed.")
-            return
-        result = nudges.record_feedback(
-            team_id=team_id,
-            user_id=user_id,
-            nudge_id=nudge_id,
-            choice=choice,  # type: ignore[arg-type]
-        )
-        if result.reason == "not_yours":
-            respond(
-                text="These buttons are for the person the question was for.",
-                replace_original=False,
-            )
-            return
-        if not result.recorded or result.question is None:
-            respond(
-                text="I couldn't find that question any more; nothing was changed.",
-                replace_original=False,
-            )
-            return
-        done = build_feedback_done_blocks(result.question, choice, result.paused_until)
-        # A /reframe answer holds several questions: keep it, and confirm beside it.
-        replace = result.trigger != "command"
-        respond(text=result.question, blocks=done, replace_original=replace)
+        context[HANDOFF] = feedback_reply(nudges, body, action)
 
     for action_id in NUDGE_ACTIONS:
-        app.action(action_id)(handle_nudge_feedback)
+        app.action(action_id)(ack=record_nudge_feedback, lazy=[send_reply])
+
+
+def feedback_reply(nudges: NudgeService, body: dict[str, Any], action: dict[str, Any]) -> Reply:
+    choice = NUDGE_ACTIONS[action["action_id"]][1]
+    team_id = (body.get("team") or {}).get("id") or body.get("team_id")
+    user_id = (body.get("user") or {}).get("id")
+    try:
+        nudge_id = int(action.get("value", ""))
+    except ValueError:
+        nudge_id = -1
+    # Row ids are database integers: a larger value is no nudge of ours.
+    if not 0 <= nudge_id < MAX_ROW_ID:
+        nudge_id = -1
+    if not isinstance(team_id, str) or not isinstance(user_id, str) or nudge_id < 0:
+        return Reply("That button didn't carry what I need; nothing was changed.")
+    result = nudges.record_feedback(
+        team_id=team_id,
+        user_id=user_id,
+        nudge_id=nudge_id,
+        choice=choice,  # type: ignore[arg-type]
+    )
+    if result.reason == "not_yours":
+        return Reply(
+            "These buttons are for the person the question was for.", replace_original=False
+        )
+    if not result.recorded or result.question is None:
+        return Reply(
+            "I couldn't find that question any more; nothing was changed.",
+            replace_original=False,
+        )
+    done = build_feedback_done_blocks(result.question, choice, result.paused_until)
+    # A /reframe answer holds several questions: keep it, and confirm beside it.
+    replace = result.trigger != "command"
+    return Reply(result.question, blocks=done, replace_original=replace)

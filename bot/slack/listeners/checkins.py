@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
@@ -28,6 +29,7 @@ from bot.slack.checkin_blocks import (
     build_note_modal,
 )
 from bot.slack.commands import CommandReply, CommandRequest, SubcommandHandler
+from bot.slack.listeners.after_ack import HANDOFF, acknowledge
 
 log = logging.getLogger(__name__)
 
@@ -120,25 +122,10 @@ def _checkin_id(value: object) -> int | None:
 
 
 def register(app: App, *, checkins: CheckinService, content: CheckinContent) -> None:
-    def update_dm(
-        client: WebClient, view: CheckinView, channel: str | None, ts: str | None
-    ) -> None:
-        channel, ts = channel or view.channel_id, ts or view.message_ts
-        if not channel or not ts:
-            return
-        try:
-            client.chat_update(
-                channel=channel,
-                ts=ts,
-                text=content.question,
-                blocks=build_answered_blocks(content, view),
-            )
-        except SlackClientError as error:
-            # The answer is stored; only the message's look is stale.
-            log.warning("chat.update of a check-in failed: %s", type(error).__name__)
+    """Each listener answers Slack first and calls Slack after (see `after_ack`)."""
 
-    def handle_checkin_answer(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
+    def record_checkin_answer(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
     ) -> None:
         ack()
         team_id, user_id = _team_and_user(body)
@@ -155,12 +142,30 @@ def register(app: App, *, checkins: CheckinService, content: CheckinContent) -> 
             log.info("check-in answer not recorded: %s", outcome.reason)
             return
         container = body.get("container") or {}
-        update_dm(client, outcome.checkin, container.get("channel_id"), container.get("message_ts"))
+        context[HANDOFF] = replace(
+            outcome.checkin,
+            channel_id=container.get("channel_id") or outcome.checkin.channel_id,
+            message_ts=container.get("message_ts") or outcome.checkin.message_ts,
+        )
 
-    def handle_checkin_note_button(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
-    ) -> None:
-        ack()
+    def update_dm(context: BoltContext, client: WebClient) -> None:
+        """Show the stored answer and note in the check-in DM, in place."""
+        view = context.get(HANDOFF)
+        if not isinstance(view, CheckinView) or not view.channel_id or not view.message_ts:
+            return
+        try:
+            client.chat_update(
+                channel=view.channel_id,
+                ts=view.message_ts,
+                text=content.question,
+                blocks=build_answered_blocks(content, view),
+            )
+        except SlackClientError as error:
+            # The answer is stored; only the message's look is stale.
+            log.warning("chat.update of a check-in failed: %s", type(error).__name__)
+
+    def open_note_modal(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
+        # The trigger_id lives 3 seconds: this runs as soon as Slack has its answer.
         team_id, user_id = _team_and_user(body)
         checkin_id = _checkin_id(action.get("value"))
         trigger_id = body.get("trigger_id")
@@ -171,9 +176,10 @@ def register(app: App, *, checkins: CheckinService, content: CheckinContent) -> 
             return
         client.views_open(trigger_id=trigger_id, view=build_note_modal(content, found.checkin))
 
-    def handle_checkin_note_submission(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    def record_note(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
     ) -> None:
+        # A refusal can only be shown in the modal, so the note is saved before ack().
         team_id, user_id = _team_and_user(body)
         checkin_id = _checkin_id(view.get("private_metadata"))
         values = ((view.get("state") or {}).get("values") or {}).get(NOTE_BLOCK) or {}
@@ -188,14 +194,13 @@ def register(app: App, *, checkins: CheckinService, content: CheckinContent) -> 
             ack(response_action="errors", errors={NOTE_BLOCK: content.closed})
             return
         ack()
-        if outcome.checkin is not None:
-            update_dm(client, outcome.checkin, None, None)
+        context[HANDOFF] = outcome.checkin
 
     def publish_home(client: WebClient, team_id: str, user_id: str) -> None:
         home = checkins.home(team_id, user_id)
         client.views_publish(user_id=user_id, view=build_home_view(content, home))
 
-    def handle_app_home_opened(
+    def publish_home_on_open(
         body: dict[str, Any], event: dict[str, Any], client: WebClient
     ) -> None:
         team_id, user_id = body.get("team_id"), event.get("user")
@@ -204,9 +209,7 @@ def register(app: App, *, checkins: CheckinService, content: CheckinContent) -> 
         if isinstance(team_id, str) and isinstance(user_id, str):
             publish_home(client, team_id, user_id)
 
-    def handle_home_toggle(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient
-    ) -> None:
+    def record_home_toggle(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
         ack()
         team_id, user_id = _team_and_user(body)
         if team_id is None or user_id is None:
@@ -215,12 +218,16 @@ def register(app: App, *, checkins: CheckinService, content: CheckinContent) -> 
             checkins.turn_off(team_id, user_id)
         else:
             checkins.turn_on(team_id, user_id)
-        publish_home(client, team_id, user_id)
+
+    def republish_home(body: dict[str, Any], client: WebClient) -> None:
+        team_id, user_id = _team_and_user(body)
+        if team_id is not None and user_id is not None:
+            publish_home(client, team_id, user_id)
 
     for action_id in ANSWER_ACTIONS:
-        app.action(action_id)(handle_checkin_answer)
-    app.action(NOTE_ACTION)(handle_checkin_note_button)
-    app.view(NOTE_VIEW)(handle_checkin_note_submission)
-    app.event("app_home_opened")(handle_app_home_opened)
-    app.action(PAUSE_ACTION)(handle_home_toggle)
-    app.action(RESUME_ACTION)(handle_home_toggle)
+        app.action(action_id)(ack=record_checkin_answer, lazy=[update_dm])
+    app.action(NOTE_ACTION)(ack=acknowledge, lazy=[open_note_modal])
+    app.view(NOTE_VIEW)(ack=record_note, lazy=[update_dm])
+    app.event("app_home_opened")(ack=acknowledge, lazy=[publish_home_on_open])
+    app.action(PAUSE_ACTION)(ack=record_home_toggle, lazy=[republish_home])
+    app.action(RESUME_ACTION)(ack=record_home_toggle, lazy=[republish_home])

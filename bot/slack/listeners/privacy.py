@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -19,6 +19,7 @@ from slack_sdk.oauth.installation_store import InstallationStore
 
 from bot.services.privacy import Deleted, PrivacyService
 from bot.slack.commands import CommandReply, CommandRequest, SubcommandHandler
+from bot.slack.listeners.after_ack import HANDOFF, Reply, send_reply
 
 log = logging.getLogger(__name__)
 
@@ -141,32 +142,33 @@ def register(
                     enterprise_id=context.enterprise_id, team_id=context.team_id, user_id=user_id
                 )
 
-    def handle_forget_me_confirm(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    def record_forget_me(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
     ) -> None:
+        """The ack half: delete (only the clicker's own data); `send_reply` says so."""
         ack()
         team_id, user_id = _actor(body)
         if team_id is None or user_id is None or action.get("value") != owner_key(team_id, user_id):
-            respond(
-                text="Only the person who asked can confirm this; nothing was deleted.",
+            context[HANDOFF] = Reply(
+                "Only the person who asked can confirm this; nothing was deleted.",
                 replace_original=False,
             )
             return
         deleted = privacy.forget_rep(team_id=team_id, user_id=user_id)
-        respond(
-            text=forgotten_text(deleted),
+        context[HANDOFF] = Reply(
+            forgotten_text(deleted),
             blocks=build_forget_me_done_blocks(deleted),
             replace_original=True,
         )
 
-    def handle_forget_me_cancel(ack: Ack, respond: Respond) -> None:
+    def record_forget_me_cancel(ack: Ack, context: BoltContext) -> None:
         ack()
-        respond(text="Cancelled. Nothing was deleted.", replace_original=True)
+        context[HANDOFF] = Reply("Cancelled. Nothing was deleted.", replace_original=True)
 
     app.event("app_uninstalled")(handle_app_uninstalled)
     app.event("tokens_revoked")(handle_tokens_revoked)
-    app.action(FORGET_CONFIRM)(handle_forget_me_confirm)
-    app.action(FORGET_CANCEL)(handle_forget_me_cancel)
+    app.action(FORGET_CONFIRM)(ack=record_forget_me, lazy=[send_reply])
+    app.action(FORGET_CANCEL)(ack=record_forget_me_cancel, lazy=[send_reply])
 
 
 def _actor(body: dict[str, Any]) -> tuple[str | None, str | None]:
