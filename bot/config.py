@@ -54,6 +54,10 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///reframe.db"
     port: int = Field(default=3000, ge=1, le=65535)
+    # A client must send its whole request (line, headers, body) this many seconds
+    # after connecting, or it is disconnected: trickling clients cannot hold the
+    # threads Slack's requests need (Slack waits 3 s for an answer).
+    http_read_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     deal_channel_patterns: Annotated[tuple[str, ...], NoDecode] = ("deal-*", "deals-*")
     log_level: LogLevel = "INFO"
     log_format: Literal["text", "json"] = "text"

@@ -191,7 +191,12 @@ def run_scheduler(args: argparse.Namespace) -> int:
             live=lambda: reframe.scheduler is not None and reframe.scheduler.running,
             ready=reframe.db.ping,
         )
-        server = or_explain(lambda: make_http_server(health, "0.0.0.0", settings.port), settings)
+        server = or_explain(
+            lambda: make_http_server(
+                health, "0.0.0.0", settings.port, read_timeout=settings.http_read_timeout_seconds
+            ),
+            settings,
+        )
         if server is None:
             reframe.shutdown()
             return 2

@@ -36,7 +36,13 @@ def main() -> int:
     server = None
     if settings.slack_app_token is None:
         server = or_explain(
-            lambda: make_http_server(reframe.wsgi, "0.0.0.0", settings.port), settings
+            lambda: make_http_server(
+                reframe.wsgi,
+                "0.0.0.0",
+                settings.port,
+                read_timeout=settings.http_read_timeout_seconds,
+            ),
+            settings,
         )
         if server is None:
             reframe.shutdown()
