@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     slack_scopes: Annotated[tuple[str, ...], NoDecode] = DEFAULT_BOT_SCOPES
     slack_install_redirect_url: str | None = None
     token_encryption_key: SecretStr | None = None
+    # How long the install redirect waits for Slack's oauth.v2.access before it
+    # shows the installer a "try again" page (their browser is waiting too).
+    slack_oauth_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     # Retention: nudges and check-ins older than this are deleted by
     # `python -m bot data purge` (reps' settings stay until they forget-me).

@@ -167,7 +167,7 @@ def build(
         signing_secret=_secret(settings.slack_signing_secret),
         client=slack.app_client,
         authorize=slack.authorize,
-        oauth_settings=slack.oauth_settings,
+        oauth_flow=slack.oauth_flow,
         installation_store=slack.installation_store,
     )
     events.register(

@@ -17,7 +17,7 @@ def build_bolt_app(
     client: WebClient,
     token: str | None = None,
     authorize: Any = None,
-    oauth_settings: Any = None,
+    oauth_flow: Any = None,
     installation_store: Any = None,
 ) -> App:
     """A Bolt app that does its work before answering Slack.
@@ -31,7 +31,7 @@ def build_bolt_app(
         token=token,
         client=client,
         authorize=authorize,
-        oauth_settings=oauth_settings,
+        oauth_flow=oauth_flow,
         installation_store=installation_store,
         process_before_response=True,
         raise_error_for_unhandled_request=False,

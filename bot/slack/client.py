@@ -120,7 +120,12 @@ class PatientRateLimitHandler(RateLimitErrorRetryHandler):
 
 
 def build_web_client(
-    *, token: str | None, base_url: str, timeout: int = 10, patient: bool = True
+    *,
+    token: str | None,
+    base_url: str,
+    timeout: float = 10,
+    patient: bool = True,
+    logger: logging.Logger | None = None,
 ) -> WebClient:
     """A WebClient pointed at `base_url` (Slack, or a stand-in in tests).
 
@@ -128,7 +133,9 @@ def build_web_client(
     says and retries 5xx and dropped connections; an impatient one (inside
     a request Slack is waiting on) only retries a dropped connection once.
     """
-    client = WebClient(token=token, base_url=base_url, timeout=timeout)
+    client = WebClient(
+        token=token, base_url=base_url, timeout=timeout, logger=logger  # type: ignore[arg-type]
+    )
     client.retry_handlers = [ConnectionErrorRetryHandler(max_retry_count=1)]
     if patient:
         client.retry_handlers += [
