@@ -71,6 +71,10 @@ class Reframe:
             self.scheduler.start()
             log.info("scheduler started: %s", ", ".join(job.name for job in self.jobs))
 
+    def scheduler_running(self) -> bool:
+        """Liveness of a process whose work is the scheduler's."""
+        return self.scheduler is not None and self.scheduler.running
+
     def run_jobs_once(self) -> None:
         """One tick of every scheduled job, now (tests and the command line)."""
         for job in self.jobs:
