@@ -1,5 +1,6 @@
 # Reframe: one image, three roles chosen by the command.
-#   docker run IMAGE                            all-in-one: web + scheduler (python app.py)
+#   docker run IMAGE                            all-in-one: web + scheduler (python app.py);
+#                                               with SLACK_APP_TOKEN, Socket Mode (health on $PORT)
 #   docker run IMAGE python -m bot web          gunicorn web workers, no scheduler
 #   docker run IMAGE python -m bot scheduler    the jobs loop, /healthz on $PORT
 # Every role runs the Alembic migrations itself before it starts.

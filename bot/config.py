@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     slack_scopes: Annotated[tuple[str, ...], NoDecode] = DEFAULT_BOT_SCOPES
     slack_install_redirect_url: str | None = None
     token_encryption_key: SecretStr | None = None
+    # How long the install redirect waits for Slack's oauth.v2.access before it
+    # shows the installer a "try again" page (their browser is waiting too).
+    slack_oauth_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
 
     # Retention: nudges and check-ins older than this are deleted by
     # `python -m bot data purge` (reps' settings stay until they forget-me).
@@ -54,6 +57,10 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///reframe.db"
     port: int = Field(default=3000, ge=1, le=65535)
+    # A client must send its whole request (line, headers, body) this many seconds
+    # after connecting, or it is disconnected: trickling clients cannot hold the
+    # threads Slack's requests need (Slack waits 3 s for an answer).
+    http_read_timeout_seconds: float = Field(default=2.0, gt=0, le=60)
     deal_channel_patterns: Annotated[tuple[str, ...], NoDecode] = ("deal-*", "deals-*")
     log_level: LogLevel = "INFO"
     log_format: Literal["text", "json"] = "text"

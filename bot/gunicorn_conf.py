@@ -2,7 +2,8 @@
 
 Environment: PORT (default 3000), WEB_CONCURRENCY (worker processes, default 2),
 WEB_THREADS (threads per worker, default 8), WEB_GRACEFUL_TIMEOUT (seconds a
-stopping worker may take to finish requests and deliveries, default 30).
+stopping worker may take to finish requests and deliveries, default 30);
+HTTP_READ_TIMEOUT_SECONDS (bot/config.py) is read by the worker class.
 Anything here can be overridden on the command line after `python -m bot web`.
 """
 
@@ -15,8 +16,10 @@ from typing import Any
 bind = f"0.0.0.0:{os.environ.get('PORT', '3000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads, because a Slack request mostly waits on the database; processes
-# for CPU (the detector) across cores.
-worker_class = "gthread"
+# for CPU (the detector) across cores. gthread, plus a limit on how long a client
+# may take to send its request (HTTP_READ_TIMEOUT_SECONDS): gthread itself lets a
+# client that sends a byte at a time hold a thread for as long as it likes.
+worker_class = "bot.gunicorn_worker.BoundedThreadWorker"
 threads = int(os.environ.get("WEB_THREADS", "8"))
 graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
 # Slack gives up after 3 s; a request still running after 30 s is stuck.

@@ -40,6 +40,8 @@ _SIMPLE: dict[str, Counter] = {
         "checkins_sent": "Check-in messages delivered",
         "checkins_failed": "Check-in messages given up on",
         "checkins_answered": "Check-in answers recorded",
+        "slow_requests_cut_off": "Connections closed because the request did not arrive "
+        "within HTTP_READ_TIMEOUT_SECONDS",
     }.items()
 }
 

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -187,11 +187,13 @@ def run_scheduler(args: argparse.Namespace) -> int:
     stop = stop_on_signals()
     server = None
     if not args.no_http:
-        health = HealthWSGI(
-            live=lambda: reframe.scheduler is not None and reframe.scheduler.running,
-            ready=reframe.db.ping,
+        health = HealthWSGI(live=reframe.scheduler_running, ready={"database": reframe.db.ping})
+        server = or_explain(
+            lambda: make_http_server(
+                health, "0.0.0.0", settings.port, read_timeout=settings.http_read_timeout_seconds
+            ),
+            settings,
         )
-        server = or_explain(lambda: make_http_server(health, "0.0.0.0", settings.port), settings)
         if server is None:
             reframe.shutdown()
             return 2
@@ -220,9 +222,12 @@ def stop_on_signals() -> threading.Event:
 
 
 class HealthWSGI:
-    """The scheduler's only HTTP: liveness, readiness and metrics."""
+    """The only HTTP of the scheduler and of a Socket Mode process: liveness,
+    readiness (every named check must pass) and metrics."""
 
-    def __init__(self, *, live: Callable[[], bool], ready: Callable[[], bool]) -> None:
+    def __init__(
+        self, *, live: Callable[[], bool], ready: Mapping[str, Callable[[], bool]]
+    ) -> None:
         self._live = live
         self._ready = ready
 
@@ -238,8 +243,9 @@ class HealthWSGI:
             ok = self._live()
             return _json(start_response, ok, {"ok": ok})
         if path == "/readyz":
-            ok = self._ready()
-            return _json(start_response, ok, {"ok": ok, "database": ok})
+            checks = {name: check() for name, check in self._ready.items()}
+            ok = all(checks.values())
+            return _json(start_response, ok, {"ok": ok, **checks})
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"not found"]
 
@@ -253,10 +259,11 @@ def _json(start_response: Callable[..., Any], ok: bool, payload: dict[str, Any])
     return [body]
 
 
-def wait_for(stop: threading.Event) -> None:
-    """Block until `stop` is set by a signal handler."""
+def wait_for(stop: threading.Event, tick: Callable[[], None] | None = None) -> None:
+    """Block until `stop` is set by a signal handler, calling `tick` now and then."""
     # Wake now and then: a signal the kernel hands to another thread only sets a
     # flag, and a main thread blocked for good in Event.wait() would never run
     # the Python handler that sets `stop` (SIGTERM then hung until SIGKILL).
     while not stop.wait(timeout=0.5):
-        pass
+        if tick is not None:
+            tick()

@@ -20,10 +20,16 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request.internals import build_context, parse_body
 from slack_sdk.signature import SignatureVerifier
 
+from bot import metrics
+from bot.request_deadline import DeadlineReader, DeadlineSocket
+
 log = logging.getLogger(__name__)
 
 # Slack's payloads are a few KB; anything far larger is not from Slack.
 MAX_BODY_BYTES = 1_000_000
+# Slack's requests arrive whole in milliseconds, and Slack gives up on the answer
+# after 3 s: a thread held longer by a half-sent request is a thread a real one lacks.
+DEFAULT_READ_TIMEOUT = 2.0
 # Slack's ids (T…, U…, C…, E…) are short; the database keeps 32 characters of them.
 MAX_ID_CHARS = 32
 
@@ -75,6 +81,10 @@ class ReframeWSGI:
                 return _json(start_response, 400, {"ok": False, "error": "bad timestamp"})
             raw = environ["wsgi.input"].read(length) if length else b""
             environ["wsgi.input"] = io.BytesIO(raw)
+            if len(raw) < length:
+                # The server stopped reading a body that did not arrive in time.
+                log.info("refused a request whose body did not arrive in full")
+                return _json(start_response, 400, {"ok": False, "error": "incomplete body"})
             if self._verifier is not None and not self._signed(raw, stamp, environ):
                 log.info("refused a request whose signature did not verify")
                 return _json(start_response, 401, {"ok": False, "error": "invalid signature"})
@@ -179,6 +189,10 @@ def _json(start_response: StartResponse, status: int, payload: dict[str, Any]) -
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog of 5 drops connections in a burst, and a
+    # dropped SYN costs a client a second or more before it tries again.
+    request_queue_size = 128
+    read_timeout: float = DEFAULT_READ_TIMEOUT
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -186,11 +200,52 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("http %s", format % args)
 
 
-def make_http_server(app: WSGIApp, host: str, port: int) -> WSGIServer:
-    """A threaded HTTP server (port 0 picks a free port: tests use that)."""
-    return make_server(
-        host, port, app, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+class _BoundedHandler(_QuietHandler):
+    """Reads the request line, headers and body within the server's read timeout
+    of accepting the connection (one request per connection in wsgiref)."""
+
+    server: _ThreadingWSGIServer
+
+    def setup(self) -> None:
+        super().setup()
+        self._reads = DeadlineSocket(self.connection, self.server.read_timeout)
+        self._reads.arm()
+        # Close the stdlib's reader, or the socket stays open behind it after close().
+        self.rfile.close()
+        self.rfile = io.BufferedReader(DeadlineReader(self._reads))
+
+    def parse_request(self) -> bool:
+        # Checked before and after the headers are read: a request cut short is
+        # dropped without an answer, not parsed as whatever part of it arrived.
+        if self._reads.cut_off or not super().parse_request() or self._reads.cut_off:
+            self.close_connection = True
+            return False
+        return True
+
+    def handle(self) -> None:
+        super().handle()
+        if self._reads.cut_off:
+            cut_off_slow_request(self.server.read_timeout)
+
+
+def cut_off_slow_request(read_timeout: float) -> None:
+    """Record a connection closed because its request did not arrive in time."""
+    metrics.count("slow_requests_cut_off")
+    log.info("closed a connection whose request did not arrive within %ss", read_timeout)
+
+
+def make_http_server(
+    app: WSGIApp, host: str, port: int, *, read_timeout: float = DEFAULT_READ_TIMEOUT
+) -> WSGIServer:
+    """A threaded HTTP server (port 0 picks a free port: tests use that). A client
+    that has not sent its whole request `read_timeout` seconds after connecting
+    is disconnected."""
+    server = make_server(
+        host, port, app, server_class=_ThreadingWSGIServer, handler_class=_BoundedHandler
     )
+    assert isinstance(server, _ThreadingWSGIServer)
+    server.read_timeout = read_timeout
+    return server
 
 
 def serve_in_thread(server: WSGIServer) -> threading.Thread:

@@ -72,6 +72,10 @@ class Reframe:
             self.scheduler.start()
             log.info("scheduler started: %s", ", ".join(job.name for job in self.jobs))
 
+    def scheduler_running(self) -> bool:
+        """Liveness of a process whose work is the scheduler's."""
+        return self.scheduler is not None and self.scheduler.running
+
     def run_jobs_once(self) -> None:
         """One tick of every scheduled job, now (tests and the command line)."""
         for job in self.jobs:
@@ -177,7 +181,7 @@ def build(
         signing_secret=_secret(settings.slack_signing_secret),
         client=slack.app_client,
         authorize=slack.authorize,
-        oauth_settings=slack.oauth_settings,
+        oauth_flow=slack.oauth_flow,
         installation_store=slack.installation_store,
         listener_executor=after_ack,
     )

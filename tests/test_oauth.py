@@ -3,11 +3,13 @@ tokens sealed in our database, and each workspace answered with its own token.""
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from html import unescape
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -21,35 +23,47 @@ from bot.storage.models import Nudge, bots_table, installations_table
 from bot.web import make_http_server, serve_in_thread
 from bot.wiring import build
 from tests.conftest import RunningApp, make_settings
-from tests.fakes.slack_api import FakeSlack
+from tests.fakes.slack_api import FakeSlack, Fault
 from tests.fakes.slack_requests import Reply, SlackSender
 from tests.test_privacy import counts, seed
 
 CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "client-secret-value"
 NEW_TEAM, NEW_TOKEN = "T0NEW", "xoxb-1111-2222-newteamtokenvalue"
 VENT = "their DM is a jerk tbh, he'll never give us a shot"
 
 
-@pytest.fixture
-def oauth_app(database_url: str, fake_slack: FakeSlack, clock: FixedClock) -> Iterator[RunningApp]:
+@contextmanager
+def running_oauth_app(
+    database_url: str, fake_slack: FakeSlack, clock: FixedClock, **overrides: object
+) -> Iterator[RunningApp]:
     """The bot in distribution mode: client id and secret, no bot token."""
     settings = make_settings(
         database_url,
         fake_slack,
         slack_bot_token=None,
         slack_client_id=CLIENT_ID,
-        slack_client_secret="client-secret-value",
+        slack_client_secret=CLIENT_SECRET,
         token_encryption_key=Fernet.generate_key().decode(),
+        **overrides,
     )
     assert settings.uses_oauth
     reframe = build(settings, clock=clock)
     server = make_http_server(reframe.wsgi, "127.0.0.1", 0)
     serve_in_thread(server)
     url = f"http://127.0.0.1:{server.server_address[1]}"
-    yield RunningApp(reframe, url, SlackSender(url), fake_slack, clock)
-    server.shutdown()
-    server.server_close()
-    reframe.shutdown()
+    try:
+        yield RunningApp(reframe, url, SlackSender(url), fake_slack, clock)
+    finally:
+        server.shutdown()
+        server.server_close()
+        reframe.shutdown()
+
+
+@pytest.fixture
+def oauth_app(database_url: str, fake_slack: FakeSlack, clock: FixedClock) -> Iterator[RunningApp]:
+    with running_oauth_app(database_url, fake_slack, clock) as app:
+        yield app
 
 
 @dataclass
@@ -232,3 +246,42 @@ def test_install_page_keeps_a_team_id_and_drops_anything_else(
     assert len(query["scope"]) == 1 and "admin" not in query["scope"][0]
     assert "users:write" not in query["scope"][0]
     assert query.get("team") == (["T0AB12CD"] if kept else None)
+
+
+def test_slack_not_answering_the_code_exchange_gets_a_page_saying_to_try_again(
+    database_url: str, fake_slack: FakeSlack, clock: FixedClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    with running_oauth_app(
+        database_url, fake_slack, clock, slack_oauth_timeout_seconds=0.5
+    ) as app:
+        start = start_install(app)
+        app.fake.add_oauth_code("code-slow", team_id=NEW_TEAM, token=NEW_TOKEN)
+        app.fake.fail("oauth.v2.access", Fault(200, delay=3.0))  # past the client's timeout
+
+        with caplog.at_level(logging.INFO):
+            reply = redirect(app, "code-slow", start.state, start.cookie)
+
+        assert reply.status == 504
+        page = unescape(reply.body.decode())
+        assert "Slack did not answer in time" in page
+        assert "not installed" in page and 'href="/slack/install"' in page
+        [problem] = [r for r in caplog.records if r.levelno >= logging.WARNING]
+        assert "oauth.v2.access" in problem.getMessage()
+        for secret in ("code-slow", start.state, CLIENT_SECRET, NEW_TOKEN):
+            assert secret not in caplog.text
+        store = app.reframe.bolt.installation_store
+        assert store.find_bot(enterprise_id=None, team_id=NEW_TEAM) is None
+        # Slack back: installing again from the page works.
+        assert install(app).status == 200
+        assert store.find_bot(enterprise_id=None, team_id=NEW_TEAM) is not None
+
+
+def test_slack_unreachable_during_the_code_exchange_is_a_502_page(oauth_app: RunningApp) -> None:
+    start = start_install(oauth_app)
+    oauth_app.fake.stop()  # nothing listens at SLACK_API_URL any more
+
+    reply = redirect(oauth_app, "code-lost", start.state, start.cookie)
+
+    assert reply.status == 502
+    page = unescape(reply.body.decode())
+    assert "could not reach Slack" in page and 'href="/slack/install"' in page

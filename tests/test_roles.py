@@ -250,7 +250,11 @@ def test_gunicorn_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatc
     conf = importlib.reload(conf)
     assert conf.bind == "0.0.0.0:8123"
     assert conf.workers == 5
-    assert conf.worker_class == "gthread"
+    module, _, name = conf.worker_class.rpartition(".")
+    worker = getattr(importlib.import_module(module), name)
+    from gunicorn.workers.gthread import ThreadWorker
+
+    assert issubclass(worker, ThreadWorker)  # gthread, with a limit on slow requests
     assert conf.preload_app is False  # each worker builds its own app after the fork
     assert conf.graceful_timeout >= 10
     assert callable(conf.worker_exit)

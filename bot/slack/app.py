@@ -18,7 +18,7 @@ def build_bolt_app(
     client: WebClient,
     token: str | None = None,
     authorize: Any = None,
-    oauth_settings: Any = None,
+    oauth_flow: Any = None,
     installation_store: Any = None,
     listener_executor: Executor | None = None,
 ) -> App:
@@ -35,7 +35,7 @@ def build_bolt_app(
         token=token,
         client=client,
         authorize=authorize,
-        oauth_settings=oauth_settings,
+        oauth_flow=oauth_flow,
         installation_store=installation_store,
         listener_executor=listener_executor,
         process_before_response=True,

@@ -134,15 +134,23 @@ class RequestNotSentRetryHandler(ConnectionErrorRetryHandler):
 
 
 def build_web_client(
-    *, token: str | None, base_url: str, timeout: int = 10, patient: bool = True
+    *,
+    token: str | None,
+    base_url: str,
+    timeout: float = 10,
+    patient: bool = True,
+    logger: logging.Logger | None = None,
 ) -> WebClient:
     """A WebClient pointed at `base_url` (Slack, or a stand-in in tests).
 
     A patient client (background delivery) waits out 429s as `Retry-After`
-    says and retries 5xx and dropped connections; an impatient one (inside
-    a request Slack is waiting on) only retries a dropped connection once.
+    says and retries 5xx and refused connections; an impatient one (inside
+    a request Slack is waiting on) only retries a refused connection once.
+    Neither retries a call Slack may have acted on (see RequestNotSentRetryHandler).
     """
-    client = WebClient(token=token, base_url=base_url, timeout=timeout)
+    client = WebClient(
+        token=token, base_url=base_url, timeout=timeout, logger=logger  # type: ignore[arg-type]
+    )
     client.retry_handlers = [RequestNotSentRetryHandler(max_retry_count=1)]
     if patient:
         client.retry_handlers += [

@@ -9,18 +9,22 @@ and a short-lived per-team cache on top.
 from __future__ import annotations
 
 import dataclasses
+import html
 import logging
 import re
 import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from logging import Logger
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
+from slack_bolt.oauth import OAuthFlow
 from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_bolt.request import BoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 from slack_sdk.oauth import AuthorizeUrlGenerator
@@ -43,6 +47,13 @@ SECRET_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_t
 # encryption was switched on, and is still usable.
 PLAIN_TOKEN_PREFIX = "xox"
 OAUTH_STATE_SECONDS = 600
+
+# The install code exchange's client logs here. The SDK's own error line for a call
+# that failed is dropped: PatientInstallFlow says it once, with what to do.
+_EXCHANGE_LOG = logging.getLogger("slack_sdk.web.install_exchange")
+_EXCHANGE_LOG.addFilter(
+    lambda record: not record.getMessage().startswith("Failed to send a request to Slack")
+)
 
 Record = TypeVar("Record", Installation, Bot)
 
@@ -253,6 +264,70 @@ class TeamCheckingAuthorizeUrlGenerator(AuthorizeUrlGenerator):
         return super().generate(state, team=team)
 
 
+class SlackDidNotAnswer(Exception):
+    """oauth.v2.access (or the auth.test after it) timed out or could not connect."""
+
+
+class PatientInstallFlow(OAuthFlow):
+    """Bolt's OAuth flow, with an answer for the installer when Slack does not answer.
+
+    Bolt handles Slack's refusals (a bad or reused code) but lets a timeout or a
+    refused connection escape, and the installer got an error or a dropped
+    connection. Here they get a page that says what happened and links back to the
+    install page (the state was spent: the next try needs a fresh one).
+    """
+
+    def __init__(self, *, timeout: float, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._timeout = timeout
+
+    def run_installation(self, code: str) -> Installation | None:
+        try:
+            return super().run_installation(code)
+        except (SlackClientError, OSError) as error:  # SlackApiError is Bolt's, above
+            raise SlackDidNotAnswer(type(error).__name__) from error
+
+    def handle_callback(self, request: BoltRequest) -> BoltResponse:
+        try:
+            return super().handle_callback(request)
+        except SlackDidNotAnswer as problem:
+            cause = problem.__cause__
+            # urllib reports a connect timeout as URLError(reason=timeout).
+            timed_out = isinstance(cause, TimeoutError) or isinstance(
+                getattr(cause, "reason", None), TimeoutError
+            )
+            what = f"did not answer within {self._timeout:g}s" if timed_out else "failed"
+            # No code, state or secret: only what an operator needs to see.
+            log.warning(
+                "an install did not finish: Slack's oauth.v2.access %s (%s); the installer "
+                "was asked to try again",
+                what,
+                problem,
+            )
+            return BoltResponse(
+                status=504 if timed_out else 502,
+                body=install_not_finished_page(self.install_path, timed_out=timed_out),
+                headers={"Content-Type": "text/html; charset=utf-8"},
+            )
+
+
+def install_not_finished_page(install_path: str, *, timed_out: bool) -> str:
+    what = "Slack did not answer in time" if timed_out else "Reframe could not reach Slack"
+    return f"""<!doctype html>
+<html>
+<head><meta charset="utf-8"><title>Reframe is not installed yet</title></head>
+<body style="font-family: sans-serif; max-width: 36em; margin: 3em auto; line-height: 1.5">
+<h2>Reframe is not installed yet</h2>
+<p>{html.escape(what)} while Reframe was finishing the install, so nothing was
+saved and nothing changed in your workspace.</p>
+<p>Please <a href="{html.escape(install_path)}">try installing again</a>. If it keeps
+happening, Slack may be having trouble: check
+<a href="https://slack-status.com">slack-status.com</a> and try again later.</p>
+</body>
+</html>
+"""
+
+
 class WorkspaceNotInstalled(SlackClientError):
     """No usable bot token is stored for this team (never installed, or uninstalled)."""
 
@@ -326,7 +401,7 @@ class SlackAccess:
     background: Callable[[str], WebClient]
     interactive: Callable[[str], WebClient]
     installation_store: EncryptedInstallationStore | None = None
-    oauth_settings: OAuthSettings | None = None
+    oauth_flow: OAuthFlow | None = None
     authorize: InstallationStoreAuthorize | None = None
     forget_team: Callable[[str], None] = lambda _team_id: None
 
@@ -381,13 +456,26 @@ def _oauth_access(settings: Settings, *, engine: Engine, clock: Clock) -> SlackA
         background=background.client_for,
         interactive=interactive.client_for,
         installation_store=store,
-        oauth_settings=build_oauth_settings(
-            engine=engine,
-            client_id=client_id,
-            client_secret=client_secret,
-            scopes=settings.slack_scopes,
-            redirect_uri=settings.slack_install_redirect_url,
-            installation_store=store,
+        oauth_flow=PatientInstallFlow(
+            settings=build_oauth_settings(
+                engine=engine,
+                client_id=client_id,
+                client_secret=client_secret,
+                scopes=settings.slack_scopes,
+                redirect_uri=settings.slack_install_redirect_url,
+                installation_store=store,
+            ),
+            # Its own client: the installer's browser waits on this call, and a
+            # code must not be retried once sent (Slack may have spent it).
+            client=build_web_client(
+                token=None,
+                base_url=base_url,
+                timeout=settings.slack_oauth_timeout_seconds,
+                patient=False,
+                logger=_EXCHANGE_LOG,
+            ),
+            logger=logging.getLogger("slack_bolt.OAuthFlow"),
+            timeout=settings.slack_oauth_timeout_seconds,
         ),
         # auth.test once per token, not once per request: a token that is
         # revoked disappears from the store, which is looked up every time.

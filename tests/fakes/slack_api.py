@@ -61,6 +61,9 @@ class FakeSlackState:
     # issued bot token belongs to (auth.test answers with it).
     oauth_codes: dict[str, dict[str, Any]] = field(default_factory=dict)
     token_teams: dict[str, str] = field(default_factory=dict)
+    # Socket Mode: the WebSocket URL apps.connections.open hands out (by default one
+    # where nothing listens, so the connection is refused).
+    socket_mode_url: str = "ws://127.0.0.1:9/link/?ticket=nothing-listens"
 
 
 class FakeSlack:
@@ -124,6 +127,11 @@ class FakeSlack:
                 "bot_user_id": bot_user_id,
             }
             self.state.token_teams[token] = team_id
+
+    def serve_socket_mode_at(self, url: str) -> None:
+        """apps.connections.open answers with this WebSocket URL from now on."""
+        with self.lock:
+            self.state.socket_mode_url = url
 
     def fail(self, method: str, *faults: Fault) -> None:
         with self.lock:
@@ -276,6 +284,8 @@ class FakeSlack:
     ) -> dict[str, Any]:
         if method == "oauth.v2.access":
             return self._oauth_access(params)
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.state.socket_mode_url}
         if method == "auth.test":
             token = (headers or {}).get("authorization", "").removeprefix("Bearer ")
             return {
