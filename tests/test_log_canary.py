@@ -42,11 +42,33 @@ def note_values(note: str) -> dict[str, dict[str, dict[str, str]]]:
     return {NOTE_BLOCK: {NOTE_INPUT: {"type": "plain_text_input", "value": note}}}
 
 
-def refuse_writes(db: Database, table: str, verb: str) -> None:
-    """The database refuses every INSERT or UPDATE on `table`, as a full disk would."""
+def allow_writes(db: Database, table: str, verb: str) -> None:
+    """Undo refuse_writes (PostgreSQL keeps the schema from test to test)."""
+    name = f"refuse_{verb.lower()}_{table}"
     with db.engine.begin() as connection:
         connection.exec_driver_sql(
-            f"CREATE TRIGGER refuse_{verb.lower()}_{table} BEFORE {verb} ON {table} "
+            f"DROP TRIGGER IF EXISTS {name}" + (f" ON {table}" if db.is_postgres else "")
+        )
+        if db.is_postgres:
+            connection.exec_driver_sql(f"DROP FUNCTION IF EXISTS {name}()")
+
+
+def refuse_writes(db: Database, table: str, verb: str) -> None:
+    """The database refuses every INSERT or UPDATE on `table`, as a full disk would."""
+    name = f"refuse_{verb.lower()}_{table}"
+    with db.engine.begin() as connection:
+        if db.is_postgres:
+            connection.exec_driver_sql(
+                f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'could not extend file: No space left on device'; END $$"
+            )
+            connection.exec_driver_sql(
+                f"CREATE TRIGGER {name} BEFORE {verb} ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION {name}()"
+            )
+            return
+        connection.exec_driver_sql(
+            f"CREATE TRIGGER {name} BEFORE {verb} ON {table} "
             "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
         )
 
@@ -142,11 +164,14 @@ def listener_raising(app: RunningApp) -> None:
     checkin_id = posted["blocks"][2]["elements"][3]["value"]
     refuse_writes(app.reframe.db, "checkins", "UPDATE")
     refuse_writes(app.reframe.db, "nudges", "INSERT")
-    assert (
-        s.view_submission(NOTE_VIEW, note_values(CANARY), private_metadata=checkin_id).status == 500
-    )
-    assert s.message(CANARY, ts="1700000200.000100").status == 500
-    assert "went wrong" in s.command(CANARY).json()["text"]
+    try:
+        note = s.view_submission(NOTE_VIEW, note_values(CANARY), private_metadata=checkin_id)
+        assert note.status == 500
+        assert s.message(CANARY, ts="1700000200.000100").status == 500
+        assert "went wrong" in s.command(CANARY).json()["text"]
+    finally:
+        allow_writes(app.reframe.db, "checkins", "UPDATE")
+        allow_writes(app.reframe.db, "nudges", "INSERT")
 
 
 def slack_failing(app: RunningApp) -> None:
