@@ -85,6 +85,10 @@ class Rep(Base):
     # `/reframe forget-me`: the row keeps only the ids and this time, so that no
     # process enrols or nudges the rep again until they ask for Reframe themselves.
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Joining check-ins by invitation: when the one invitation was shown, and the
+    # answer ("joined" | "declined"); None = not asked yet.
+    invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    invite_answer: Mapped[str | None] = mapped_column(String(16))
 
 
 class Nudge(Base):
