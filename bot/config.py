@@ -86,6 +86,9 @@ class Settings(BaseSettings):
     # tz: for reps whose profile has none).
     checkin_default_weekday: int = 0
     checkin_default_time: str = "09:00"
+    # How a rep who posts in a deal channel joins the weekly check-in: one private
+    # invitation (invite), silently (auto), or only with `/reframe checkin on` (manual).
+    checkin_join_mode: Literal["invite", "auto", "manual"] = "invite"
     checkin_default_tz: str = "UTC"
     checkin_reminder_hours: float = Field(default=24.0, gt=0)
     checkin_max_attempts: int = Field(default=6, ge=1, le=50)

@@ -121,10 +121,13 @@ def build(
         default_mode=settings.nudge_default_mode,
     )
     checkin_content = CheckinContent.load()
+    checkin_slack = SlackCheckins(client_for=slack.background, content=checkin_content)
+    # Deliveries after Slack has its answer: nudges, check-ins "now", invitations.
+    background = BackgroundWork()
     checkin_delivery = CheckinDelivery(
         db=db,
         clock=clock,
-        slack=SlackCheckins(client_for=slack.background, content=checkin_content),
+        slack=checkin_slack,
         default_schedule=WeeklySchedule(
             weekday=settings.checkin_default_weekday,
             at=parse_time(settings.checkin_default_time),
@@ -135,7 +138,15 @@ def build(
         workers=settings.checkin_send_workers,
         pacer=SharedPostPacer(db, rate=settings.checkin_post_rate),
     )
-    checkins = CheckinService(db=db, clock=clock, delivery=checkin_delivery)
+    checkins = CheckinService(
+        db=db,
+        clock=clock,
+        delivery=checkin_delivery,
+        join_mode=settings.checkin_join_mode,
+        invite=lambda team_id, user_id, channel_id: background.submit(
+            checkins.show_invitation, team_id, user_id, channel_id
+        ),
+    )
     nudges = NudgeService(
         db=db,
         clock=clock,
@@ -165,7 +176,6 @@ def build(
         privacy_listeners.forget_me_subcommand(),
     )
 
-    background = BackgroundWork()
     router.add(
         "checkin",
         checkin_listeners.CHECKIN_USAGE,

@@ -97,6 +97,10 @@ def make_settings(database_url: str, fake_slack: FakeSlack, **overrides: object)
         "slack_api_url": fake_slack.api_url,
         "database_url": database_url,
         "port": 3000,
+        # Most tests are about nudges and check-in delivery, and count ephemeral posts:
+        # there a post enrols silently. tests/test_invitations.py runs the default
+        # (`invite`) and shows it beside a nudge.
+        "checkin_join_mode": "auto",
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

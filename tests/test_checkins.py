@@ -54,7 +54,8 @@ def make_service(
         default_schedule=DEFAULT,
         **options,  # type: ignore[arg-type]
     )
-    return CheckinService(db=db, clock=clock, delivery=delivery)
+    # Delivery is under test here: a post in a deal channel enrols (the `auto` join mode).
+    return CheckinService(db=db, clock=clock, delivery=delivery, join_mode="auto")
 
 
 @pytest.fixture

@@ -87,7 +87,7 @@ class NudgeService:
         policy: CooldownPolicy,
         delivery_window: timedelta,
         detector: Callable[[str], Detection] = detect,
-        on_rep_seen: Callable[[str, str], None] | None = None,
+        on_rep_seen: Callable[[str, str, str], None] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -117,7 +117,7 @@ class NudgeService:
             if not self._channels.is_deal_channel(message.team_id, message.channel_id):
                 return None
             if self._on_rep_seen is not None:
-                self._on_rep_seen(message.team_id, message.user_id)
+                self._on_rep_seen(message.team_id, message.user_id, message.channel_id)
         detection = self._detect(message.text)
         if not detection.nudge and message.trigger == "message":
             return None

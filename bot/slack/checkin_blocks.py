@@ -36,6 +36,8 @@ NOTE_ACTION = "checkin_note"
 NOTE_VIEW = "checkin_note_modal"
 NOTE_BLOCK, NOTE_INPUT = "note", "note_text"
 PAUSE_ACTION, RESUME_ACTION = "checkin_home_pause", "checkin_home_resume"
+INVITE_JOIN, INVITE_DECLINE = "checkin_invite_join", "checkin_invite_decline"
+INVITE_TEXT = "Would a weekly one-question check-in help? Join, or No thanks."
 BUTTON_LIMIT = 75
 SECTION_LIMIT = 3000
 
@@ -203,6 +205,87 @@ def build_note_modal(content: CheckinContent, checkin: CheckinView) -> View:
                 ),
             ),
             ContextBlock(elements=[_md(f"Week {checkin.week}. Only you can see this.")]),
+        ],
+    )
+
+
+def build_invitation_blocks(content: CheckinContent, *, schedule: str, owner: str) -> list[Block]:
+    """The one private invitation a rep sees after their first post in a deal channel.
+
+    The buttons carry whose invitation it is (`team:user`), checked on click."""
+    return [
+        SectionBlock(
+            block_id="checkin_invite",
+            text=_md(
+                "*A weekly one-question check-in?*\n"
+                f"Once a week ({schedule}) I would send you one question in a DM: "
+                f"_{content.question}_\nOne tap to answer, a minute at most. "
+                "Only you see your answers."
+            ),
+        ),
+        ActionsBlock(
+            block_id="checkin_invite_actions",
+            elements=[
+                ButtonElement(text="Join", action_id=INVITE_JOIN, value=owner, style="primary"),
+                ButtonElement(text="No thanks", action_id=INVITE_DECLINE, value=owner),
+            ],
+        ),
+        ContextBlock(
+            elements=[
+                _md(
+                    "I ask once. Change your mind any time: `/reframe checkin on` "
+                    "or `/reframe checkin off`."
+                )
+            ]
+        ),
+    ]
+
+
+def build_invitation_answered_blocks(*, joined: bool, schedule: str) -> list[Block]:
+    text = (
+        f"You're in. Your first check-in comes {schedule}; "
+        "change the day and time with `/reframe checkin fri 4:30pm`."
+        if joined
+        else "No check-ins, then. I won't ask again; `/reframe checkin on` if you change "
+        "your mind."
+    )
+    return [SectionBlock(text=_md(text))]
+
+
+def build_welcome_home_view(content: CheckinContent, schedule: str) -> View:
+    """App Home for someone not (yet) in the check-ins: what it is, and a way in."""
+    return View(
+        type="home",
+        blocks=[
+            HeaderBlock(text="Welcome to Reframe"),
+            SectionBlock(
+                text=_md(
+                    "Reframe helps you catch the thinking traps every seller falls into, "
+                    "right where deals are discussed: when a message in a deal channel "
+                    "sounds like one, you get a private question that helps you look at "
+                    "it another way. `/reframe <situation>` asks for one any time."
+                )
+            ),
+            DividerBlock(),
+            SectionBlock(
+                block_id="checkin_invite",
+                text=_md(
+                    "*A weekly one-question check-in*\n"
+                    f"Once a week ({schedule}), one question in a DM: _{content.question}_\n"
+                    "Your answers build up here, week by week. Only you see them."
+                ),
+            ),
+            ActionsBlock(
+                block_id="checkin_toggle",
+                elements=[
+                    ButtonElement(
+                        text="Join the weekly check-in",
+                        action_id=INVITE_JOIN,
+                        value="home",
+                        style="primary",
+                    )
+                ],
+            ),
         ],
     )
 

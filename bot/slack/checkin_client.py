@@ -11,7 +11,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from bot.services.checkins import OutgoingCheckin, PostedMessage, RepProfile
-from bot.slack.checkin_blocks import CheckinContent, build_checkin_blocks, build_reminder_blocks
+from bot.slack.checkin_blocks import (
+    INVITE_TEXT,
+    CheckinContent,
+    build_checkin_blocks,
+    build_invitation_blocks,
+    build_reminder_blocks,
+)
 from bot.slack.client import delivery_failure
 
 log = logging.getLogger(__name__)
@@ -72,6 +78,19 @@ class SlackCheckins:
             raise delivery_failure(error) from error
         user = response.get("user")
         return profile_from_user(user if isinstance(user, dict) else {})
+
+    def post_invitation(self, team_id: str, channel_id: str, user_id: str, schedule: str) -> None:
+        try:
+            self._client_for(team_id).chat_postEphemeral(
+                channel=channel_id,
+                user=user_id,
+                text=INVITE_TEXT,
+                blocks=build_invitation_blocks(
+                    self._content, schedule=schedule, owner=f"{team_id}:{user_id}"
+                ),
+            )
+        except (SlackClientError, OSError) as error:
+            raise delivery_failure(error) from error
 
     def post_checkin(self, checkin: OutgoingCheckin) -> PostedMessage:
         # Posting to the user id opens (or reuses) the DM: no conversations.open trip.

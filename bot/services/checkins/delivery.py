@@ -185,6 +185,10 @@ class CheckinDelivery:
     def default_schedule(self) -> WeeklySchedule:
         return self._default
 
+    def post_invitation(self, team_id: str, channel_id: str, user_id: str) -> None:
+        """The one private invitation to join; raises DeliveryFailed."""
+        self._slack.post_invitation(team_id, channel_id, user_id, self._default.describe())
+
     def stop(self) -> None:
         """Stop sending promptly (SIGTERM): what is not sent stays due for the next start."""
         self._stopping.set()

@@ -32,6 +32,11 @@ class CheckinSlack(Protocol):
         """users.info, reduced to what we keep; raises DeliveryFailed."""
         ...
 
+    def post_invitation(self, team_id: str, channel_id: str, user_id: str, schedule: str) -> None:
+        """Show the rep, privately in the channel, the invitation to join; raises
+        DeliveryFailed."""
+        ...
+
     def post_checkin(self, checkin: OutgoingCheckin) -> PostedMessage:
         """DM the rep this week's question; raises DeliveryFailed."""
         ...

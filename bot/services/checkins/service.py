@@ -3,8 +3,10 @@ notes and the App Home summary. Sending is CheckinDelivery's (delivery.py)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -31,20 +33,39 @@ from bot.services.checkins.results import (
     TickReport,
     WeekMark,
 )
+from bot.services.ports import DeliveryFailed
 from bot.storage import repos
 from bot.storage.db import Database
 from bot.storage.models import Checkin, Rep
+
+log = logging.getLogger(__name__)
 
 HOME_WEEKS = 12
 NOTE_MAX_CHARS = 3000
 
 
+JoinMode = Literal["invite", "auto", "manual"]
+
+
 class CheckinService:
-    def __init__(self, *, db: Database, clock: Clock, delivery: CheckinDelivery) -> None:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        delivery: CheckinDelivery,
+        join_mode: JoinMode = "invite",
+        invite: Callable[[str, str, str], object] | None = None,
+    ) -> None:
         self._db = db
         self._clock = clock
         self._default = delivery.default_schedule
         self.delivery = delivery
+        # How a rep who posts in a deal channel joins check-ins: one private
+        # invitation (`invite`, shown through `invite(team, user, channel)`),
+        # silently (`auto`), or only by asking (`manual`).
+        self._join_mode = join_mode
+        self._invite = invite
         # Reps this process has already enrolled: the message path stays free of
         # database writes after a rep's first message.
         self._known_reps: set[tuple[str, str]] = set()
@@ -73,18 +94,79 @@ class CheckinService:
 
     # -- enrolment and settings ---------------------------------------------
 
-    def on_rep_seen(self, team_id: str, user_id: str) -> None:
-        """A person posted in a deal channel: enrol them (once; cheap afterwards).
+    def on_rep_seen(self, team_id: str, user_id: str, channel_id: str | None = None) -> None:
+        """A person posted in a deal channel: invite or enrol them, as the join mode
+        says (once; cheap afterwards, from this process's memory).
 
-        No Slack call here: whether they are a bot, a guest or deleted is checked
+        No Slack call here: the invitation is posted through `invite` (after Slack
+        has its answer), and whether they are a bot, a guest or deleted is checked
         later, in the tick.
         """
         key = (team_id, user_id)
-        if key in self._known_reps:
+        if key in self._known_reps or self._join_mode == "manual":
             return
+        now = self._clock.now()
         with self._db.transaction() as session:
-            self._enrol(session, team_id, user_id, self._clock.now(), asked=False)
+            if self._join_mode == "auto":
+                self._enrol(session, team_id, user_id, now, asked=False)
+                invite = False
+            else:
+                invite = self._claim_invitation(session, team_id, user_id, now)
         self._known_reps.add(key)
+        if invite and self._invite is not None and channel_id is not None:
+            self._invite(team_id, user_id, channel_id)
+
+    def _claim_invitation(
+        self, session: Session, team_id: str, user_id: str, now: datetime
+    ) -> bool:
+        """Whether this post is the one that shows the rep their invitation: never
+        for a rep already in, asked before, or who said forget-me; one process wins."""
+        repos.ensure_rep(session, team_id=team_id, user_id=user_id, now=now)
+        rep = repos.lock_rep(session, team_id=team_id, user_id=user_id)
+        if (
+            rep.checkins_enrolled_at is not None
+            or rep.invited_at is not None
+            or rep.invite_answer is not None
+            or rep.opted_out_at is not None
+        ):
+            return False
+        rep.invited_at = now
+        return True
+
+    def show_invitation(self, team_id: str, user_id: str, channel_id: str) -> None:
+        """Post the invitation (after Slack has its answer to the event)."""
+        try:
+            self.delivery.post_invitation(team_id, channel_id, user_id)
+        except DeliveryFailed as failure:
+            log.warning(
+                "check-in invitation not shown; the rep's next post tries again",
+                extra={"team_id": team_id, "reason": failure.reason},
+            )
+            self.invitation_not_shown(team_id, user_id)
+
+    def invitation_not_shown(self, team_id: str, user_id: str) -> None:
+        """Slack did not take the invitation: the rep's next post tries again."""
+        with self._db.transaction() as session:
+            rep = session.get(Rep, (team_id, user_id))
+            if rep is not None and rep.invite_answer is None:
+                rep.invited_at = None
+        self.forget_cached(team_id, user_id)
+
+    def answer_invitation(self, team_id: str, user_id: str, *, join: bool) -> CheckinStatus:
+        """Join: enrolled at the workspace's default time. No thanks: remembered, so the
+        rep is never asked again (`/reframe checkin on` still works)."""
+        if join:
+            return self._update_rep(
+                team_id, user_id, checkins_enabled=True, skip_week=None, invite_answer="joined"
+            )
+        now = self._clock.now()
+        with self._db.transaction() as session:
+            repos.ensure_rep(session, team_id=team_id, user_id=user_id, now=now)
+            rep = repos.lock_rep(session, team_id=team_id, user_id=user_id)
+            rep.invite_answer = "declined"
+            rep.invited_at = rep.invited_at or now
+            rep.checkins_enabled = False
+            return self._status(session, rep, now)
 
     def forget_cached(self, team_id: str, user_id: str | None = None) -> None:
         """Drop this process's memory of a rep (forget-me) or a workspace (uninstall)."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
@@ -17,6 +17,8 @@ from bot.services.checkins import CheckinService, CheckinView, describe_status
 from bot.slack.blocks import build_text_blocks
 from bot.slack.checkin_blocks import (
     ANSWER_ACTIONS,
+    INVITE_DECLINE,
+    INVITE_JOIN,
     NOTE_ACTION,
     NOTE_BLOCK,
     NOTE_INPUT,
@@ -26,10 +28,12 @@ from bot.slack.checkin_blocks import (
     CheckinContent,
     build_answered_blocks,
     build_home_view,
+    build_invitation_answered_blocks,
     build_note_modal,
+    build_welcome_home_view,
 )
 from bot.slack.commands import CommandReply, CommandRequest, SubcommandHandler
-from bot.slack.listeners.after_ack import HANDOFF, acknowledge
+from bot.slack.listeners.after_ack import HANDOFF, Reply, acknowledge, send_reply
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +202,45 @@ def register(app: App, *, checkins: CheckinService, content: CheckinContent) -> 
 
     def publish_home(client: WebClient, team_id: str, user_id: str) -> None:
         home = checkins.home(team_id, user_id)
-        client.views_publish(user_id=user_id, view=build_home_view(content, home))
+        view = (
+            build_home_view(content, home)
+            if home.status.enrolled
+            else build_welcome_home_view(content, checkins.default_schedule.describe())
+        )
+        client.views_publish(user_id=user_id, view=view)
+
+    def record_invitation_answer(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
+    ) -> None:
+        """Join or No thanks, from the invitation in a channel or from App Home."""
+        ack()
+        team_id, user_id = _team_and_user(body)
+        if team_id is None or user_id is None:
+            return
+        value = action.get("value")
+        from_home = (body.get("container") or {}).get("type") == "view"
+        if not from_home and value != f"{team_id}:{user_id}":
+            context[HANDOFF] = Reply(
+                "This invitation was for someone else; nothing changed.", replace_original=False
+            )
+            return
+        joined = action["action_id"] == INVITE_JOIN
+        status = checkins.answer_invitation(team_id, user_id, join=joined)
+        if not from_home:
+            schedule = status.schedule.describe()
+            context[HANDOFF] = Reply(
+                "You're in." if joined else "No check-ins, then.",
+                blocks=build_invitation_answered_blocks(joined=joined, schedule=schedule),
+                replace_original=True,
+            )
+
+    def show_invitation_answer(
+        body: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
+    ) -> None:
+        if (body.get("container") or {}).get("type") == "view":
+            republish_home(body, client)
+        else:
+            send_reply(context, respond)
 
     def publish_home_on_open(
         body: dict[str, Any], event: dict[str, Any], client: WebClient
@@ -231,3 +273,5 @@ def register(app: App, *, checkins: CheckinService, content: CheckinContent) -> 
     app.event("app_home_opened")(ack=acknowledge, lazy=[publish_home_on_open])
     app.action(PAUSE_ACTION)(ack=record_home_toggle, lazy=[republish_home])
     app.action(RESUME_ACTION)(ack=record_home_toggle, lazy=[republish_home])
+    app.action(INVITE_JOIN)(ack=record_invitation_answer, lazy=[show_invitation_answer])
+    app.action(INVITE_DECLINE)(ack=record_invitation_answer, lazy=[show_invitation_answer])
