@@ -228,3 +228,17 @@ def test_cli_send_due_prints_what_it_sent(
     out = capsys.readouterr().out
     assert "sent T0TEAM U0REP 2026-W48" in out
     assert len(fake_slack.calls("chat.postMessage")) == 1
+
+
+@pytest.mark.parametrize("when", ["fri 4:30pm", "fri 4:30 pm", "Fri 4.30 p.m."])
+def test_checkin_command_takes_a_twelve_hour_time(running_app: RunningApp, when: str) -> None:
+    text = running_app.slack.command(f"checkin {when}").json()["text"]
+    assert text.startswith("Done.") and "Fridays at 16:30" in text
+    with running_app.reframe.db.transaction() as session:
+        rep = session.get(Rep, ("T0TEAM", "U0REP"))
+        assert rep is not None and (rep.checkin_weekday, rep.checkin_time) == (4, "16:30")
+
+
+def test_weeks_read_as_people_say_them(running_app: RunningApp) -> None:
+    reply = running_app.slack.command("checkin skip").json()["text"]
+    assert "check-in of the week of " in reply and "-W" not in reply

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _TIME = re.compile(r"^([01]?\d|2[0-3])[:.h]([0-5]\d)$")
+# "4:30pm", "4pm", "4.30 p.m.", "12am"
+_TIME_12H = re.compile(r"^(1[0-2]|0?[1-9])(?:[:.]([0-5]\d))?\s*([ap])\.?m\.?$")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
@@ -42,11 +44,17 @@ def parse_weekday(text: str | int) -> int:
 
 
 def parse_time(text: str) -> time:
-    """A 24-hour wall-clock time: "16:30", "9:05", "16.30" or "16h30"."""
-    match = _TIME.match(text.strip().lower())
-    if match is None:
-        raise ScheduleError(f"{text!r} is not a time like 09:00 or 16:30 (24-hour clock)")
-    return time(int(match.group(1)), int(match.group(2)))
+    """A wall-clock time, as people type it: "16:30", "9:05", "16.30", "16h30",
+    or on a 12-hour clock "4:30pm", "4pm", "4.30 p.m." ("12am" is midnight)."""
+    word = text.strip().lower()
+    match = _TIME.match(word)
+    if match is not None:
+        return time(int(match.group(1)), int(match.group(2)))
+    twelve = _TIME_12H.match(word)
+    if twelve is None:
+        raise ScheduleError(f"{text!r} is not a time like 09:00, 16:30 or 4:30pm")
+    hour = int(twelve.group(1)) % 12 + (12 if twelve.group(3) == "p" else 0)
+    return time(hour, int(twelve.group(2) or 0))
 
 
 def format_time(at: time) -> str:
@@ -123,6 +131,13 @@ def week_key(local_day: date) -> str:
 def week_of(now: datetime, tz: str) -> str:
     """The ISO week that `now` falls in, on the rep's own calendar."""
     return week_key(_aware(now).astimezone(zone(tz)).date())
+
+
+def week_label(key: str) -> str:
+    """How people name a week: "week of 30 Nov" (its Monday), not "2026-W49"."""
+    year, week = parse_week(key)
+    monday = date.fromisocalendar(year, week, 1)
+    return f"week of {monday.day} {monday:%b}"
 
 
 def parse_week(key: str) -> tuple[int, int]:

@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain.schedule import week_label
 from bot.services.checkins import ANSWERS, NOTE_MAX_CHARS, CheckinView, HomeSummary
 from bot.services.checkins import describe_status as describe_checkin_status
 
@@ -204,7 +205,9 @@ def build_note_modal(content: CheckinContent, checkin: CheckinView) -> View:
                     placeholder=PlainTextObject(text=content.note["placeholder"]),
                 ),
             ),
-            ContextBlock(elements=[_md(f"Week {checkin.week}. Only you can see this.")]),
+            ContextBlock(
+                elements=[_md(f"The {week_label(checkin.week)}. Only you can see this.")]
+            ),
         ],
     )
 
@@ -299,7 +302,8 @@ def build_home_view(content: CheckinContent, home: HomeSummary) -> View:
         + f"  {content.no_answer_mark} No answer"
     )
     lines = "\n".join(
-        f"{_mark(content, week.answer)} {week.week}: {_label(content, week.answer, week.sent)}"
+        f"{_mark(content, week.answer)} {week_label(week.week).capitalize()}: "
+        f"{_label(content, week.answer, week.sent)}"
         for week in home.weeks
     )
     toggle = (
@@ -318,7 +322,7 @@ def build_home_view(content: CheckinContent, home: HomeSummary) -> View:
         DividerBlock(),
         SectionBlock(block_id="checkin_schedule", text=_md(describe_checkin_status(home.status))),
         ActionsBlock(block_id="checkin_toggle", elements=[toggle]),
-        ContextBlock(elements=[_md("Change the day and time with `/reframe checkin fri 16:30`.")]),
+        ContextBlock(elements=[_md("Change the day and time with `/reframe checkin fri 4:30pm`.")]),
     ]
     return View(type="home", blocks=blocks)
 

@@ -20,6 +20,7 @@ from bot.domain.schedule import (
     parse_weekday,
     recent_weeks,
     retry_backoff,
+    week_label,
     week_of,
 )
 
@@ -137,9 +138,35 @@ def test_time_parsing() -> None:
     assert parse_time("16:30") == time(16, 30)
     assert parse_time("9:05") == time(9, 5)
     assert parse_time("07h15") == time(7, 15)
-    for bad in ("24:00", "9", "4pm", "12:60"):
+    for bad in ("24:00", "9", "12:60", "13pm", "0am", "4:30xm", "4:3pm"):
         with pytest.raises(ScheduleError):
             parse_time(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("4:30pm", time(16, 30)),
+        ("4pm", time(16, 0)),
+        ("4:30 PM", time(16, 30)),
+        ("4.30 p.m.", time(16, 30)),
+        ("9am", time(9, 0)),
+        ("12am", time(0, 0)),
+        ("12pm", time(12, 0)),
+        ("12:15am", time(0, 15)),
+        ("11:59pm", time(23, 59)),
+    ],
+)
+def test_twelve_hour_times_as_people_type_them(text: str, expected: time) -> None:
+    assert parse_time(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("week", "label"),
+    [("2026-W49", "week of 30 Nov"), ("2027-W01", "week of 4 Jan"), ("2026-W01", "week of 29 Dec")],
+)
+def test_weeks_are_named_by_their_monday(week: str, label: str) -> None:
+    assert week_label(week) == label
 
 
 def test_schedule_checks_its_zone() -> None:

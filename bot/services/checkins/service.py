@@ -19,6 +19,7 @@ from bot.domain.schedule import (
     next_occurrence,
     occurrence,
     recent_weeks,
+    week_label,
     week_of,
     zone,
 )
@@ -425,7 +426,7 @@ def describe_status(status: CheckinStatus) -> str:
         local = status.next.due_at.astimezone(zone(schedule.tz))
         lines.append(f"Next one: {local:%A %d %B} at {format_time(local.time())}.")
     if status.skip_week and status.next is not None and status.skip_week < status.next.week:
-        lines.append(f"You're skipping the one of {status.skip_week}.")
+        lines.append(f"You're skipping the one of the {week_label(status.skip_week)}.")
     if not status.tz_known:
         lines.append("(Your Slack time zone isn't known yet; times use the workspace zone.)")
     return " ".join(lines)

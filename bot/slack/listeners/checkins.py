@@ -12,7 +12,13 @@ from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from bot.domain.schedule import ScheduleError, format_time, parse_time, parse_weekday
+from bot.domain.schedule import (
+    ScheduleError,
+    format_time,
+    parse_time,
+    parse_weekday,
+    week_label,
+)
 from bot.services.checkins import CheckinService, CheckinView, describe_status
 from bot.slack.blocks import build_text_blocks
 from bot.slack.checkin_blocks import (
@@ -44,7 +50,7 @@ CHECKIN_SUMMARY = (
 )
 HOW_TO = (
     "Try `/reframe checkin` (your schedule), `on`, `off`, `skip`, `now`, "
-    "or a day and a time such as `/reframe checkin fri 16:30` (your own time zone)."
+    "or a day and a time such as `/reframe checkin fri 4:30pm` or `fri 16:30` (your own time zone)."
 )
 
 
@@ -73,12 +79,13 @@ def checkin_subcommand(
         if words == ["skip"]:
             status = checkins.skip_next(team_id, user_id)
             return _reply(
-                f"Skipping your check-in of {status.skip_week}. {describe_status(status)}"
+                f"Skipping your check-in of the {week_label(status.skip_week or '')}. "
+                f"{describe_status(status)}"
             )
         if words == ["now"]:
             return _reply(_send_now(checkins, deliver, team_id, user_id))
-        if len(words) == 2:
-            return _set_schedule(checkins, team_id, user_id, words[0], words[1])
+        if len(words) in (2, 3):  # "fri 16:30", "fri 4:30pm", "fri 4:30 pm"
+            return _set_schedule(checkins, team_id, user_id, words[0], " ".join(words[1:]))
         return _reply(HOW_TO)
 
     return handle
