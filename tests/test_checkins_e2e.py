@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot import metrics
 from bot.cli import main as cli_main
 from bot.domain.schedule import WeeklySchedule, next_occurrence
 from bot.slack.checkin_blocks import NOTE_BLOCK, NOTE_INPUT, NOTE_VIEW, THE_QUESTION
@@ -242,3 +243,17 @@ def test_checkin_command_takes_a_twelve_hour_time(running_app: RunningApp, when:
 def test_weeks_read_as_people_say_them(running_app: RunningApp) -> None:
     reply = running_app.slack.command("checkin skip").json()["text"]
     assert "check-in of the week of " in reply and "-W" not in reply
+
+
+def test_an_on_demand_check_in_and_its_answer_are_counted(running_app: RunningApp) -> None:
+    sent, answered = metrics.value("checkins_sent"), metrics.value("checkins_answered")
+    posted = send_now(running_app)
+    assert wait_until(lambda: metrics.value("checkins_sent") == sent + 1)
+    running_app.slack.action(
+        "checkin_answer_both",
+        posted["blocks"][2]["elements"][2]["value"],
+        response_url=running_app.fake.response_url(),
+        container=dm_container(posted),
+    )
+    running_app.fake.wait_for("chat.update")
+    assert metrics.value("checkins_answered") == answered + 1

@@ -38,6 +38,7 @@ from sqlalchemy import Select, and_, case, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.domain.clock import Clock
 from bot.domain.schedule import (
     WeeklySchedule,
@@ -513,12 +514,15 @@ class CheckinDelivery:
             message_ts=posted.ts,
         )
         report.sent.append(SentCheckin(claim.team_id, claim.user_id, claim.week))
+        # Every path that sends one (the tick, `/reframe checkin now`) passes here.
+        metrics.count("checkins_sent")
         log.info("check-in sent", extra={"team_id": claim.team_id, "checkin_id": claim.id})
 
     def _record_failure(self, claim: _Claim, failure: DeliveryFailed, report: TickReport) -> None:
         if not failure.retryable or claim.attempts >= self._max_attempts:
             self._finish(claim.id, status="failed", error=failure.reason)
             report.failed += 1
+            metrics.count("checkins_failed")
             log.error(
                 "check-in could not be delivered; giving up",
                 extra={

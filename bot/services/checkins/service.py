@@ -11,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.domain.clock import Clock
 from bot.domain.schedule import (
     WeeklySchedule,
@@ -257,7 +258,10 @@ class CheckinService:
         """The rep's one-tap answer; a later tap in the same week replaces it."""
         if answer not in ANSWERS:
             return Outcome(False, "invalid")
-        return self._change(team_id, user_id, checkin_id, answer=answer)
+        outcome = self._change(team_id, user_id, checkin_id, answer=answer)
+        if outcome.ok:
+            metrics.count("checkins_answered")
+        return outcome
 
     def save_note(self, *, team_id: str, user_id: str, checkin_id: int, note: str) -> Outcome:
         """The rep's private reflection for the week (empty text removes it)."""
