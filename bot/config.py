@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import shutil
+import sys
 from functools import lru_cache
 from typing import Annotated, Literal
 
@@ -217,11 +220,25 @@ class SettingsError(Exception):
     """Raised with one message that names every problem in the configuration."""
 
 
-OFFLINE_HINT = (
-    "To try Reframe without Slack:\n"
-    '  python -m bot reframe "their CFO is a jerk, he\'ll never sign"\n'
-    '  echo \'{"id": 1, "text": "no one over there ever answers"}\' | python -m bot classify'
-)
+def this_python() -> str:
+    """How to name the interpreter running now in a command someone can paste: a bare
+    `python` only when that is what PATH finds (in a venv, `.venv/bin/python`)."""
+    running = os.path.realpath(sys.executable)
+    found = shutil.which("python")
+    if found is not None and os.path.realpath(found) == running:
+        return "python"
+    relative = os.path.relpath(sys.executable)
+    return relative if not relative.startswith("..") else sys.executable
+
+
+def offline_hint() -> str:
+    python = this_python()
+    return (
+        "To try Reframe without Slack:\n"
+        f'  {python} -m bot reframe "their CFO is a jerk, he\'ll never sign"\n'
+        f'  echo \'{{"id": 1, "text": "no one over there ever answers"}}\' '
+        f"| {python} -m bot classify"
+    )
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -244,7 +261,7 @@ def require_slack_credentials(settings: Settings) -> None:
         listed = "\n".join(f"  - {p}" for p in problems)
         raise SettingsError(
             "Reframe cannot connect to Slack; set these in the environment or .env:\n"
-            f"{listed}\n(see README.md, 'Create the Slack app')\n\n{OFFLINE_HINT}"
+            f"{listed}\n(see README.md, 'Create the Slack app')\n\n{offline_hint()}"
         )
 
 

@@ -32,6 +32,37 @@ preload_app = False
 # gunicorn's access log would add the same line without those fields.
 accesslog = None
 errorlog = "-"
+# LOG_FORMAT=json: gunicorn's own lines (start, workers booting and exiting) are
+# JSON too, so a log pipeline reads one format.
+if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "root": {"level": "INFO", "handlers": []},
+        "formatters": {"json": {"()": "bot.observability.JsonFormatter"}},
+        "handlers": {
+            "json_stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "json",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "loggers": {
+            "gunicorn.error": {
+                "level": "INFO",
+                "handlers": ["json_stderr"],
+                "propagate": False,
+                "qualname": "gunicorn.error",
+            },
+            "gunicorn.access": {
+                "level": "INFO",
+                "handlers": [],
+                "propagate": False,
+                "qualname": "gunicorn.access",
+            },
+        },
+    }
+
 # gunicorn 27's runtime control socket: unused, and two masters on one host
 # (or a read-only home directory in a container) would trip over it.
 control_socket_disable = True

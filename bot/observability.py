@@ -65,9 +65,12 @@ def configure_log_format(fmt: str) -> None:
     for handler in root.handlers:
         handler.setFormatter(formatter)
     # The SDKs log request bodies (what reps wrote) at DEBUG; keep them above it.
-    for noisy in ("slack_bolt", "slack_sdk", "urllib3", "apscheduler"):
+    for noisy in ("slack_bolt", "slack_sdk", "urllib3"):
         logger = logging.getLogger(noisy)
         logger.setLevel(max(logging.INFO, root.level))
+    # APScheduler says "Running job" and "executed successfully" on every tick of
+    # every job (11,500 lines a day); our jobs log what they did themselves.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
 
 
 # -- one log line and one metric per Slack request ------------------------------

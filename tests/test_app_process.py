@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -39,7 +40,10 @@ def test_without_credentials_it_explains_what_to_set(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "SLACK_BOT_TOKEN" in result.stderr and "SLACK_SIGNING_SECRET" in result.stderr
-    assert "python -m bot reframe" in result.stderr
+    # Run from another folder: the hint names an interpreter that works from there.
+    python = result.stderr.split(" -m bot reframe")[0].split()[-1]
+    resolved = shutil.which(python, path=_env().get("PATH")) or python
+    assert os.path.realpath(resolved) == os.path.realpath(sys.executable)
 
 
 def test_serves_events_and_health_then_stops_cleanly(

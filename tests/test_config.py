@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+
 import pytest
 
-from bot.config import Settings, SettingsError, load_settings, require_slack_credentials
+from bot.config import (
+    Settings,
+    SettingsError,
+    load_settings,
+    require_slack_credentials,
+    this_python,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +77,11 @@ def test_missing_credentials_name_every_problem_and_the_offline_way() -> None:
         require_slack_credentials(Settings(_env_file=None))  # type: ignore[call-arg]
     message = str(error.value)
     assert "SLACK_SIGNING_SECRET" in message and "SLACK_BOT_TOKEN" in message
-    assert "python -m bot reframe" in message
+    # The interpreter that is running, as one can paste it (not a `python` that is no venv's).
+    assert f"{this_python()} -m bot reframe" in message
+    assert os.path.realpath(shutil.which(this_python()) or this_python()) == os.path.realpath(
+        sys.executable
+    )
 
 
 def test_wrong_kind_of_token_is_refused() -> None:

@@ -4,6 +4,7 @@ the scheduler role, and graceful SIGTERM with a delivery in flight."""
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import signal
 import socket
@@ -292,3 +293,33 @@ def test_a_signal_caught_by_another_thread_still_stops_the_process() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "stopped"
+
+
+@pytest.mark.parametrize("role", ["web", "scheduler"])
+def test_role_logs_are_json_lines_without_per_tick_or_token_noise(
+    role: str, tmp_path: Path, fake_slack: FakeSlack, database_url: str
+) -> None:
+    """LOG_FORMAT=json: gunicorn's own lines too. No line per scheduler tick, and no
+    Bolt warning that the token is unused (it is: the client carries it)."""
+    port = _free_port()
+    env = _env(fake_slack, database_url, port, LOG_FORMAT="json", SCHEDULER_TICK_SECONDS="1")
+    process = _start(["-m", "bot", role], env, tmp_path)
+    try:
+        sender = _wait_healthy(process, port)
+        if role == "web":
+            assert sender.message("call booked for Thursday").status == 200
+        else:
+            time.sleep(3.5)  # three ticks of every job
+    finally:
+        output = _stop(process)
+    assert process.returncode == 0, output
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert lines
+    for line in lines:
+        record = json.loads(line)  # every line, gunicorn's included
+        assert {"time", "level", "logger", "message"} <= set(record), line
+    messages = [json.loads(line)["message"] for line in lines]
+    assert not any("`token` will be unused" in m for m in messages)
+    assert not any(m.startswith(("Running job", "Job ")) for m in messages), messages
+    if role == "web":
+        assert any(json.loads(line)["logger"].startswith("gunicorn") for line in lines)

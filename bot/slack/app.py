@@ -30,6 +30,7 @@ def build_bolt_app(
     background pool, or in a lazy listener run on `listener_executor`
     (listeners/after_ack.py).
     """
+    _quiet_token_warning()
     app = App(
         signing_secret=signing_secret,
         token=token,
@@ -64,3 +65,24 @@ def build_bolt_app(
         return BoltResponse(status=500, body="")
 
     return app
+
+
+class _DropMessage(logging.Filter):
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self.message
+
+
+_TOKEN_SKIPPED = "As you gave `client` as well, `token` will be unused."
+
+
+def _quiet_token_warning() -> None:
+    """Bolt reads SLACK_BOT_TOKEN from the environment even when it is given a client
+    (ours: its base URL and retry handlers), then warns on every start that the token
+    is unused. It is used: the client carries it. Drop that one line."""
+    bolt_logger = logging.getLogger("slack_bolt.App")
+    if not any(isinstance(f, _DropMessage) for f in bolt_logger.filters):
+        bolt_logger.addFilter(_DropMessage(_TOKEN_SKIPPED))
