@@ -181,7 +181,11 @@ def build(
         checkin_listeners.CHECKIN_USAGE,
         checkin_listeners.CHECKIN_SUMMARY,
         checkin_listeners.checkin_subcommand(
-            checkins, deliver=lambda checkin_id: background.submit(checkins.deliver, checkin_id)
+            checkins,
+            deliver=lambda checkin_id: background.submit(checkins.deliver, checkin_id),
+            refresh=lambda team_id, user_id: background.submit(
+                checkins.refresh_profile, team_id, user_id
+            ),
         ),
     )
     # Its own pool: a modal must open within its trigger's 3 seconds, never queued

@@ -257,3 +257,19 @@ def test_an_on_demand_check_in_and_its_answer_are_counted(running_app: RunningAp
     )
     running_app.fake.wait_for("chat.update")
     assert metrics.value("checkins_answered") == answered + 1
+
+
+def test_a_schedule_is_never_announced_in_a_zone_that_later_moves(running_app: RunningApp) -> None:
+    """Before Slack has told us the rep's zone the reply speaks of their own time, and
+    the zone is looked up after the answer; from then on it is named."""
+    first = running_app.slack.command("checkin fri 4:30pm").json()["text"]
+    assert "Fridays at 16:30 in your own time zone" in first and "UTC" not in first
+    assert wait_until(lambda: rep_tz(running_app) == "America/Los_Angeles")
+    later = running_app.slack.command("checkin").json()["text"]
+    assert "Fridays at 16:30 (America/Los_Angeles)" in later
+
+
+def rep_tz(app: RunningApp) -> str | None:
+    with app.reframe.db.transaction() as session:
+        rep = session.get(Rep, ("T0TEAM", "U0REP"))
+        return rep.tz if rep is not None else None

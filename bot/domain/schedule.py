@@ -95,6 +95,10 @@ class WeeklySchedule:
     def describe(self) -> str:
         return f"{WEEKDAY_NAMES[self.weekday].capitalize()}s at {format_time(self.at)} ({self.tz})"
 
+    def describe_local(self, zone_words: str = "your time") -> str:
+        """The same, for the person whose zone it is: "Mondays at 09:00 your time"."""
+        return f"{WEEKDAY_NAMES[self.weekday].capitalize()}s at {format_time(self.at)} {zone_words}"
+
 
 @dataclass(frozen=True, slots=True)
 class Occurrence:

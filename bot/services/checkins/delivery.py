@@ -186,9 +186,13 @@ class CheckinDelivery:
     def default_schedule(self) -> WeeklySchedule:
         return self._default
 
-    def post_invitation(self, team_id: str, channel_id: str, user_id: str) -> None:
+    def post_invitation(self, team_id: str, channel_id: str, user_id: str, when: str) -> None:
         """The one private invitation to join; raises DeliveryFailed."""
-        self._slack.post_invitation(team_id, channel_id, user_id, self._default.describe())
+        self._slack.post_invitation(team_id, channel_id, user_id, when)
+
+    def refresh_one(self, team_id: str, user_id: str) -> bool | None:
+        """users.info for one rep now (the invitation, a command); see refresh_profiles."""
+        return self._refresh_one(team_id, user_id, self._clock.now())
 
     def stop(self) -> None:
         """Stop sending promptly (SIGTERM): what is not sent stays due for the next start."""

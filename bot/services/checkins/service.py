@@ -136,15 +136,31 @@ class CheckinService:
         return True
 
     def show_invitation(self, team_id: str, user_id: str, channel_id: str) -> None:
-        """Post the invitation (after Slack has its answer to the event)."""
+        """Post the invitation (after Slack has its answer to the event).
+
+        The rep's Slack profile is read first: bots, guests and deleted users are
+        not invited, and the invitation names the time in the rep's own zone, the
+        one their check-ins will use (never "UTC" that later moves)."""
+        if self.refresh_profile(team_id, user_id) is False:
+            log.info("no invitation: not a person who can take check-ins")
+            return
+        with self._db.transaction() as session:
+            rep = session.get(Rep, (team_id, user_id))
+            schedule = self._schedule_for(rep) if rep is not None else self._default
+            tz_known = rep is not None and rep.tz == schedule.tz
+        when = schedule.describe_local() if tz_known else schedule.describe()
         try:
-            self.delivery.post_invitation(team_id, channel_id, user_id)
+            self.delivery.post_invitation(team_id, channel_id, user_id, when)
         except DeliveryFailed as failure:
             log.warning(
                 "check-in invitation not shown; the rep's next post tries again",
                 extra={"team_id": team_id, "reason": failure.reason},
             )
             self.invitation_not_shown(team_id, user_id)
+
+    def refresh_profile(self, team_id: str, user_id: str) -> bool | None:
+        """users.info now for one rep: eligibility and time zone (None: Slack did not say)."""
+        return self.delivery.refresh_one(team_id, user_id)
 
     def invitation_not_shown(self, team_id: str, user_id: str) -> None:
         """Slack did not take the invitation: the rep's next post tries again."""
@@ -418,7 +434,11 @@ def _view_of(row: Checkin, now: datetime) -> CheckinView:
 def describe_status(status: CheckinStatus) -> str:
     """One or two plain sentences about a rep's check-in schedule."""
     schedule = status.schedule
-    when = f"{schedule.describe()}"
+    # Until Slack has told us the rep's zone the schedule is kept in their own local
+    # time, which is where it will run: never name a zone that later moves.
+    when = schedule.describe() if status.tz_known else schedule.describe_local(
+        "in your own time zone"
+    )
     if not status.enabled:
         return (
             f"Weekly check-ins are off for you. Turn them on with `/reframe checkin on` "
@@ -431,6 +451,4 @@ def describe_status(status: CheckinStatus) -> str:
         lines.append(f"Next one: {local:%A %d %B} at {format_time(local.time())}.")
     if status.skip_week and status.next is not None and status.skip_week < status.next.week:
         lines.append(f"You're skipping the one of the {week_label(status.skip_week)}.")
-    if not status.tz_known:
-        lines.append("(Your Slack time zone isn't known yet; times use the workspace zone.)")
     return " ".join(lines)

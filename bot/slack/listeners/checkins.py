@@ -58,11 +58,22 @@ HOW_TO = (
 
 
 def checkin_subcommand(
-    checkins: CheckinService, deliver: Callable[[int], object]
+    checkins: CheckinService,
+    deliver: Callable[[int], object],
+    refresh: Callable[[str, str], object] = lambda _team, _user: None,
 ) -> SubcommandHandler:
-    """`deliver(checkin_id)` sends a requested check-in after Slack has its answer."""
+    """`deliver(checkin_id)` sends a requested check-in after Slack has its answer;
+    `refresh(team, user)` reads the rep's Slack profile (time zone) after it, when
+    the zone is not known yet."""
 
     def handle(request: CommandRequest) -> CommandReply:
+        reply = answer(request)
+        status = checkins.status(request.team_id, request.user_id)
+        if status.enrolled and not status.tz_known:
+            refresh(request.team_id, request.user_id)
+        return reply
+
+    def answer(request: CommandRequest) -> CommandReply:
         words = request.text.lower().split()
         team_id, user_id = request.team_id, request.user_id
         if words in ([], ["status"]):
