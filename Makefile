@@ -22,13 +22,16 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python app.py
 
-## run the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set)
+## lint, type-check bot/ (settings in pyproject.toml), then the whole test suite
+## (PostgreSQL too when TEST_DATABASE_URL is set)
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 ## print the detector benchmark on the frozen test split and the unseen-voices set
 bench: $(STAMP)
@@ -39,4 +42,4 @@ train: $(STAMP)
 	$(BIN)/python -m bot train detector
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
