@@ -6,13 +6,24 @@ STAMP := $(VENV)/.installed
 # The detector reads WordLlama's tokenizer from its wheel and never imports the package, so
 # its own dependencies (numpy, tokenizers, huggingface-hub: ~120 MB) are left out.
 ENCODER := wordllama==0.4.0.post1
+# The tools that install and lock, pinned like everything else.
+PIP := pip==26.3
+UV := uv==0.13.9
+# requirements/*.txt: every package at one version with its hashes (dev = runtime + dev
+# extras). `make lock` rewrites both from pyproject.toml, keeping the pins it can;
+# `make lock UPGRADE=1` moves every package to the newest version pyproject.toml allows.
+COMPILE = $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
+	--generate-hashes --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
-.PHONY: run test lint bench train install clean
+.PHONY: run test lint bench train install lock clean
 
-$(STAMP): pyproject.toml Makefile
+# Reframe itself goes in editable and --no-deps: everything it needs is in the lock,
+# setuptools (the build backend, pinned in pyproject.toml) included.
+$(STAMP): pyproject.toml requirements/dev.txt Makefile
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet $(PIP)
+	$(BIN)/pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	$(BIN)/pip install --quiet --no-deps $(ENCODER)
 	touch $(STAMP)
 
@@ -22,13 +33,23 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python app.py
 
-## run the whole test suite (PostgreSQL too when TEST_DATABASE_URL is set)
+## lint, type-check bot/ (settings in pyproject.toml), then the whole test suite
+## (PostgreSQL too when TEST_DATABASE_URL is set)
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+## rewrite requirements/dev.txt and requirements/runtime.txt from pyproject.toml
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet $(PIP) $(UV)
+	$(COMPILE) --extra dev -o requirements/dev.txt
+	$(COMPILE) --constraint requirements/dev.txt -o requirements/runtime.txt
 
 ## print the detector benchmark on the frozen test split and the unseen-voices set
 bench: $(STAMP)
@@ -39,4 +60,4 @@ train: $(STAMP)
 	$(BIN)/python -m bot train detector
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -132,8 +132,12 @@ def classify_stream(source: TextIO, sink: TextIO, library: QuestionLibrary) -> N
 def classify_line(line: str, number: int, library: QuestionLibrary) -> dict[str, Any]:
     try:
         item = json.loads(line)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         return {"line": number, "error": f"not valid JSON: {error.msg}"}
+    except ValueError as error:  # well-formed, but a number past Python's digit limit
+        return {"line": number, "error": f"not usable JSON: {error}"}
+    except RecursionError:
+        return {"line": number, "error": "not usable JSON: nested too deeply"}
     if not isinstance(item, dict):
         return {"line": number, "error": "expected a JSON object with 'id' and 'text'"}
     text = item.get("text")

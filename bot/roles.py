@@ -132,6 +132,20 @@ def credentials_accepted(settings: Settings) -> bool:
     return False
 
 
+def serves_http(settings: Settings) -> bool:
+    """Socket Mode is the all-in-one process's: gunicorn would serve /slack/events that
+    Slack never calls, and look healthy doing it (the image's default command is this)."""
+    if settings.slack_app_token is None:
+        return True
+    print(
+        "Reframe cannot start: SLACK_APP_TOKEN is set (Socket Mode), and the web role takes "
+        "Slack's requests over HTTP only; run `python app.py` for Socket Mode, or unset "
+        "SLACK_APP_TOKEN to serve HTTP",
+        file=sys.stderr,
+    )
+    return False
+
+
 def detector_ready() -> bool:
     """Load the detector before serving; a missing encoder wheel is one clear line."""
     from bot.domain.detection import EncoderMissing, default_detector
@@ -146,7 +160,9 @@ def detector_ready() -> bool:
 
 def run_web(_args: argparse.Namespace) -> int:
     settings = _settings()
-    if settings is None or not detector_ready() or not credentials_accepted(settings):
+    if settings is None or not serves_http(settings):
+        return 2
+    if not detector_ready() or not credentials_accepted(settings):
         return 2
     if or_explain(lambda: _migrate(settings), settings) is None:
         return 2

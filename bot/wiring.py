@@ -92,7 +92,7 @@ class Reframe:
             self.scheduler = None
         # Replies after an ack are few and short (a view, an update): let them finish.
         self.after_ack.shutdown(wait=True)
-        self.background.shutdown(wait=True, cancel_queued=True)
+        self.background.shutdown(wait=True, cancel_futures=True)
         self.db.dispose()
 
 

@@ -4,13 +4,16 @@ set), the fake Slack Web API, and the app running over real HTTP."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.config import Settings
 from bot.domain.clock import FixedClock
@@ -25,6 +28,38 @@ from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 DATABASES = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 _postgres_migrated = False
+# The suite drops and recreates the public schema of TEST_DATABASE_URL's database.
+WIPE_ANYWAY = "REFRAME_TESTS_MAY_DROP_THIS_DATABASE"
+_TEST_NAME = re.compile(r"(?:^|[^a-z])test(?:s|ing)?(?:[^a-z]|$)")
+
+
+def unsafe_test_database(url: str, environ: Mapping[str, str]) -> str | None:
+    """Why the suite must not wipe the database at `url`, or None when it may: its
+    name says it is for tests ("test", "reframe_test", "test-ci"), or WIPE_ANYWAY=1."""
+    if environ.get(WIPE_ANYWAY) == "1":
+        return None
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "TEST_DATABASE_URL is not a database URL SQLAlchemy can read."
+    name = parsed.database or ""
+    if _TEST_NAME.search(name.lower()):
+        return None
+    where = f"database {name!r}" if name else "the server's default database"
+    return (
+        f"TEST_DATABASE_URL points at {where} on {parsed.host or 'localhost'}, whose name does "
+        "not say it is for tests, and the suite runs DROP SCHEMA public CASCADE on it. "
+        "Point it at a database named for tests (test, reframe_test, ...), or set "
+        f"{WIPE_ANYWAY}=1 if everything in that database may be deleted."
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse, before any test runs, to wipe a database that may hold real data."""
+    if POSTGRES_URL:
+        problem = unsafe_test_database(POSTGRES_URL, os.environ)
+        if problem:
+            raise pytest.UsageError(problem)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -38,6 +38,23 @@ def test_classify_writes_one_line_per_input_and_survives_bad_lines() -> None:
     assert "error" in not_object and "error" in bad_type
 
 
+def test_classify_reports_json_that_python_refuses_and_goes_on() -> None:
+    """Valid-looking JSON that json.loads still rejects (a plain ValueError for a
+    number past Python's digit limit, RecursionError for deep nesting) is a bad line
+    like any other: it gets its error object and the stream goes on."""
+    source = io.StringIO(
+        '{"id": ' + "1" * 5000 + ', "text": "x"}\n'
+        + "[" * 100_000 + "\n"
+        + '{"id": 3, "text": "pricing call moved to Friday"}\n'
+    )
+    sink = io.StringIO()
+    classify_stream(source, sink, QuestionLibrary.load())
+    huge_number, deep, fine = [json.loads(line) for line in sink.getvalue().splitlines()]
+    assert huge_number["line"] == 1 and "digits" in huge_number["error"]
+    assert deep["line"] == 2 and "nested" in deep["error"]
+    assert fine == {"id": 3, "nudge": False, "traps": [], "question": None}
+
+
 def test_reframe_prints_what_it_heard(capsys) -> None:  # type: ignore[no-untyped-def]
     assert main(["reframe", "he's", "basically", "on", "Oracle's", "payroll"]) == 0
     out = capsys.readouterr().out

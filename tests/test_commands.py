@@ -21,10 +21,12 @@ def _texts(reply_json: dict) -> str:
 def test_reframe_situation_answers_privately_with_traps_and_questions(
     running_app: RunningApp,
 ) -> None:
-    started = time.monotonic()
     reply = running_app.slack.command("their VP is a total snake and he'll never sign with us")
-    assert time.monotonic() - started < 3
     assert reply.status == 200
+    # Slack waits 3 s for this: the answer is the response itself, made without calling
+    # Slack (Bolt's one auth.test per token aside). Speed is the benchmarks' business
+    # (`python -m bot bench detector`), not a test's.
+    assert {call.method for call in running_app.fake.calls()} <= {"auth.test"}
     body = reply.json()
     assert body["response_type"] == "ephemeral"
     text = _texts(body)

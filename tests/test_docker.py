@@ -78,10 +78,58 @@ def test_healthcheck_probes_healthz_without_curl() -> None:
     compile(words[2], "<healthcheck>", "exec")  # the one-liner is valid Python
 
 
-def test_default_command_is_the_all_in_one_process() -> None:
+def default_command() -> list[str]:
     [cmd] = [args for op, args in final_stage() if op == "CMD"]
-    assert command_words(cmd) == ["python", "app.py"]
+    return command_words(cmd)
+
+
+def test_default_command_is_the_gunicorn_web_role() -> None:
+    assert default_command() == ["python", "-m", "bot", "web"]
+    assert is_valid_command(default_command())
     assert not [op for op, _ in final_stage() if op == "ENTRYPOINT"]
+
+
+def test_the_all_in_one_process_is_still_in_the_image() -> None:
+    copied = [args.split()[:-1] for op, args in final_stage() if op == "COPY"]
+    assert any("app.py" in sources for sources in copied)
+    assert is_valid_command(["python", "app.py"])
+
+
+def builder_stage() -> list[tuple[str, str]]:
+    steps = dockerfile()
+    last_from = max(i for i, (op, _) in enumerate(steps) if op == "FROM")
+    return steps[:last_from]
+
+
+def pip_installs(steps: list[tuple[str, str]]) -> list[list[str]]:
+    """The arguments of every `pip install` in the RUN steps."""
+    found = []
+    for op, args in steps:
+        if op == "RUN":
+            for command in args.split("&&"):
+                words = shlex.split(command)
+                if words[:2] == ["pip", "install"]:
+                    found.append(words[2:])
+    return found
+
+
+def test_the_image_installs_the_runtime_lock_with_hashes_before_the_code() -> None:
+    stage = builder_stage()
+    installs = pip_installs(stage)
+    locked = ["--require-hashes", "-r", "requirements/runtime.txt"]
+    assert installs[0] == locked
+    copies = [args for op, args in stage if op == "COPY"]
+    assert copies[0].split()[0] == "requirements/runtime.txt"  # its own cached layer
+    assert (ROOT / "requirements" / "runtime.txt").is_file()
+
+
+def test_nothing_else_the_image_installs_resolves_dependencies_of_its_own() -> None:
+    """After the lock, each install is --no-deps and names one exact thing: Reframe
+    itself, or the encoder at its pinned version."""
+    for args in pip_installs(builder_stage())[1:]:
+        assert "--no-deps" in args, args
+        [target] = [a for a in args if not a.startswith("-")]
+        assert target == "." or "==" in target, args
 
 
 def test_dockerignore_keeps_secrets_and_local_state_out() -> None:
@@ -122,7 +170,12 @@ def fresh_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(ROOT / "migrations", app / "migrations")
     shutil.copy(ROOT / "app.py", app / "app.py")
     venv = work / "venv"
-    subprocess.run([_base_python(), "-m", "venv", str(venv)], check=True, timeout=60)
+    # Without pip, since ensurepip would add Python 3.11's own setuptools 65, too old for
+    # pyproject's SPDX license: this process's pip installs into it, and the build imports
+    # the setuptools borrowed from here (the one pyproject.toml pins; see deps.pth).
+    subprocess.run(
+        [_base_python(), "-m", "venv", "--without-pip", str(venv)], check=True, timeout=60
+    )
     site = Path(
         subprocess.check_output(
             [
@@ -134,9 +187,13 @@ def fresh_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ).strip()
     )
     (site / "deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
-    subprocess.run(
+    built = subprocess.run(
         [
-            str(venv / "bin" / "pip"),
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(venv / "bin" / "python"),
             "install",
             "-q",
             "--no-deps",
@@ -147,7 +204,9 @@ def fresh_install(tmp_path_factory: pytest.TempPathFactory) -> Path:
         check=True,
         timeout=120,
         capture_output=True,
+        text=True,
     )
+    (work / "install.log").write_text(built.stdout + built.stderr)
     return work
 
 
@@ -176,6 +235,15 @@ def test_fresh_install_imports_from_its_own_site_packages(fresh_install: Path) -
     assert str(fresh_install / "venv") in result.stdout
 
 
+def test_fresh_install_builds_without_a_warning(fresh_install: Path) -> None:
+    # setuptools warned on every install that the `license` table stops working in 2027.
+    log = (fresh_install / "install.log").read_text()
+    assert "Warning" not in log, log
+    read = "import importlib.metadata as m; print(m.metadata('reframe-bot')['License-Expression'])"
+    result = _run_in_image(fresh_install, "-c", read)
+    assert result.stdout.strip() == "LicenseRef-Proprietary", result.stderr
+
+
 @pytest.mark.parametrize("role", ["web", "scheduler", "db"])
 def test_fresh_install_role_commands_answer_help(fresh_install: Path, role: str) -> None:
     result = _run_in_image(fresh_install, "-m", "bot", role, "--help")
@@ -202,8 +270,11 @@ def test_fresh_install_migrates_a_new_database(fresh_install: Path) -> None:
     assert "nudges" in tables and "alembic_version" in tables
 
 
-def test_fresh_install_default_command_explains_missing_settings(fresh_install: Path) -> None:
-    result = _run_in_image(fresh_install, "app.py")
+@pytest.mark.parametrize("process", ["default", "all-in-one"])
+def test_fresh_install_commands_explain_missing_settings(fresh_install: Path, process: str) -> None:
+    command = default_command() if process == "default" else ["python", "app.py"]
+    assert command[0] == "python"
+    result = _run_in_image(fresh_install, *command[1:])
     assert result.returncode == 2
     assert "SLACK_SIGNING_SECRET" in result.stderr
 

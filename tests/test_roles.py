@@ -276,6 +276,32 @@ def test_role_commands_refuse_to_start_without_credentials(tmp_path: Path) -> No
         assert "SLACK_SIGNING_SECRET" in result.stderr
 
 
+def test_the_web_role_refuses_socket_mode_and_names_the_process_that_speaks_it(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "web"],
+        env={
+            **env,
+            "PYTHONPATH": str(ROOT),
+            "SLACK_BOT_TOKEN": "xoxb-test-token",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_APP_TOKEN": "xapp-1-test",
+            # Nothing answers here: the refusal must come before any call to Slack.
+            "SLACK_API_URL": "http://127.0.0.1:9/api/",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'never.db'}",
+        },
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "SLACK_APP_TOKEN" in result.stderr and "python app.py" in result.stderr
+    assert not (tmp_path / "never.db").exists()  # refused before migrating
+
+
 def test_a_signal_caught_by_another_thread_still_stops_the_process() -> None:
     # The kernel may hand SIGTERM to any thread; the main thread must still see it.
     script = (

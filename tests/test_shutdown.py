@@ -5,6 +5,7 @@ next process. Today's containers give 10-30 s before SIGKILL."""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import Executor
 from datetime import time as dtime
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 
 from bot.domain.clock import FixedClock
 from bot.domain.schedule import WeeklySchedule, next_occurrence
+from bot.services.background import BackgroundWork
 from bot.storage.models import Checkin
 from bot.wiring import build
 from tests.conftest import make_settings
@@ -67,3 +69,24 @@ def test_a_stop_during_a_long_send_ends_promptly_and_loses_nothing(
     finally:
         second.shutdown()
     assert sorted(checkin_posts(fake_slack)) == sorted(REPS)
+
+
+def test_background_work_stops_like_any_executor_dropping_what_was_queued() -> None:
+    """Bolt and the standard library know it as an Executor: `cancel_futures` is the
+    name they use (it once had its own, which such a caller could not pass)."""
+    executor: Executor = BackgroundWork(workers=1, name="test-stop")
+    started, release = threading.Event(), threading.Event()
+
+    def hold() -> str:
+        started.set()
+        release.wait(5)
+        return "finished"
+
+    running = executor.submit(hold)
+    queued = executor.submit(lambda: "ran")
+    assert started.wait(5)
+    threading.Timer(0.2, release.set).start()
+    executor.shutdown(wait=True, cancel_futures=True)
+    assert running.result(timeout=0) == "finished"
+    assert queued.cancelled()
+    assert executor.submit(lambda: "late").cancelled()

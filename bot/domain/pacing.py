@@ -46,7 +46,7 @@ def current_rate(pace: Pace, now: float, configured_rate: float) -> float:
         return configured_rate
     quiet_minutes = max(0.0, now - pace.limited_at) / 60.0
     # Cap the exponent: after an hour of quiet the configured rate is back anyway.
-    grown = pace.rate * RECOVERY_PER_MINUTE ** min(quiet_minutes, 60.0)
+    grown = pace.rate * math.pow(RECOVERY_PER_MINUTE, min(quiet_minutes, 60.0))
     return max(MIN_RATE, min(configured_rate, grown))
 
 

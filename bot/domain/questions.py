@@ -218,8 +218,7 @@ def _problems_in(data: Mapping[str, Any]) -> list[str]:
     sources = data.get("sources")
     moves = data.get("moves")
     entries = data.get("questions")
-    well_formed = isinstance(sources, dict) and isinstance(moves, dict)
-    if not well_formed or not isinstance(entries, list):
+    if not (isinstance(sources, dict) and isinstance(moves, dict) and isinstance(entries, list)):
         return ["expected 'sources' and 'moves' objects and a 'questions' list"]
     problems = [f"unknown move {name!r} in moves" for name in moves if name not in KNOWN_MOVES]
     problems += [f"move {name!r} has no description" for name in KNOWN_MOVES - moves.keys()]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeGuard
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 WEEKDAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
@@ -68,7 +69,7 @@ def zone(name: str) -> ZoneInfo:
         raise ScheduleError(f"{name!r} is not an IANA time zone") from error
 
 
-def is_valid_zone(name: str | None) -> bool:
+def is_valid_zone(name: str | None) -> TypeGuard[str]:
     if not name:
         return False
     try:
@@ -123,7 +124,7 @@ def effective_schedule(
     return WeeklySchedule(
         weekday=default.weekday if weekday is None else weekday,
         at=default.at if not at else parse_time(at),
-        tz=tz if is_valid_zone(tz) else default.tz,  # type: ignore[arg-type]
+        tz=tz if is_valid_zone(tz) else default.tz,
     )
 
 

@@ -33,14 +33,14 @@ class BackgroundWork(Executor):
         future.add_done_callback(_log_failure)
         return future
 
-    def shutdown(self, wait: bool = True, *, cancel_queued: bool = False) -> None:
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop taking work and (by default) finish what is in flight.
 
-        `cancel_queued` (a stop signal): jobs not yet started are dropped, not run;
+        `cancel_futures` (a stop signal): jobs not yet started are dropped, not run;
         their rows are in the database and the next process's sweep sends them.
         """
         self._closed = True
-        self._pool.shutdown(wait=wait, cancel_futures=cancel_queued)
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def _log_failure(future: Future[Any]) -> None:

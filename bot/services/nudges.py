@@ -364,6 +364,7 @@ class NudgeService:
         )
         # Slack may already have the message: losing this write to a dropped
         # connection or a restarting server would let the sweep send it again.
+        # (SQLAlchemy types execute() as Result; an UPDATE's is a CursorResult.)
         written = self._db.write_retrying(lambda session: session.execute(change).rowcount)  # type: ignore[attr-defined]
         if not written:
             metrics.count("nudge_claims_lost")

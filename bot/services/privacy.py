@@ -155,6 +155,7 @@ class PrivacyService:
 
 def _delete(session: Session, model: type, condition: Any) -> int:
     result = session.execute(delete(model).where(condition))
+    # SQLAlchemy types execute() as Result; a DELETE's is a CursorResult, with rowcount.
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 

@@ -15,9 +15,10 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.domain.traps import Trap, describe
+from bot.services.nudges import FeedbackChoice
 from bot.services.reframe import Reframe
 
-NUDGE_ACTIONS = {
+NUDGE_ACTIONS: dict[str, tuple[str, FeedbackChoice]] = {
     "nudge_helpful": ("Helpful", "helpful"),
     "nudge_not_for_me": ("Not for me", "not_for_me"),
     "nudge_pause": ("Pause for a week", "pause"),

@@ -93,7 +93,9 @@ def _problems_in(data: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
     if data.get("question") != THE_QUESTION:
         problems.append(f"the question must read exactly {THE_QUESTION!r}")
-    sources = data.get("sources") if isinstance(data.get("sources"), dict) else {}
+    sources = data.get("sources")
+    if not isinstance(sources, dict):
+        sources = {}
     for key in ("context", "reminder", "closed", "no_answer_mark"):
         if not isinstance(data.get(key), str) or not data[key].strip():
             problems.append(f"{key!r} must be a non-empty string")
@@ -328,10 +330,12 @@ def build_home_view(content: CheckinContent, home: HomeSummary) -> View:
 
 
 def _mark(content: CheckinContent, answer: str | None) -> str:
-    return content.answers[answer].mark if answer in content.answers else content.no_answer_mark
+    entry = content.answers.get(answer) if answer is not None else None
+    return entry.mark if entry is not None else content.no_answer_mark
 
 
 def _label(content: CheckinContent, answer: str | None, sent: bool) -> str:
-    if answer in content.answers:
-        return content.answers[answer].label
+    entry = content.answers.get(answer) if answer is not None else None
+    if entry is not None:
+        return entry.label
     return "no answer" if sent else "no check-in"

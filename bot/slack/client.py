@@ -83,7 +83,7 @@ def retry_after_seconds(
 def _retry_after_header(response: HttpResponse) -> str | list[str] | None:
     for name, value in response.headers.items():
         if name.lower() == "retry-after":
-            return value  # type: ignore[no-any-return]
+            return value
     return None
 
 
@@ -112,8 +112,8 @@ class PatientRateLimitHandler(RateLimitErrorRetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> None:
-        if response is None:
-            raise error  # type: ignore[misc]
+        if response is None:  # never: can_retry agrees only to a 429 response
+            raise error or RuntimeError("a retry was asked for without a response")
         state.next_attempt_requested = True
         wait = retry_after_seconds(_retry_after_header(response), default=1.0)
         time.sleep(min(wait, MAX_INLINE_RETRY_AFTER) + random.random())
@@ -148,6 +148,7 @@ def build_web_client(
     a request Slack is waiting on) only retries a refused connection once.
     Neither retries a call Slack may have acted on (see RequestNotSentRetryHandler).
     """
+    # slack-sdk annotates timeout as int; it hands it to urllib, which takes a float.
     client = WebClient(
         token=token, base_url=base_url, timeout=timeout, logger=logger  # type: ignore[arg-type]
     )

@@ -373,7 +373,7 @@ def cv_report(rows: Sequence[Row], scores: np.ndarray, config: Config) -> str:
         said = scores[:, 0] >= threshold
         hits = np.flatnonzero(said & truth)
         main = [_main_trap(scores[i, 1:], config.trap_share) for i in hits]
-        main_ok = np.mean([m == rows[i].traps[0] for m, i in zip(main, hits, strict=True)])
+        main_ok = np.mean([m == rows[int(i)].traps[0] for m, i in zip(main, hits, strict=True)])
         lines.append(
             f"{threshold:9.2f}  {len(hits) / max(said.sum(), 1):9.3f}  "
             f"{len(hits) / truth.sum():6.3f}  {(said & ~truth).sum() / (~truth).sum():5.3f}  "

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import mul
 from pathlib import Path
+from typing import Any
 
 from bot.domain.detection.features import Features
 
@@ -49,13 +50,14 @@ class _Table:
 class Head:
     """Scores for [nudge, *traps in priority order] from token ids and n-gram ids."""
 
-    def __init__(self, header: dict[str, object], blob: bytes) -> None:
+    # The header is the JSON the trainer wrote next to the tables: typed as JSON is.
+    def __init__(self, header: dict[str, Any], blob: bytes) -> None:
         self.header = header
-        self.outputs: tuple[str, ...] = tuple(header["outputs"])  # type: ignore[arg-type]
-        self.thresholds: dict[str, float] = dict(header["thresholds"])  # type: ignore[arg-type]
+        self.outputs: tuple[str, ...] = tuple(header["outputs"])
+        self.thresholds: dict[str, float] = dict(header["thresholds"])
         arrays = header["arrays"]
         assert isinstance(arrays, dict)
-        self._hidden = int(header["hidden"])  # type: ignore[arg-type]
+        self._hidden = int(header["hidden"])
         self._mean = self._table(blob, arrays["mean"])
         self._grams = self._table(blob, arrays["grams"])
         self._grams_rows = int(arrays["grams"]["rows"])
@@ -75,15 +77,15 @@ class Head:
         return cls(header, raw[start + size :])
 
     @staticmethod
-    def _table(blob: bytes, spec: dict[str, object]) -> _Table:
-        offset, rows, width = int(spec["offset"]), int(spec["rows"]), int(spec["width"])  # type: ignore[arg-type]
+    def _table(blob: bytes, spec: dict[str, Any]) -> _Table:
+        offset, rows, width = int(spec["offset"]), int(spec["rows"]), int(spec["width"])
         values = memoryview(blob)[offset : offset + rows * width].cast("b")
         offset_bytes = blob[offset : offset + rows * width].translate(_OFFSET)
-        return _Table(values, tuple(spec["scales"]), width, offset_bytes)  # type: ignore[arg-type]
+        return _Table(values, tuple(spec["scales"]), width, offset_bytes)
 
     @staticmethod
-    def _floats(blob: bytes, spec: dict[str, object]) -> list[float]:
-        offset, count = int(spec["offset"]), int(spec["count"])  # type: ignore[arg-type]
+    def _floats(blob: bytes, spec: dict[str, Any]) -> list[float]:
+        offset, count = int(spec["offset"]), int(spec["count"])
         return list(struct.unpack_from(f"<{count}f", blob, offset))
 
     def hidden(self, tokens: tuple[int, ...], ngrams: tuple[int, ...]) -> list[float]:
@@ -122,7 +124,8 @@ class Head:
 
     def gram_push(self, gram: int, push_weights: list[float]) -> float:
         """How much one n-gram pushed the output `push_weights` was made for."""
-        return sum(map(mul, self._grams.row(gram), push_weights))
+        push: float = sum(map(mul, self._grams.row(gram), push_weights))
+        return push
 
 
 def _sigmoid(x: float) -> float:

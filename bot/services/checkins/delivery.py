@@ -623,7 +623,9 @@ class CheckinDelivery:
         ).one_or_none()
         if row is None:
             return None
-        return _Claim(*row[:-1]), row[-1] == "resending"
+        # `returning(*_CLAIM_COLUMNS, …)` is beyond SQLAlchemy's per-column typing.
+        values: tuple[Any, ...] = tuple(row)
+        return _Claim(*values[:-1]), values[-1] == "resending"
 
     def _send_reminder(self, claim: _Claim, tried_before: bool, report: TickReport) -> None:
         assert claim.dm_channel_id is not None
@@ -680,7 +682,7 @@ class CheckinDelivery:
         """How many check-ins are in each state (benchmarks and operators)."""
         with self._db.transaction() as session:
             return dict(
-                session.execute(select(Checkin.status, func.count()).group_by(Checkin.status)).all()  # type: ignore[arg-type]
+                session.execute(select(Checkin.status, func.count()).group_by(Checkin.status)).all()
             )
 
 

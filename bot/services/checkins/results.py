@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypeGuard
 
 from bot.domain.schedule import Occurrence, WeeklySchedule
 
 Answer = Literal["trust_excitement", "chasing_happiness", "both"]
 ANSWERS: tuple[Answer, ...] = ("trust_excitement", "chasing_happiness", "both")
+
+
+def is_answer(value: object) -> TypeGuard[Answer]:
+    """A stored answer is a plain string column: one of ours, or nothing to show."""
+    return value in ANSWERS
 
 
 @dataclass(frozen=True, slots=True)

@@ -34,6 +34,7 @@ from bot.services.checkins.results import (
     Outcome,
     TickReport,
     WeekMark,
+    is_answer,
 )
 from bot.services.ports import DeliveryFailed
 from bot.storage import repos
@@ -318,7 +319,7 @@ class CheckinService:
         weeks = recent_weeks(self._clock.now(), status.schedule.tz, HOME_WEEKS)
         with self._db.transaction() as session:
             rows = {
-                week: (answer, sent_at is not None)
+                week: (answer if is_answer(answer) else None, sent_at is not None)
                 for week, answer, sent_at in session.execute(
                     select(Checkin.week, Checkin.answer, Checkin.sent_at).where(
                         Checkin.team_id == team_id,
@@ -419,11 +420,10 @@ def _is_open(row: Checkin, now: datetime) -> bool:
 
 
 def _view_of(row: Checkin, now: datetime) -> CheckinView:
-    answer = row.answer if row.answer in ANSWERS else None
     return CheckinView(
         row.id,
         row.week,
-        answer,  # type: ignore[arg-type]
+        row.answer if is_answer(row.answer) else None,
         row.note,
         _is_open(row, now),
         row.dm_channel_id,

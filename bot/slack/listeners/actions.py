@@ -44,7 +44,7 @@ def feedback_reply(nudges: NudgeService, body: dict[str, Any], action: dict[str,
         team_id=team_id,
         user_id=user_id,
         nudge_id=nudge_id,
-        choice=choice,  # type: ignore[arg-type]
+        choice=choice,
     )
     if result.reason == "not_yours":
         return Reply(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeGuard
 
 from slack_bolt import Ack, App
 
@@ -110,16 +110,20 @@ def _reply(text: str) -> CommandReply:
 def request_from_command(command: dict[str, Any]) -> CommandRequest | None:
     team_id, user_id = command.get("team_id"), command.get("user_id")
     channel_id, text = command.get("channel_id"), command.get("text", "")
-    if not all(isinstance(v, str) and v for v in (team_id, user_id, channel_id)):
+    if not (_is_id(team_id) and _is_id(user_id) and _is_id(channel_id)):
         return None
     return CommandRequest(
-        team_id=team_id,  # type: ignore[arg-type]
-        user_id=user_id,  # type: ignore[arg-type]
-        channel_id=channel_id,  # type: ignore[arg-type]
+        team_id=team_id,
+        user_id=user_id,
+        channel_id=channel_id,
         channel_name=command.get("channel_name"),
         text=text if isinstance(text, str) else "",
         trigger_id=command.get("trigger_id"),
     )
+
+
+def _is_id(value: object) -> TypeGuard[str]:
+    return isinstance(value, str) and bool(value)
 
 
 def register(app: App, *, router: CommandRouter) -> None:
