@@ -122,8 +122,12 @@ def build(
     )
     checkin_content = CheckinContent.load()
     checkin_slack = SlackCheckins(client_for=slack.background, content=checkin_content)
-    # Deliveries after Slack has its answer: nudges, check-ins "now", invitations.
+    # Deliveries after Slack has its answer: nudges and check-ins "now" (their rows
+    # wait in the database, so a stop may drop the queue).
     background = BackgroundWork()
+    # Its own pool: a modal must open within its trigger's 3 seconds, never queued
+    # behind deliveries sleeping through a rate limit. Shutdown lets it finish.
+    after_ack = BackgroundWork(name="reframe-after-ack")
     checkin_delivery = CheckinDelivery(
         db=db,
         clock=clock,
@@ -143,7 +147,9 @@ def build(
         clock=clock,
         delivery=checkin_delivery,
         join_mode=settings.checkin_join_mode,
-        invite=lambda team_id, user_id, channel_id: background.submit(
+        # On the after-ack pool, which shutdown drains: an invitation is claimed in
+        # the database before it is posted, and a dropped job would never be shown.
+        invite=lambda team_id, user_id, channel_id: after_ack.submit(
             checkins.show_invitation, team_id, user_id, channel_id
         ),
     )
@@ -188,9 +194,6 @@ def build(
             ),
         ),
     )
-    # Its own pool: a modal must open within its trigger's 3 seconds, never queued
-    # behind deliveries sleeping through a rate limit.
-    after_ack = BackgroundWork(name="reframe-after-ack")
     bolt = build_bolt_app(
         signing_secret=_secret(settings.slack_signing_secret),
         client=slack.app_client,

@@ -49,8 +49,9 @@ def invitations(fake: FakeSlack) -> list[Call]:
 
 
 def settle(app: RunningApp) -> None:
-    """Let the background posts started by requests finish."""
-    app.reframe.background.shutdown(wait=True)
+    """Let the posts started by requests finish (invitations, nudges, replies)."""
+    for pool in (app.reframe.after_ack, app.reframe.background, app.reframe.after_ack):
+        assert pool.wait_idle(timeout=30)
 
 
 def rep(reframe: Reframe, user: str = "U0REP") -> Rep | None:
@@ -96,7 +97,6 @@ def test_another_process_does_not_invite_again(
     other = build(make_settings(database_url, fake_slack, checkin_join_mode="invite"), clock=clock)
     try:
         other.checkins.on_rep_seen("T0TEAM", "U0REP", "C0DEAL")
-        other.background.shutdown(wait=True)
     finally:
         other.shutdown()
     assert len(invitations(fake_slack)) == 1
@@ -131,7 +131,6 @@ def test_no_thanks_is_remembered_and_never_asked_again(
     fresh = build(make_settings(database_url, fake_slack, checkin_join_mode="invite"), clock=clock)
     try:
         fresh.checkins.on_rep_seen("T0TEAM", "U0REP", "C0DEAL")
-        fresh.background.shutdown(wait=True)
     finally:
         fresh.shutdown()
     assert len(invitations(fake_slack)) == 1
@@ -186,7 +185,6 @@ def test_manual_mode_neither_invites_nor_enrols(
     )
     try:
         reframe.checkins.on_rep_seen("T0TEAM", "U0REP", "C0DEAL")
-        reframe.background.shutdown(wait=True)
         assert rep(reframe) is None
     finally:
         reframe.shutdown()

@@ -119,6 +119,9 @@ def _env(fake: FakeSlack, database_url: str, port: int, **extra: str) -> dict[st
         DATABASE_URL=database_url,
         PORT=str(port),
         PYTHONPATH=str(ROOT),
+        # These tests count nudge posts; a first post's invitation to check-ins is
+        # an ephemeral post too (tests/test_invitations.py covers it).
+        CHECKIN_JOIN_MODE="auto",
         **extra,
     )
     return env

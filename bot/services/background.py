@@ -4,8 +4,9 @@ a listener's Web API calls)."""
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -22,6 +23,8 @@ class BackgroundWork(Executor):
     def __init__(self, workers: int = 4, *, name: str = "reframe-bg") -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
         self._closed = False
+        self._lock = threading.Lock()
+        self._pending: set[Future[Any]] = set()
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         if self._closed:
@@ -30,8 +33,23 @@ class BackgroundWork(Executor):
             skipped.cancel()
             return skipped
         future = self._pool.submit(fn, *args, **kwargs)
-        future.add_done_callback(_log_failure)
+        with self._lock:
+            self._pending.add(future)
+        future.add_done_callback(self._done)
         return future
+
+    def _done(self, future: Future[Any]) -> None:
+        with self._lock:
+            self._pending.discard(future)
+        _log_failure(future)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Until every job submitted so far has finished (the pool stays open);
+        False if some were still running after `timeout` seconds."""
+        with self._lock:
+            pending = set(self._pending)
+        _, not_done = wait(pending, timeout=timeout)
+        return not not_done
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop taking work and (by default) finish what is in flight.
