@@ -178,9 +178,7 @@ def build_digest(
         raise ValueError("trend_weeks must end with the digest's week")
     answers_by_week = _group(answers, lambda a: a.week)
     nudges_by_week = _group(nudges, lambda n: n.week)
-    trend = tuple(
-        WeekAnswers(w, answer_split(answers_by_week.get(w, []), k)) for w in trend_weeks
-    )
+    trend = tuple(WeekAnswers(w, answer_split(answers_by_week.get(w, []), k)) for w in trend_weeks)
     nudge_trend = tuple(
         (w, _count(nudges_by_week[w]) if _enough(nudges_by_week.get(w, []), k) else None)
         for w in trend_weeks

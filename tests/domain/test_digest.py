@@ -215,7 +215,8 @@ def test_the_trend_has_twelve_weeks_oldest_first_with_gaps_for_thin_weeks() -> N
     digest = digest_of(answers=answers)
     assert [w.week for w in digest.trend] == WEEKS
     assert [w.split is None for w in digest.trend] == [
-        i in (0, 2, 7) for i in range(12)  # week 0: everyone said the same (rule 2)
+        i in (0, 2, 7)
+        for i in range(12)  # week 0: everyone said the same (rule 2)
     ]
     line = digest.answer_line("trust_excitement")
     assert len(line) == 12 and line[0] == line[2] == line[7] == GAP
