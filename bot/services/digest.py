@@ -128,6 +128,10 @@ class DigestService:
         self.destinations = tuple(destinations)
         self._slack = slack
         self._max_attempts = max_attempts
+        # The reported week this process has planned: the tick runs every few
+        # seconds, the workspaces need reading once a week (a rep who joins later
+        # in the week is in next week's digest).
+        self._planned_week: str | None = None
 
     @property
     def enabled(self) -> bool:
@@ -233,9 +237,7 @@ class DigestService:
         tick.missed = self._expire(now)
         while (claim := self._claim(now)) is not None:
             self._post_claimed(claim, tick)
-        if tick:
-            log.info("team digest tick: %s", tick)
-        return tick
+        return tick  # the scheduler logs it when anything happened
 
     def _plan(self, now: datetime) -> int:
         this_week = week_of(now, self.schedule.tz)
@@ -243,6 +245,8 @@ class DigestService:
         if now < due.due_at:
             return 0
         week = shift_week(this_week, -1)
+        if week == self._planned_week:
+            return 0
         expires_at = occurrence(shift_week(this_week, 1), self.schedule).due_at
         with self._db.transaction() as session:
             teams = list(session.scalars(select(Rep.team_id).distinct()))
@@ -267,6 +271,7 @@ class DigestService:
                         ],
                     )
                 )
+        self._planned_week = week
         return len(new)
 
     def _expire(self, now: datetime) -> int:

@@ -98,7 +98,7 @@ def build_digest_blocks(digest: Digest, wording: DigestWording) -> list[Block]:
         HeaderBlock(text=f"Team digest · week {parse_week(digest.week)[1]}"),
         ContextBlock(
             elements=[
-                _md(f"{week_label(digest.week).capitalize()}. Aggregate only: no names, no notes.")
+                _md(f"{_sentence(week_label(digest.week))}. Aggregate only: no names, no notes.")
             ]
         ),
         SectionBlock(block_id="digest_checkins", text=_md(_checkins(digest, wording))),
@@ -205,6 +205,10 @@ def _ratings(digest: Digest, k: int) -> str:
         together = f" (together {percent(rest.fraction)} of {rest.rated})" if rest else ""
         lines.append(f"{NOT_ENOUGH} for: {names}{together}.")
     return "\n".join(lines)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _code(rows: Any) -> str:
