@@ -72,6 +72,16 @@ def build_parser() -> argparse.ArgumentParser:
     send_due.add_argument("--at", help="act as if it were this time (ISO-8601: 2026-11-23T09:00Z)")
     send_due.set_defaults(handler=run_checkins_send_due)
 
+    digest = sub.add_parser("digest", help="the managers' weekly team digest (aggregate only)")
+    digest_sub = digest.add_subparsers(metavar="ACTION")
+    preview = digest_sub.add_parser(
+        "preview", help="print a workspace's digest (Block Kit JSON and plain text); posts nothing"
+    )
+    preview.add_argument("--team", required=True, help="workspace id, T…")
+    preview.add_argument("--week", help="the ISO week to report on (default: the week just ended)")
+    preview.add_argument("--format", choices=("both", "json", "text"), default="both")
+    preview.set_defaults(handler=run_digest_preview)
+
     bench = sub.add_parser("bench", help="benchmarks with printed reports")
     bench_sub = bench.add_subparsers(metavar="WHAT")
     detector = bench_sub.add_parser("detector", help="detector quality and speed vs. VADER")
@@ -263,4 +273,44 @@ def run_data_purge(args: argparse.Namespace) -> int:
             return 2
         deleted = privacy.purge_older_than(age)
     print(f"deleted {deleted.nudges} nudge(s) and {deleted.checkins} check-in(s) older than {age}")
+    return 0
+
+
+def run_digest_preview(args: argparse.Namespace) -> int:
+    """The digest a workspace would get, printed; nothing is posted or recorded."""
+    from bot.config import SettingsError, load_settings
+    from bot.domain.schedule import parse_week
+    from bot.slack.digest_blocks import (
+        DigestWording,
+        build_digest_blocks,
+        digest_summary,
+        render_text,
+    )
+    from bot.storage.db import Database
+    from bot.wiring import build_digests
+
+    try:
+        settings = load_settings()
+        if args.week:
+            parse_week(args.week)
+    except (SettingsError, ValueError) as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    db = Database.connect(settings.database_url)
+    try:
+        digests = build_digests(
+            settings, db=db, clock=SystemClock(), library=QuestionLibrary.load()
+        )
+        digest = digests.compose(args.team, args.week)
+    finally:
+        db.dispose()
+    blocks = build_digest_blocks(digest, DigestWording.load())
+    if args.format in ("both", "json"):
+        message = {"text": digest_summary(digest), "blocks": [b.to_dict() for b in blocks]}
+        json.dump(message, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    if args.format == "both":
+        sys.stdout.write("\n")
+    if args.format in ("both", "text"):
+        sys.stdout.write(render_text(blocks))
     return 0

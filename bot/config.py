@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sys
 from functools import lru_cache
@@ -27,6 +28,10 @@ DEFAULT_BOT_SCOPES = (
     "im:write",
     "users:read",
 )
+
+# Slack ids: public/private channels (C…, G…) and people (U…, W… on Enterprise Grid).
+_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,31}")
+_USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 ChannelMode = Literal["ephemeral", "thread", "dm"]
@@ -102,7 +107,17 @@ class Settings(BaseSettings):
     # in bursts. A 429 slows the pace by 5%; quiet minutes bring it back.
     checkin_post_rate: float = Field(default=10.0, gt=0, le=1000)
 
-    @field_validator("checkin_default_weekday", mode="before")
+    # Team digest for managers, aggregate only (README, "Team digest"): posted to a
+    # channel id and/or DMed to managers' user ids (neither: no digest), weekly at a
+    # weekday and HH:MM in its own zone. Every figure needs `digest_min_reps` reps.
+    digest_channel: str = ""
+    digest_dm_users: Annotated[tuple[str, ...], NoDecode] = ()
+    digest_weekday: int = 0
+    digest_time: str = "12:00"
+    digest_tz: str = "UTC"
+    digest_min_reps: int = 5
+
+    @field_validator("checkin_default_weekday", "digest_weekday", mode="before")
     @classmethod
     def _parse_checkin_weekday(cls, value: object) -> object:
         from bot.domain.schedule import ScheduleError, parse_weekday
@@ -114,7 +129,7 @@ class Settings(BaseSettings):
                 raise ValueError(str(error)) from None
         return value
 
-    @field_validator("checkin_default_time")
+    @field_validator("checkin_default_time", "digest_time")
     @classmethod
     def _check_checkin_time(cls, value: str) -> str:
         from bot.domain.schedule import ScheduleError, format_time, parse_time
@@ -124,13 +139,49 @@ class Settings(BaseSettings):
         except ScheduleError as error:
             raise ValueError(str(error)) from None
 
-    @field_validator("checkin_default_tz")
+    @field_validator("checkin_default_tz", "digest_tz")
     @classmethod
     def _check_checkin_tz(cls, value: str) -> str:
         from bot.domain.schedule import is_valid_zone
 
         if not is_valid_zone(value):
             raise ValueError(f"{value!r} is not an IANA time zone such as Europe/Berlin")
+        return value
+
+    @field_validator("digest_channel")
+    @classmethod
+    def _check_digest_channel(cls, value: str) -> str:
+        value = value.strip()
+        if value and not _CHANNEL_ID.fullmatch(value):
+            raise ValueError(
+                "must be a channel id such as C0123ABCD (the channel's details, at the "
+                "bottom), not its name"
+            )
+        return value
+
+    @field_validator("digest_dm_users", mode="before")
+    @classmethod
+    def _split_digest_users(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        if isinstance(value, tuple | list):
+            wrong = [str(user) for user in value if not _USER_ID.fullmatch(str(user))]
+            if wrong:
+                raise ValueError(
+                    "must be user ids such as U0123ABCD, comma-separated (a profile's "
+                    "menu: Copy member ID)"
+                )
+        return value
+
+    @field_validator("digest_min_reps")
+    @classmethod
+    def _check_digest_min_reps(cls, value: int) -> int:
+        from bot.domain.digest import MIN_K
+
+        if value < MIN_K:
+            raise ValueError(
+                f"must be at least {MIN_K}: a figure from fewer reps could point at one person"
+            )
         return value
 
     @field_validator("deal_channel_patterns", mode="before")
@@ -185,6 +236,11 @@ class Settings(BaseSettings):
             if value.startswith(plain):
                 return "postgresql+psycopg://" + value[len(plain) :]
         return value
+
+    @property
+    def digest_destinations(self) -> tuple[str, ...]:
+        """Where the team digest goes: the channel, then each manager's DM."""
+        return ((self.digest_channel,) if self.digest_channel else ()) + self.digest_dm_users
 
     @property
     def uses_oauth(self) -> bool:

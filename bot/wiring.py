@@ -6,11 +6,13 @@ Nothing else in the package constructs engines, clients or services.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
+from slack_sdk import WebClient
 
 from bot import metrics
 from bot.config import Settings
@@ -23,6 +25,7 @@ from bot.scheduler import Job, build_scheduler
 from bot.services.background import BackgroundWork
 from bot.services.channels import ChannelDirectory
 from bot.services.checkins import CheckinDelivery, CheckinService
+from bot.services.digest import DigestService
 from bot.services.nudges import NudgeService
 from bot.services.privacy import PrivacyService
 from bot.services.reframe import ReframeService
@@ -31,6 +34,8 @@ from bot.slack.checkin_blocks import CheckinContent
 from bot.slack.checkin_client import SlackCheckins
 from bot.slack.client import SlackGateway
 from bot.slack.commands import CommandRouter
+from bot.slack.digest_blocks import DigestWording
+from bot.slack.digest_client import SlackDigests
 from bot.slack.installation import build_slack_access
 from bot.slack.listeners import actions, commands, events
 from bot.slack.listeners import checkins as checkin_listeners
@@ -65,6 +70,7 @@ class Reframe:
     after_ack: BackgroundWork  # listeners' Web API calls, after Slack has its answer
     jobs: list[Job] = field(default_factory=list)
     scheduler: BackgroundScheduler | None = None
+    digests: DigestService | None = None  # the managers' weekly team digest
 
     def start_scheduler(self) -> None:
         if self.scheduler is None:
@@ -238,6 +244,12 @@ def build(
             RETENTION_EVERY_SECONDS,
         ),
     ]
+    digests = build_digests(
+        settings, db=db, clock=clock, library=library, client_for=slack.background
+    )
+    if digests.enabled:
+        # Exactly once per workspace and week: the row is claimed in the database.
+        jobs.append(Job("post_team_digest", digests.post_due, settings.scheduler_tick_seconds))
     return Reframe(
         settings=settings,
         clock=clock,
@@ -254,6 +266,33 @@ def build(
         background=background,
         after_ack=after_ack,
         jobs=jobs,
+        digests=digests,
+    )
+
+
+def build_digests(
+    settings: Settings,
+    *,
+    db: Database,
+    clock: Clock,
+    library: QuestionLibrary,
+    client_for: Callable[[str], WebClient] | None = None,
+) -> DigestService:
+    """The team digest; without Slack (`client_for` None) it composes but never posts."""
+    return DigestService(
+        db=db,
+        clock=clock,
+        library=library,
+        schedule=WeeklySchedule(
+            weekday=settings.digest_weekday,
+            at=parse_time(settings.digest_time),
+            tz=settings.digest_tz,
+        ),
+        k=settings.digest_min_reps,
+        destinations=settings.digest_destinations,
+        slack=SlackDigests(client_for=client_for, wording=DigestWording.load())
+        if client_for is not None
+        else None,
     )
 
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from bot.domain.clock import Clock
 from bot.storage.db import Database
-from bot.storage.models import Channel, Checkin, Nudge, PostPace, Rep
+from bot.storage.models import Channel, Checkin, DigestPost, Nudge, PostPace, Rep
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +82,7 @@ class PrivacyService:
             )
             # Not personal data, but nothing of a workspace outlives its uninstall.
             _delete(session, PostPace, PostPace.team_id == team_id)
+            _delete(session, DigestPost, DigestPost.team_id == team_id)
         self._forget_cached(team_id, None)
         log.info("workspace data deleted", extra={"team_id": team_id, **deleted.as_dict()})
         return deleted

@@ -170,6 +170,38 @@ class Checkin(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class DigestPost(Base):
+    """One workspace's team digest of one week: claimed, posted, marked.
+
+    The unique key on (team, week) is what makes a digest go out once, however
+    many scheduler processes run. The row holds no figures and no rep: the
+    digest is recomputed from the week's data whenever it is posted.
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (
+        UniqueConstraint("team_id", "week", name="uq_digests_team_week"),
+        Index("ix_digests_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ID)
+    week: Mapped[str] = mapped_column(String(8))  # the ISO week reported on, in DIGEST_TZ
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Not posted by then (the next digest is due): missed, never posted late.
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # pending | sending | sent | failed | missed
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    # Destinations (the channel, managers' DMs) already posted to, comma-separated:
+    # a retry after a partial failure posts only to the others.
+    delivered: Mapped[str | None] = mapped_column(Text)
+
+
 class PostPace(Base):
     """One workspace's shared send schedule for chat.postMessage (bot/domain/pacing.py).
 
