@@ -217,6 +217,45 @@ class PostPace(Base):
     limited_at: Mapped[float | None] = mapped_column(Double)
 
 
+class WorkspaceSettings(Base):
+    """What a workspace's admins chose in App Home; None = the environment's default."""
+
+    __tablename__ = "workspace_settings"
+
+    team_id: Mapped[str] = mapped_column(ID, primary_key=True)
+    deal_channel_patterns: Mapped[str | None] = mapped_column(String(500))  # comma list
+    checkin_weekday: Mapped[int | None] = mapped_column(SmallInteger)  # 0 = Monday
+    checkin_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM"
+    join_mode: Mapped[str | None] = mapped_column(String(8))  # invite | auto | manual
+    digest_channel: Mapped[str | None] = mapped_column(ID)
+    digest_weekday: Mapped[int | None] = mapped_column(SmallInteger)
+    digest_time: Mapped[str | None] = mapped_column(String(5))
+    digest_min_reps: Mapped[int | None] = mapped_column(SmallInteger)  # k, never below 3
+    nudge_cooldown_hours: Mapped[int | None] = mapped_column(SmallInteger)
+    nudge_daily_limit: Mapped[int | None] = mapped_column(SmallInteger)
+    # Who may make a channel's nudges visible: creator_or_admin | admins
+    visible_mode_by: Mapped[str | None] = mapped_column(String(16))
+    # People an admin made settings admins too (comma list of user ids).
+    settings_admins: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_by: Mapped[str | None] = mapped_column(ID)
+
+
+class SettingsChange(Base):
+    """One change to a workspace setting: who, when, what, from and to."""
+
+    __tablename__ = "settings_changes"
+    __table_args__ = (Index("ix_settings_changes_team_at", "team_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team_id: Mapped[str] = mapped_column(ID)
+    user_id: Mapped[str] = mapped_column(ID)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    field: Mapped[str] = mapped_column(String(40))
+    old_value: Mapped[str | None] = mapped_column(String(500))
+    new_value: Mapped[str | None] = mapped_column(String(500))
+
+
 # slack-sdk's installation and OAuth state stores, on our metadata so that
 # Alembic owns their schema like every other table.
 installations_table = SQLAlchemyInstallationStore.build_installations_table(
