@@ -20,15 +20,17 @@ from bot.domain.clock import Clock, SystemClock
 from bot.domain.cooldown import CooldownPolicy
 from bot.domain.questions import QuestionLibrary
 from bot.domain.schedule import WeeklySchedule, parse_time
+from bot.domain.workspace_settings import WorkspaceConfig
 from bot.observability import ObservedWSGI
 from bot.scheduler import Job, build_scheduler
 from bot.services.background import BackgroundWork
 from bot.services.channels import ChannelDirectory
 from bot.services.checkins import CheckinDelivery, CheckinService
-from bot.services.digest import DigestService
+from bot.services.digest import DigestConfig, DigestService
 from bot.services.nudges import NudgeService
 from bot.services.privacy import PrivacyService
 from bot.services.reframe import ReframeService
+from bot.services.workspace_settings import WorkspaceSettingsService
 from bot.slack.app import build_bolt_app
 from bot.slack.checkin_blocks import CheckinContent
 from bot.slack.checkin_client import SlackCheckins
@@ -40,6 +42,7 @@ from bot.slack.installation import build_slack_access
 from bot.slack.listeners import actions, commands, events
 from bot.slack.listeners import checkins as checkin_listeners
 from bot.slack.listeners import privacy as privacy_listeners
+from bot.slack.listeners import settings as settings_listeners
 from bot.storage import migrate
 from bot.storage.db import Database
 from bot.storage.pacing import SharedPostPacer
@@ -117,7 +120,15 @@ def build(
 
     # One bot token, or (OAuth) each workspace's token from the installation store.
     slack = build_slack_access(settings, engine=db.engine, clock=clock)
-    gateway = SlackGateway(background=slack.background, interactive=slack.interactive)
+    # What each workspace's admins chose in App Home, over the environment's defaults.
+    workspace = WorkspaceSettingsService(
+        db=db, clock=clock, defaults=workspace_defaults(settings)
+    )
+    gateway = SlackGateway(
+        background=slack.background,
+        interactive=slack.interactive,
+        visible_policy=lambda team_id: workspace.effective(team_id).visible_mode_by,
+    )
 
     channels = ChannelDirectory(
         db=db,
@@ -125,6 +136,7 @@ def build(
         names=gateway,
         patterns=settings.deal_channel_patterns,
         default_mode=settings.nudge_default_mode,
+        patterns_for=lambda team_id: workspace.effective(team_id).deal_channel_patterns,
     )
     checkin_content = CheckinContent.load()
     checkin_slack = SlackCheckins(client_for=slack.background, content=checkin_content)
@@ -147,12 +159,14 @@ def build(
         max_attempts=settings.checkin_max_attempts,
         workers=settings.checkin_send_workers,
         pacer=SharedPostPacer(db, rate=settings.checkin_post_rate),
+        default_for=lambda team_id: checkin_default(workspace.effective(team_id), settings),
     )
     checkins = CheckinService(
         db=db,
         clock=clock,
         delivery=checkin_delivery,
         join_mode=settings.checkin_join_mode,
+        join_mode_for=lambda team_id: workspace.effective(team_id).join_mode,
         # On the after-ack pool, which shutdown drains: an invitation is claimed in
         # the database before it is posted, and a dropped job would never be shown.
         invite=lambda team_id, user_id, channel_id: after_ack.submit(
@@ -169,6 +183,7 @@ def build(
             per_channel=timedelta(hours=settings.nudge_channel_cooldown_hours),
             daily_limit=settings.nudge_daily_limit,
         ),
+        policy_for=lambda team_id: cooldown_policy(workspace.effective(team_id)),
         delivery_window=timedelta(minutes=settings.nudge_delivery_window_minutes),
         on_rep_seen=checkins.on_rep_seen,
     )
@@ -180,7 +195,14 @@ def build(
         "choose whether Reframe listens in this channel, and how it answers",
         commands.channel_subcommand(channels, gateway),
     )
-    privacy = PrivacyService(db=db, clock=clock, forget_cached=checkins.forget_cached)
+    def forget_cached(team_id: str, user_id: str | None) -> None:
+        """Forget-me (a rep) and uninstall (a workspace) clear this process's memory."""
+        checkins.forget_cached(team_id, user_id)
+        if user_id is None:
+            workspace.forget(team_id)
+            admins.forget(team_id)
+
+    privacy = PrivacyService(db=db, clock=clock, forget_cached=forget_cached)
     router.add(
         "forget-me",
         privacy_listeners.FORGET_USAGE,
@@ -217,7 +239,18 @@ def build(
     )
     commands.register(bolt, router=router)
     actions.register(bolt, nudges=nudges)
-    checkin_listeners.register(bolt, checkins=checkins, content=checkin_content)
+    admins = settings_listeners.SettingsAdmins(
+        settings=workspace, slack_admin=gateway.is_workspace_admin
+    )
+    publish_home = checkin_listeners.register(
+        bolt,
+        checkins=checkins,
+        content=checkin_content,
+        home_extra=settings_listeners.home_blocks(workspace, admins),
+    )
+    settings_listeners.register(
+        bolt, settings=workspace, admins=admins, republish_home=publish_home
+    )
     privacy_listeners.register(
         bolt,
         privacy=privacy,
@@ -245,7 +278,12 @@ def build(
         ),
     ]
     digests = build_digests(
-        settings, db=db, clock=clock, library=library, client_for=slack.background
+        settings,
+        db=db,
+        clock=clock,
+        library=library,
+        client_for=slack.background,
+        config_for=lambda team_id: digest_config(workspace.effective(team_id), settings),
     )
     if digests.enabled:
         # Exactly once per workspace and week: the row is claimed in the database.
@@ -277,6 +315,7 @@ def build_digests(
     clock: Clock,
     library: QuestionLibrary,
     client_for: Callable[[str], WebClient] | None = None,
+    config_for: Callable[[str], DigestConfig] | None = None,
 ) -> DigestService:
     """The team digest; without Slack (`client_for` None) it composes but never posts."""
     return DigestService(
@@ -293,6 +332,53 @@ def build_digests(
         slack=SlackDigests(client_for=client_for, wording=DigestWording.load())
         if client_for is not None
         else None,
+        config_for=config_for,
+    )
+
+
+def workspace_defaults(settings: Settings) -> WorkspaceConfig:
+    """The environment's settings, as every workspace has them until its admins choose."""
+    return WorkspaceConfig(
+        deal_channel_patterns=settings.deal_channel_patterns,
+        checkin_weekday=settings.checkin_default_weekday,
+        checkin_time=parse_time(settings.checkin_default_time),
+        join_mode=settings.checkin_join_mode,
+        digest_channel=settings.digest_channel or None,
+        digest_weekday=settings.digest_weekday,
+        digest_time=parse_time(settings.digest_time),
+        digest_min_reps=settings.digest_min_reps,
+        nudge_cooldown_hours=settings.nudge_channel_cooldown_hours,
+        nudge_daily_limit=settings.nudge_daily_limit,
+        visible_mode_by="creator_or_admin",
+        settings_admins=frozenset(),
+    )
+
+
+def checkin_default(config: WorkspaceConfig, settings: Settings) -> WeeklySchedule:
+    return WeeklySchedule(
+        weekday=config.checkin_weekday, at=config.checkin_time, tz=settings.checkin_default_tz
+    )
+
+
+def cooldown_policy(config: WorkspaceConfig) -> CooldownPolicy:
+    return CooldownPolicy(
+        per_channel=timedelta(hours=config.nudge_cooldown_hours),
+        daily_limit=config.nudge_daily_limit,
+    )
+
+
+def digest_config(config: WorkspaceConfig, settings: Settings) -> DigestConfig:
+    """A workspace's digest: its own channel (or none), the environment's DMs, its day,
+    time and k."""
+    destinations = tuple(
+        d for d in (config.digest_channel, *settings.digest_dm_users) if d
+    )
+    return DigestConfig(
+        schedule=WeeklySchedule(
+            weekday=config.digest_weekday, at=config.digest_time, tz=settings.digest_tz
+        ),
+        k=config.digest_min_reps,
+        destinations=destinations,
     )
 
 

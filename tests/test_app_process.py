@@ -80,7 +80,10 @@ def test_serves_events_and_health_then_stops_cleanly(
             sender.message("their champion is useless, he never does what he promises").status
             == 200
         )
-        assert len(fake_slack.wait_for("chat.postEphemeral", timeout=10)) == 1
+        # A first post that vents: its nudge, and the one invitation to check-ins.
+        posts = fake_slack.wait_for("chat.postEphemeral", 2, timeout=10)
+        invitations = [c for c in posts if "checkin_invite" in str(c.params.get("blocks"))]
+        assert (len(posts), len(invitations)) == (2, 1)
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)

@@ -278,12 +278,20 @@ def digest_app(database_url: str, fake_slack: FakeSlack, clock: FixedClock) -> I
         yield app
 
 
-def test_the_digest_job_is_wired_only_when_it_has_somewhere_to_go(
+def test_the_digest_goes_nowhere_until_someone_names_a_channel(
     database_url: str, fake_slack: FakeSlack, clock: FixedClock
 ) -> None:
+    """No DIGEST_CHANNEL and no workspace choice: the tick posts and plans nothing
+    (the job runs, since a workspace's admins may name a channel in App Home)."""
     plain = build(make_settings(database_url, fake_slack), clock=clock)
     try:
-        assert "post_team_digest" not in [job.name for job in plain.jobs]
+        due = last_due(clock.now())
+        seed_team(plain.db, reps=50, week=shift_week(week_of(due, "UTC"), -1))
+        clock.set(due + timedelta(minutes=1))
+        plain.run_jobs_once()
+        with plain.db.transaction() as session:
+            assert list(session.scalars(select(DigestPost))) == []
+        assert fake_slack.calls("chat.postMessage") == []
     finally:
         plain.shutdown()
 

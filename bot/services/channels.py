@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,11 +46,14 @@ class ChannelDirectory:
         patterns: tuple[str, ...],
         default_mode: str,
         cache_ttl: timedelta = timedelta(seconds=60),
+        patterns_for: Callable[[str], tuple[str, ...]] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
         self._names = names
         self._patterns = patterns
+        # A workspace's own patterns (chosen in App Home), else `patterns`.
+        self._patterns_for = patterns_for or (lambda _team_id: patterns)
         self._default_mode = default_mode
         self._ttl = cache_ttl
         self._cache: dict[tuple[str, str], tuple[ChannelInfo, datetime]] = {}
@@ -69,7 +73,7 @@ class ChannelDirectory:
 
     def is_deal_channel(self, team_id: str, channel_id: str) -> bool:
         info = self.info(team_id, channel_id)
-        return is_deal_channel(info.name, self._patterns, info.deal_override)
+        return is_deal_channel(info.name, self._patterns_for(team_id), info.deal_override)
 
     def delivery_mode(self, team_id: str, channel_id: str) -> str:
         return self.info(team_id, channel_id).mode or self._default_mode

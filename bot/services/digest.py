@@ -22,7 +22,7 @@ before posting again. A digest not posted by the next one's time is missed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
@@ -107,6 +107,15 @@ class _Claim:
     delivered: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class DigestConfig:
+    """One workspace's digest: when, where to, and k."""
+
+    schedule: WeeklySchedule
+    k: int
+    destinations: tuple[str, ...]
+
+
 class DigestService:
     def __init__(
         self,
@@ -119,6 +128,7 @@ class DigestService:
         destinations: Sequence[str] = (),
         slack: DigestSlack | None = None,
         max_attempts: int = MAX_ATTEMPTS,
+        config_for: Callable[[str], DigestConfig] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -128,46 +138,69 @@ class DigestService:
         self.destinations = tuple(destinations)
         self._slack = slack
         self._max_attempts = max_attempts
-        # The reported week this process has planned: the tick runs every few
-        # seconds, the workspaces need reading once a week (a rep who joins later
-        # in the week is in next week's digest).
-        self._planned_week: str | None = None
+        default = DigestConfig(schedule, self.k, self.destinations)
+        # A workspace's own digest settings (App Home), else the environment's.
+        self._config_for = config_for or (lambda _team_id: default)
+        self._per_workspace = config_for is not None
+        # The reported week this process has planned, per workspace: the tick runs
+        # every few seconds, the workspaces need reading once a week (a rep who
+        # joins later in the week is in next week's digest).
+        self._planned_week: dict[str, str] = {}
 
     @property
     def enabled(self) -> bool:
-        return bool(self.destinations) and self._slack is not None
+        """Whether the tick has anything to do: Slack, and somewhere to post (the
+        environment names it, or workspaces may choose their own)."""
+        return self._slack is not None and (bool(self.destinations) or self._per_workspace)
+
+    def config(self, team_id: str) -> DigestConfig:
+        return self._config_for(team_id)
 
     # -- which week -----------------------------------------------------------
 
-    def reported_week(self, now: datetime) -> str:
+    def reported_week(self, now: datetime, schedule: WeeklySchedule | None = None) -> str:
         """The week a digest made at `now` reports on: the last one that ended."""
-        return shift_week(week_of(now, self.schedule.tz), -1)
+        return shift_week(week_of(now, (schedule or self.schedule).tz), -1)
 
-    def _cutoff(self, week: str) -> datetime:
+    @staticmethod
+    def _cutoff(week: str, schedule: WeeklySchedule) -> datetime:
         """When the digest of `week` is due: the data it counts is what was final by then."""
-        return occurrence(shift_week(week, 1), self.schedule).due_at
+        return occurrence(shift_week(week, 1), schedule).due_at
 
-    def _week_start(self, week: str) -> datetime:
+    @staticmethod
+    def _week_start(week: str, schedule: WeeklySchedule) -> datetime:
         year, number = parse_week(week)
-        return local_to_utc(date.fromisocalendar(year, number, 1), time(0, 0), self.schedule.tz)
+        return local_to_utc(date.fromisocalendar(year, number, 1), time(0, 0), schedule.tz)
 
     # -- composing ------------------------------------------------------------
 
     def compose(self, team_id: str, week: str | None = None) -> Digest:
         """The digest of `week` (by default the week just ended) for one workspace."""
-        week = week or self.reported_week(self._clock.now())
+        config = self.config(team_id)
+        schedule = config.schedule
+        week = week or self.reported_week(self._clock.now(), schedule)
         weeks = [shift_week(week, -back) for back in range(TREND_WEEKS - 1, -1, -1)]
         reps = _RepNumbers()
         with self._db.transaction() as session:
-            answers = self._answers(session, team_id, weeks, reps)
-            nudges = self._nudges(session, team_id, weeks, reps)
-            ratings = self._ratings(session, team_id, week, reps)
+            answers = self._answers(session, team_id, weeks, reps, schedule)
+            nudges = self._nudges(session, team_id, weeks, reps, schedule)
+            ratings = self._ratings(session, team_id, week, reps, schedule)
         return build_digest(
-            week=week, trend_weeks=weeks, k=self.k, answers=answers, nudges=nudges, ratings=ratings
+            week=week,
+            trend_weeks=weeks,
+            k=config.k,
+            answers=answers,
+            nudges=nudges,
+            ratings=ratings,
         )
 
     def _answers(
-        self, session: Session, team_id: str, weeks: Sequence[str], reps: _RepNumbers
+        self,
+        session: Session,
+        team_id: str,
+        weeks: Sequence[str],
+        reps: _RepNumbers,
+        schedule: WeeklySchedule,
     ) -> list[AnswerRecord]:
         rows = session.execute(
             select(Checkin.user_id, Checkin.week, Checkin.answer, Checkin.expires_at).where(
@@ -176,7 +209,7 @@ class DigestService:
                 Checkin.answer.is_not(None),
             )
         )
-        cutoffs = {week: self._cutoff(week) for week in weeks}
+        cutoffs = {week: self._cutoff(week, schedule) for week in weeks}
         return [
             AnswerRecord(reps.of(user_id), week, str(answer))
             for user_id, week, answer, expires_at in rows
@@ -186,36 +219,46 @@ class DigestService:
         ]
 
     def _nudges(
-        self, session: Session, team_id: str, weeks: Sequence[str], reps: _RepNumbers
+        self,
+        session: Session,
+        team_id: str,
+        weeks: Sequence[str],
+        reps: _RepNumbers,
+        schedule: WeeklySchedule,
     ) -> list[NudgeRecord]:
         rows = session.execute(
             select(Nudge.user_id, Nudge.traps, Nudge.created_at, Nudge.sent_at).where(
                 Nudge.team_id == team_id,
                 Nudge.status == "sent",
                 Nudge.trigger.in_(NUDGE_TRIGGERS),
-                Nudge.created_at >= self._week_start(weeks[0]),
-                Nudge.created_at < self._week_start(shift_week(weeks[-1], 1)),
+                Nudge.created_at >= self._week_start(weeks[0], schedule),
+                Nudge.created_at < self._week_start(shift_week(weeks[-1], 1), schedule),
             )
         )
-        cutoffs = {week: self._cutoff(week) for week in weeks}
+        cutoffs = {week: self._cutoff(week, schedule) for week in weeks}
         records = []
         for user_id, traps, created_at, sent_at in rows:
-            week = week_of(created_at, self.schedule.tz)
+            week = week_of(created_at, schedule.tz)
             main_trap = traps.split(",")[0] if traps else ""
             if main_trap and sent_at is not None and sent_at <= cutoffs[week]:
                 records.append(NudgeRecord(reps.of(user_id), week, main_trap))
         return records
 
     def _ratings(
-        self, session: Session, team_id: str, week: str, reps: _RepNumbers
+        self,
+        session: Session,
+        team_id: str,
+        week: str,
+        reps: _RepNumbers,
+        schedule: WeeklySchedule,
     ) -> list[RatingRecord]:
         """Ratings given during the week (a rating can come weeks after its nudge)."""
         rows = session.execute(
             select(Nudge.user_id, Nudge.question_id, Nudge.feedback).where(
                 Nudge.team_id == team_id,
                 Nudge.feedback.in_(RATINGS),
-                Nudge.feedback_at >= self._week_start(week),
-                Nudge.feedback_at < self._week_start(shift_week(week, 1)),
+                Nudge.feedback_at >= self._week_start(week, schedule),
+                Nudge.feedback_at < self._week_start(shift_week(week, 1), schedule),
             )
         )
         records = []
@@ -240,38 +283,47 @@ class DigestService:
         return tick  # the scheduler logs it when anything happened
 
     def _plan(self, now: datetime) -> int:
-        this_week = week_of(now, self.schedule.tz)
-        due = occurrence(this_week, self.schedule)
-        if now < due.due_at:
-            return 0
-        week = shift_week(this_week, -1)
-        if week == self._planned_week:
-            return 0
-        expires_at = occurrence(shift_week(this_week, 1), self.schedule).due_at
+        """A row per workspace whose digest time has come this week, each on its own
+        schedule (App Home), for the week that ended; workspaces posting nowhere skip."""
         with self._db.transaction() as session:
             teams = list(session.scalars(select(Rep.team_id).distinct()))
-            existing = set(
-                session.scalars(select(DigestPost.team_id).where(DigestPost.week == week))
+        rows: list[dict[str, object]] = []
+        for team in teams:
+            config = self.config(team)
+            if not config.destinations:
+                continue
+            this_week = week_of(now, config.schedule.tz)
+            due = occurrence(this_week, config.schedule)
+            week = shift_week(this_week, -1)
+            if now < due.due_at or self._planned_week.get(team) == week:
+                continue
+            expires_at = occurrence(shift_week(this_week, 1), config.schedule).due_at
+            rows.append(
+                {
+                    "team_id": team,
+                    "week": week,
+                    "due_at": due.due_at,
+                    "expires_at": expires_at,
+                    "status": "pending",
+                    "attempts": 0,
+                }
             )
-            new = [team for team in teams if team not in existing]
-            if new:
-                session.execute(
-                    _insert_ignoring_conflicts(
-                        session,
-                        [
-                            {
-                                "team_id": team,
-                                "week": week,
-                                "due_at": due.due_at,
-                                "expires_at": expires_at,
-                                "status": "pending",
-                                "attempts": 0,
-                            }
-                            for team in new
-                        ],
+        if not rows:
+            return 0
+        with self._db.transaction() as session:
+            existing = {
+                (team, week)
+                for team, week in session.execute(
+                    select(DigestPost.team_id, DigestPost.week).where(
+                        DigestPost.team_id.in_([r["team_id"] for r in rows])
                     )
                 )
-        self._planned_week = week
+            }
+            new = [r for r in rows if (r["team_id"], r["week"]) not in existing]
+            if new:
+                session.execute(_insert_ignoring_conflicts(session, new))
+        for r in rows:
+            self._planned_week[str(r["team_id"])] = str(r["week"])
         return len(new)
 
     def _expire(self, now: datetime) -> int:
@@ -344,7 +396,7 @@ class DigestService:
         digest = self.compose(claim.team_id, claim.week)
         delivered = list(claim.delivered)
         failures: list[DeliveryFailed] = []
-        for destination in self.destinations:
+        for destination in self.config(claim.team_id).destinations:
             if destination in delivered:
                 continue
             try:

@@ -88,6 +88,7 @@ class NudgeService:
         delivery_window: timedelta,
         detector: Callable[[str], Detection] = detect,
         on_rep_seen: Callable[[str, str, str], None] | None = None,
+        policy_for: Callable[[str], CooldownPolicy] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -95,6 +96,8 @@ class NudgeService:
         self._channels = channels
         self._sender = sender
         self._policy = policy
+        # A workspace's own cooldown and daily limit (App Home), else `policy`.
+        self._policy_for = policy_for or (lambda _team_id: policy)
         self._window = delivery_window
         self._detect = detector
         self._on_rep_seen = on_rep_seen
@@ -130,10 +133,15 @@ class NudgeService:
 
     def _record(self, message: IncomingMessage, detection: Detection, delivery: str) -> int | None:
         now = self._clock.now()
+        # Read before the transaction (the settings have one of their own; SQLite
+        # allows one writer at a time).
+        policy = self._policy_for(message.team_id)
         with self._db.transaction() as session:
             repos.ensure_rep(session, team_id=message.team_id, user_id=message.user_id, now=now)
             rep = repos.lock_rep(session, team_id=message.team_id, user_id=message.user_id)
-            if message.trigger == "message" and not self._may_nudge(session, rep, message, now):
+            if message.trigger == "message" and not self._may_nudge(
+                session, rep, message, now, policy
+            ):
                 return None
             if message.trigger == "mention":
                 rep.opted_out_at = None  # asking Reframe is opting in again
@@ -178,7 +186,12 @@ class NudgeService:
         return inserted
 
     def _may_nudge(
-        self, session: Session, rep: Rep, message: IncomingMessage, now: datetime
+        self,
+        session: Session,
+        rep: Rep,
+        message: IncomingMessage,
+        now: datetime,
+        policy: CooldownPolicy,
     ) -> bool:
         if rep.opted_out_at is not None:
             return False  # forget-me: left out until they ask for Reframe again
@@ -188,9 +201,9 @@ class NudgeService:
             session,
             team_id=message.team_id,
             user_id=message.user_id,
-            since=now - self._policy.lookback,
+            since=now - policy.lookback,
         )
-        return self._policy.allows(now=now, channel_id=message.channel_id, history=history)
+        return policy.allows(now=now, channel_id=message.channel_id, history=history)
 
     # -- delivering -------------------------------------------------------
 

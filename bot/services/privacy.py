@@ -20,7 +20,16 @@ from sqlalchemy.orm import Session
 
 from bot.domain.clock import Clock
 from bot.storage.db import Database
-from bot.storage.models import Channel, Checkin, DigestPost, Nudge, PostPace, Rep
+from bot.storage.models import (
+    Channel,
+    Checkin,
+    DigestPost,
+    Nudge,
+    PostPace,
+    Rep,
+    SettingsChange,
+    WorkspaceSettings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +91,8 @@ class PrivacyService:
             )
             # Not personal data, but nothing of a workspace outlives its uninstall.
             _delete(session, PostPace, PostPace.team_id == team_id)
+            _delete(session, WorkspaceSettings, WorkspaceSettings.team_id == team_id)
+            _delete(session, SettingsChange, SettingsChange.team_id == team_id)
             _delete(session, DigestPost, DigestPost.team_id == team_id)
         self._forget_cached(team_id, None)
         log.info("workspace data deleted", extra={"team_id": team_id, **deleted.as_dict()})

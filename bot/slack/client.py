@@ -212,21 +212,38 @@ class SlackGateway:
         *,
         background: Callable[[str], WebClient],
         interactive: Callable[[str], WebClient],
+        visible_policy: Callable[[str], str] = lambda _team_id: "creator_or_admin",
     ) -> None:
         self._background = background
         self._interactive = interactive
+        # Whether a channel's creator may make its nudges visible, or admins only.
+        self._visible_policy = visible_policy
 
     def may_make_nudges_visible(self, team_id: str, channel_id: str, user_id: str) -> bool:
         client = self._interactive(team_id)
         try:
             channel = client.conversations_info(channel=channel_id).get("channel") or {}
-            if channel.get("creator") == user_id:
+            creator_may = self._visible_policy(team_id) == "creator_or_admin"
+            if creator_may and channel.get("creator") == user_id:
                 return True
             user = client.users_info(user=user_id).get("user") or {}
         except SlackApiError as error:
             code = str(error.response.get("error", "")) if error.response.data else ""
             if code in PERMANENT_ERRORS:
                 return False  # a user or channel Slack does not show us: no say over it
+            raise SlackUnavailable(_describe(error)) from error
+        except (SlackClientError, OSError) as error:
+            raise SlackUnavailable(_describe(error)) from error
+        return bool(user.get("is_admin") or user.get("is_owner"))
+
+    def is_workspace_admin(self, team_id: str, user_id: str) -> bool:
+        """Slack's admins and owners of the workspace; raises SlackUnavailable."""
+        try:
+            user = self._interactive(team_id).users_info(user=user_id).get("user") or {}
+        except SlackApiError as error:
+            code = str(error.response.get("error", "")) if error.response.data else ""
+            if code in PERMANENT_ERRORS:
+                return False
             raise SlackUnavailable(_describe(error)) from error
         except (SlackClientError, OSError) as error:
             raise SlackUnavailable(_describe(error)) from error

@@ -162,7 +162,10 @@ class CheckinDelivery:
         pacer: PostPacer | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        default_for: Callable[[str], WeeklySchedule] | None = None,
     ) -> None:
+        # A workspace's own default day and time (App Home), else `default_schedule`.
+        self.default_for = default_for or (lambda _team_id: default_schedule)
         # Set on shutdown: workers finish the post in hand and take no more; a
         # sleep for a slot or a rate-limit pause ends at once (claims go back).
         self._stopping = threading.Event()
@@ -346,7 +349,9 @@ class CheckinDelivery:
         self, reps: Iterable[Any], existing: set[Any], now: datetime
     ) -> Iterator[dict[str, object]]:
         for team_id, user_id, weekday, at, tz, skip_week, enrolled_at in reps:
-            schedule = effective_schedule(weekday=weekday, at=at, tz=tz, default=self._default)
+            schedule = effective_schedule(
+                weekday=weekday, at=at, tz=tz, default=self.default_for(team_id)
+            )
             due = owed(now, schedule, enrolled_at=enrolled_at)
             if due is None or (team_id, user_id, due.week) in existing:
                 continue

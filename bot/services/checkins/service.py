@@ -59,6 +59,7 @@ class CheckinService:
         delivery: CheckinDelivery,
         join_mode: JoinMode = "invite",
         invite: Callable[[str, str, str], object] | None = None,
+        join_mode_for: Callable[[str], str] | None = None,
     ) -> None:
         self._db = db
         self._clock = clock
@@ -68,6 +69,7 @@ class CheckinService:
         # invitation (`invite`, shown through `invite(team, user, channel)`),
         # silently (`auto`), or only by asking (`manual`).
         self._join_mode = join_mode
+        self._join_mode_for = join_mode_for or (lambda _team_id: join_mode)
         self._invite = invite
         # Reps this process has already enrolled: the message path stays free of
         # database writes after a rep's first message.
@@ -106,11 +108,14 @@ class CheckinService:
         later, in the tick.
         """
         key = (team_id, user_id)
-        if key in self._known_reps or self._join_mode == "manual":
+        if key in self._known_reps:
+            return
+        join_mode = self._join_mode_for(team_id)
+        if join_mode == "manual":
             return
         now = self._clock.now()
         with self._db.transaction() as session:
-            if self._join_mode == "auto":
+            if join_mode == "auto":
                 self._enrol(session, team_id, user_id, now, asked=False)
                 invite = False
             else:
@@ -145,9 +150,12 @@ class CheckinService:
         if self.refresh_profile(team_id, user_id) is False:
             log.info("no invitation: not a person who can take check-ins")
             return
+        # Read before the transaction: the workspace's settings are read in one of
+        # their own, and SQLite allows one writer at a time.
+        default = self.delivery.default_for(team_id)
         with self._db.transaction() as session:
             rep = session.get(Rep, (team_id, user_id))
-            schedule = self._schedule_for(rep) if rep is not None else self._default
+            schedule = self._schedule_for(rep, default) if rep is not None else default
             tz_known = rep is not None and rep.tz == schedule.tz
         when = schedule.describe_local() if tz_known else schedule.describe()
         try:
@@ -179,13 +187,14 @@ class CheckinService:
                 team_id, user_id, checkins_enabled=True, skip_week=None, invite_answer="joined"
             )
         now = self._clock.now()
+        default = self.delivery.default_for(team_id)
         with self._db.transaction() as session:
             repos.ensure_rep(session, team_id=team_id, user_id=user_id, now=now)
             rep = repos.lock_rep(session, team_id=team_id, user_id=user_id)
             rep.invite_answer = "declined"
             rep.invited_at = rep.invited_at or now
             rep.checkins_enabled = False
-            return self._status(session, rep, now)
+            return self._status(session, rep, now, default)
 
     def forget_cached(self, team_id: str, user_id: str | None = None) -> None:
         """Drop this process's memory of a rep (forget-me) or a workspace (uninstall)."""
@@ -210,35 +219,38 @@ class CheckinService:
     def skip_next(self, team_id: str, user_id: str) -> CheckinStatus:
         """Skip the next check-in still to come (saying it twice skips the same one)."""
         now = self._clock.now()
+        default = self.delivery.default_for(team_id)
         with self._db.transaction() as session:
             rep = self._enrol(session, team_id, user_id, now)
-            schedule = self._schedule_for(rep)
+            schedule = self._schedule_for(rep, default)
             taken = self._weeks_with_checkins(session, team_id, user_id, now)
             rep.skip_week = next_occurrence(now, schedule, taken_weeks=taken).week
-            return self._status(session, rep, now)
+            return self._status(session, rep, now, default)
 
     def status(self, team_id: str, user_id: str) -> CheckinStatus:
         now = self._clock.now()
+        default = self.delivery.default_for(team_id)
         with self._db.transaction() as session:
             rep = session.get(Rep, (team_id, user_id))
             if rep is None:
                 return CheckinStatus(
                     enrolled=False,
                     enabled=False,
-                    schedule=self._default,
+                    schedule=default,
                     chosen=False,
                     tz_known=False,
                     next=None,
                     skip_week=None,
                 )
-            return self._status(session, rep, now)
+            return self._status(session, rep, now, default)
 
     def request_now(self, team_id: str, user_id: str) -> NowRequest:
         """`/reframe checkin now`: this week's check-in, at once (still one per week)."""
         now = self._clock.now()
+        default = self.delivery.default_for(team_id)
         with self._db.transaction() as session:
             rep = self._enrol(session, team_id, user_id, now)
-            schedule = self._schedule_for(rep)
+            schedule = self._schedule_for(rep, default)
             current = occurrence(week_of(now, schedule.tz), schedule)
             row = session.scalars(
                 select(Checkin)
@@ -361,19 +373,22 @@ class CheckinService:
 
     def _update_rep(self, team_id: str, user_id: str, **values: Any) -> CheckinStatus:
         now = self._clock.now()
+        default = self.delivery.default_for(team_id)
         with self._db.transaction() as session:
             rep = self._enrol(session, team_id, user_id, now)
             for name, value in values.items():
                 setattr(rep, name, value)
-            return self._status(session, rep, now)
+            return self._status(session, rep, now, default)
 
-    def _schedule_for(self, rep: Rep) -> WeeklySchedule:
+    def _schedule_for(self, rep: Rep, default: WeeklySchedule) -> WeeklySchedule:
         return effective_schedule(
-            weekday=rep.checkin_weekday, at=rep.checkin_time, tz=rep.tz, default=self._default
+            weekday=rep.checkin_weekday, at=rep.checkin_time, tz=rep.tz, default=default
         )
 
-    def _status(self, session: Session, rep: Rep, now: datetime) -> CheckinStatus:
-        schedule = self._schedule_for(rep)
+    def _status(
+        self, session: Session, rep: Rep, now: datetime, default: WeeklySchedule
+    ) -> CheckinStatus:
+        schedule = self._schedule_for(rep, default)
         taken = self._weeks_with_checkins(session, rep.team_id, rep.user_id, now)
         enrolled = rep.checkins_enrolled_at is not None
         upcoming = (

@@ -11,6 +11,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
+from slack_sdk.models.blocks import Block
 
 from bot.domain.schedule import (
     ScheduleError,
@@ -143,7 +144,14 @@ def _checkin_id(value: object) -> int | None:
         return None
 
 
-def register(app: App, *, checkins: CheckinService, content: CheckinContent) -> None:
+def register(
+    app: App,
+    *,
+    checkins: CheckinService,
+    content: CheckinContent,
+    home_extra: Callable[[str, str], list[Block]] = lambda _team, _user: [],
+) -> Callable[[WebClient, str, str], None]:
+    """Wires the listeners; returns the function that publishes someone's App Home."""
     """Each listener answers Slack first and calls Slack after (see `after_ack`)."""
 
     def record_checkin_answer(
@@ -223,8 +231,10 @@ def register(app: App, *, checkins: CheckinService, content: CheckinContent) -> 
         view = (
             build_home_view(content, home)
             if home.status.enrolled
-            else build_welcome_home_view(content, checkins.default_schedule.describe())
+            else build_welcome_home_view(content, home.status.schedule.describe())
         )
+        # Workspace settings, for settings admins (listeners/settings.py).
+        view.blocks = [*(view.blocks or []), *home_extra(team_id, user_id)]
         client.views_publish(user_id=user_id, view=view)
 
     def record_invitation_answer(
@@ -293,3 +303,4 @@ def register(app: App, *, checkins: CheckinService, content: CheckinContent) -> 
     app.action(RESUME_ACTION)(ack=record_home_toggle, lazy=[republish_home])
     app.action(INVITE_JOIN)(ack=record_invitation_answer, lazy=[show_invitation_answer])
     app.action(INVITE_DECLINE)(ack=record_invitation_answer, lazy=[show_invitation_answer])
+    return publish_home
