@@ -82,6 +82,19 @@ def build_parser() -> argparse.ArgumentParser:
     preview.add_argument("--format", choices=("both", "json", "text"), default="both")
     preview.set_defaults(handler=run_digest_preview)
 
+    home = sub.add_parser("home", help="what a person sees in Reframe's App Home")
+    home_sub = home.add_subparsers(metavar="ACTION")
+    home_preview = home_sub.add_parser(
+        "preview", help="print someone's App Home (Block Kit JSON and plain text); sends nothing"
+    )
+    home_preview.add_argument("--team", required=True, help="workspace id, T…")
+    home_preview.add_argument("--user", required=True, help="the person's user id, U…")
+    home_preview.add_argument(
+        "--admin", action="store_true", help="as a settings admin sees it (with the settings)"
+    )
+    home_preview.add_argument("--format", choices=("both", "json", "text"), default="both")
+    home_preview.set_defaults(handler=run_home_preview)
+
     bench = sub.add_parser("bench", help="benchmarks with printed reports")
     bench_sub = bench.add_subparsers(metavar="WHAT")
     detector = bench_sub.add_parser("detector", help="detector quality and speed vs. VADER")
@@ -276,6 +289,44 @@ def run_data_purge(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_home_preview(args: argparse.Namespace) -> int:
+    """Someone's App Home, printed as Slack would show it; nothing is sent or changed."""
+    from bot.config import SettingsError, load_settings
+    from bot.slack.digest_blocks import render_text
+    from bot.storage.db import Database
+    from bot.wiring import build_home_preview
+
+    try:
+        settings = load_settings()
+    except SettingsError as problem:
+        print(problem, file=sys.stderr)
+        return 2
+    db = Database.connect(settings.database_url)
+    try:
+        view = build_home_preview(
+            settings, db=db, team_id=args.team, user_id=args.user, admin=args.admin
+        )
+    finally:
+        db.dispose()
+    blocks = [b.to_dict() for b in view.blocks or []]
+    if args.format in ("both", "json"):
+        json.dump({"type": "home", "blocks": blocks}, sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    if args.format == "both":
+        sys.stdout.write("\n")
+    if args.format in ("both", "text"):
+        sys.stdout.write(render_text([_with_buttons_shown(b) for b in blocks]))
+    return 0
+
+
+def _with_buttons_shown(block: dict[str, Any]) -> dict[str, Any]:
+    """Buttons as [Label] lines in the text rendering."""
+    if block.get("type") != "actions":
+        return block
+    labels = [e.get("text", {}).get("text", "") for e in block.get("elements", [])]
+    return {"type": "context", "elements": [{"text": "  ".join(f"[{t}]" for t in labels)}]}
+
+
 def run_digest_preview(args: argparse.Namespace) -> int:
     """The digest a workspace would get, printed; nothing is posted or recorded."""
     from bot.config import SettingsError, load_settings
@@ -287,7 +338,7 @@ def run_digest_preview(args: argparse.Namespace) -> int:
         render_text,
     )
     from bot.storage.db import Database
-    from bot.wiring import build_digests
+    from bot.wiring import build_digests, digest_config_for
 
     try:
         settings = load_settings()
@@ -299,7 +350,11 @@ def run_digest_preview(args: argparse.Namespace) -> int:
     db = Database.connect(settings.database_url)
     try:
         digests = build_digests(
-            settings, db=db, clock=SystemClock(), library=QuestionLibrary.load()
+            settings,
+            db=db,
+            clock=SystemClock(),
+            library=QuestionLibrary.load(),
+            config_for=digest_config_for(settings, db),
         )
         digest = digests.compose(args.team, args.week)
     finally:

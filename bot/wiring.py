@@ -13,6 +13,7 @@ from datetime import timedelta
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.models.views import View
 
 from bot import metrics
 from bot.config import Settings
@@ -32,7 +33,7 @@ from bot.services.privacy import PrivacyService
 from bot.services.reframe import ReframeService
 from bot.services.workspace_settings import WorkspaceSettingsService
 from bot.slack.app import build_bolt_app
-from bot.slack.checkin_blocks import CheckinContent
+from bot.slack.checkin_blocks import CheckinContent, build_home_view, build_welcome_home_view
 from bot.slack.checkin_client import SlackCheckins
 from bot.slack.client import SlackGateway
 from bot.slack.commands import CommandRouter
@@ -43,6 +44,7 @@ from bot.slack.listeners import actions, commands, events
 from bot.slack.listeners import checkins as checkin_listeners
 from bot.slack.listeners import privacy as privacy_listeners
 from bot.slack.listeners import settings as settings_listeners
+from bot.slack.settings_blocks import build_settings_home_blocks
 from bot.storage import migrate
 from bot.storage.db import Database
 from bot.storage.pacing import SharedPostPacer
@@ -334,6 +336,48 @@ def build_digests(
         else None,
         config_for=config_for,
     )
+
+
+def digest_config_for(settings: Settings, db: Database) -> Callable[[str], DigestConfig]:
+    """Each workspace's digest settings (App Home over the environment), for tools
+    that compose a digest without the whole app (`python -m bot digest preview`)."""
+    workspace = WorkspaceSettingsService(
+        db=db, clock=SystemClock(), defaults=workspace_defaults(settings)
+    )
+    return lambda team_id: digest_config(workspace.effective(team_id), settings)
+
+
+def build_home_preview(
+    settings: Settings, *, db: Database, team_id: str, user_id: str, admin: bool
+) -> View:
+    """Someone's App Home as the app would publish it, built offline (no Slack)."""
+    clock = SystemClock()
+    workspace = WorkspaceSettingsService(db=db, clock=clock, defaults=workspace_defaults(settings))
+    content = CheckinContent.load()
+    delivery = CheckinDelivery(
+        db=db,
+        clock=clock,
+        slack=SlackCheckins(client_for=_no_slack, content=content),
+        default_schedule=checkin_default(workspace.defaults, settings),
+        default_for=lambda team: checkin_default(workspace.effective(team), settings),
+    )
+    checkins = CheckinService(db=db, clock=clock, delivery=delivery)
+    home = checkins.home(team_id, user_id)
+    view = (
+        build_home_view(content, home)
+        if home.status.enrolled
+        else build_welcome_home_view(content, home.status.schedule.describe())
+    )
+    if admin:
+        extra = build_settings_home_blocks(
+            workspace.effective(team_id), workspace.recent_changes(team_id)
+        )
+        view.blocks = [*(view.blocks or []), *extra]
+    return view
+
+
+def _no_slack(_team_id: str) -> WebClient:
+    raise RuntimeError("a preview never calls Slack")
 
 
 def workspace_defaults(settings: Settings) -> WorkspaceConfig:

@@ -4,13 +4,16 @@ admin chooses takes effect. Over signed HTTP, as Slack sends it."""
 
 from __future__ import annotations
 
+import io
 import json
+from contextlib import redirect_stdout
 from datetime import time
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from bot.cli import main as cli_main
 from bot.domain.workspace_settings import SettingsInvalid, changes, parse_submission
 from bot.slack.settings_blocks import SETTINGS_EDIT, SETTINGS_VIEW
 from bot.storage.models import Nudge, Rep, SettingsChange, WorkspaceSettings
@@ -206,3 +209,55 @@ def test_only_admins_make_nudges_visible_when_the_workspace_says_so(app: Running
     assert "nothing was changed" in refused["text"]
     allowed = app.slack.command("channel mode thread", channel="C0MINE", user=ADMIN).json()
     assert "nothing was changed" not in allowed["text"]
+
+
+# -- what a reviewer can read offline ---------------------------------------------
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, database_url: str, *argv: str) -> tuple[int, str]:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        code = cli_main(list(argv))
+    return code, out.getvalue()
+
+
+def test_home_preview_prints_what_a_new_rep_an_enrolled_rep_and_an_admin_see(
+    app: RunningApp, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, new = run_cli(
+        monkeypatch,
+        database_url,
+        "home",
+        "preview",
+        "--team",
+        "T0TEAM",
+        "--user",
+        "U0NEW",
+        "--format",
+        "text",
+    )
+    assert code == 0
+    assert "Welcome to Reframe" in new and "[Join the weekly check-in]" in new
+    assert "Workspace settings" not in new
+
+    assert app.slack.command("checkin on").status == 200
+    submit(app, ADMIN, time=text("checkin_time", "10:15"))
+    code, out = run_cli(
+        monkeypatch,
+        database_url,
+        "home",
+        "preview",
+        "--team",
+        "T0TEAM",
+        "--user",
+        REP,
+        "--admin",
+    )
+    assert code == 0
+    payload, rendered = out.split("\n\n", 1)
+    blocks = json.loads(payload)["blocks"]
+    assert block(blocks, "checkin_weeks") is not None
+    assert block(blocks, "workspace_settings") is not None
+    assert "Your weekly check-in" in rendered and "Check-in time: 10:15" in rendered
+    assert "[Edit settings]" in rendered
