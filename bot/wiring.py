@@ -388,6 +388,7 @@ def workspace_defaults(settings: Settings) -> WorkspaceConfig:
         checkin_time=parse_time(settings.checkin_default_time),
         join_mode=settings.checkin_join_mode,
         digest_channel=settings.digest_channel or None,
+        digest_dm_users=frozenset(settings.digest_dm_users),
         digest_weekday=settings.digest_weekday,
         digest_time=parse_time(settings.digest_time),
         digest_min_reps=settings.digest_min_reps,
@@ -412,10 +413,10 @@ def cooldown_policy(config: WorkspaceConfig) -> CooldownPolicy:
 
 
 def digest_config(config: WorkspaceConfig, settings: Settings) -> DigestConfig:
-    """A workspace's digest: its own channel (or none), the environment's DMs, its day,
-    time and k."""
+    """A workspace's digest: its channel (or none), the managers it DMs, its day, time
+    and k."""
     destinations = tuple(
-        d for d in (config.digest_channel, *settings.digest_dm_users) if d
+        d for d in (config.digest_channel, *sorted(config.digest_dm_users)) if d
     )
     return DigestConfig(
         schedule=WeeklySchedule(

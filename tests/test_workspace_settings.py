@@ -7,13 +7,14 @@ from __future__ import annotations
 import io
 import json
 from contextlib import redirect_stdout
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
 from bot.cli import main as cli_main
+from bot.domain.schedule import shift_week, week_of
 from bot.domain.workspace_settings import SettingsInvalid, changes, parse_submission
 from bot.slack.settings_blocks import SETTINGS_EDIT, SETTINGS_VIEW
 from bot.storage.models import Nudge, Rep, SettingsChange, WorkspaceSettings
@@ -261,3 +262,30 @@ def test_home_preview_prints_what_a_new_rep_an_enrolled_rep_and_an_admin_see(
     assert block(blocks, "workspace_settings") is not None
     assert "Your weekly check-in" in rendered and "Check-in time: 10:15" in rendered
     assert "[Edit settings]" in rendered
+
+
+def test_a_digest_channel_and_managers_chosen_in_slack_get_the_digest(app: RunningApp) -> None:
+    from tests.test_digest import last_due, seed_team
+
+    channel = {
+        "digest_channel": {
+            "digest_channel": {"type": "conversations_select", "selected_conversation": "C0DIGEST"}
+        }
+    }
+    managers = {
+        "digest_dm_users": {
+            "digest_dm_users": {"type": "multi_users_select", "selected_users": [ADMIN]}
+        }
+    }
+    submit(app, ADMIN, channel=channel, managers=managers, k=text("digest_min_reps", "5"))
+    due = last_due(app.clock.now())
+    seed_team(app.reframe.db, reps=50, week=shift_week(week_of(due, "UTC"), -1))
+    app.clock.set(due + timedelta(minutes=1))
+    app.reframe.run_jobs_once()
+    app.reframe.run_jobs_once()  # once per week, however many ticks
+    digests = [
+        c.params["channel"]
+        for c in app.fake.calls("chat.postMessage")
+        if (c.params.get("metadata") or {}).get("event_type") == "reframe_digest"
+    ]
+    assert sorted(digests) == sorted(["C0DIGEST", ADMIN])

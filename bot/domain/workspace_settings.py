@@ -27,6 +27,7 @@ class WorkspaceConfig:
     checkin_time: time
     join_mode: str
     digest_channel: str | None
+    digest_dm_users: frozenset[str]
     digest_weekday: int
     digest_time: time
     digest_min_reps: int
@@ -43,6 +44,7 @@ LABELS = {
     "checkin_time": "Check-in time",
     "join_mode": "How reps join check-ins",
     "digest_channel": "Digest channel",
+    "digest_dm_users": "Digest by DM to",
     "digest_weekday": "Digest day",
     "digest_time": "Digest time",
     "digest_min_reps": "Digest: fewest reps behind a figure (k)",
@@ -79,7 +81,7 @@ def show(config: WorkspaceConfig, setting: str) -> str:
         return str(int(value))
     if setting == "deal_channel_patterns":
         return ", ".join(value)
-    if setting == "settings_admins":
+    if setting in ("settings_admins", "digest_dm_users"):
         return ", ".join(sorted(value)) or "none"
     if value is None:
         return "none"
@@ -106,6 +108,7 @@ def parse_submission(current: WorkspaceConfig, submitted: dict[str, str | None])
     take("checkin_time", _time)
     take("join_mode", lambda raw: _choice(raw, JOIN_MODES))
     take("digest_channel", _channel)
+    take("digest_dm_users", _users)
     take("digest_weekday", _weekday)
     take("digest_time", _time)
     take("digest_min_reps", lambda raw: _whole(raw, low=MIN_K, high=1000))

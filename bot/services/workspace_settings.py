@@ -155,6 +155,8 @@ def _merge(defaults: WorkspaceConfig, row: WorkspaceSettings | None) -> Workspac
         chosen["digest_channel"] = row.digest_channel or None
     if row.settings_admins:
         chosen["settings_admins"] = frozenset(row.settings_admins.split(","))
+    if row.digest_dm_users is not None:
+        chosen["digest_dm_users"] = frozenset(u for u in row.digest_dm_users.split(",") if u)
     return replace(defaults, **chosen)  # type: ignore[arg-type]
 
 
@@ -177,6 +179,12 @@ def _store(row: WorkspaceSettings, config: WorkspaceConfig, defaults: WorkspaceC
         None
         if config.digest_channel == defaults.digest_channel
         else (config.digest_channel or "")
+    )
+    # "" = nobody, even when the environment names managers.
+    row.digest_dm_users = (
+        None
+        if config.digest_dm_users == defaults.digest_dm_users
+        else ",".join(sorted(config.digest_dm_users))
     )
     row.digest_weekday = own("digest_weekday", config.digest_weekday)  # type: ignore[assignment]
     row.digest_time = (

@@ -148,6 +148,15 @@ def build_settings_modal(config: WorkspaceConfig) -> View:
                 optional=True,
                 hint="Leave empty for no digest. Invite @Reframe to that channel.",
             ),
+            field(
+                "digest_dm_users",
+                UserMultiSelectElement(
+                    action_id="digest_dm_users",
+                    initial_users=sorted(config.digest_dm_users) or None,
+                ),
+                optional=True,
+                hint="Managers who get the digest in a DM (as well as, or instead of, a channel)",
+            ),
             field("digest_weekday", day_select("digest_weekday", config.digest_weekday)),
             field("digest_time", text("digest_time", format_time(config.digest_time))),
             field(
@@ -215,6 +224,6 @@ def _shown(config: WorkspaceConfig, name: str) -> str:
         return VISIBLE_CHOICES[config.visible_mode_by]
     if name == "digest_channel":
         return f"<#{config.digest_channel}>" if config.digest_channel else "none (no digest)"
-    if name == "settings_admins":
-        return " ".join(f"<@{u}>" for u in sorted(config.settings_admins)) or "none"
+    if name in ("settings_admins", "digest_dm_users"):
+        return " ".join(f"<@{u}>" for u in sorted(getattr(config, name))) or "none"
     return show(config, name)

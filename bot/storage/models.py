@@ -228,6 +228,8 @@ class WorkspaceSettings(Base):
     checkin_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM"
     join_mode: Mapped[str | None] = mapped_column(String(8))  # invite | auto | manual
     digest_channel: Mapped[str | None] = mapped_column(ID)
+    # Managers who get the digest by DM (comma list of user ids; "" = nobody).
+    digest_dm_users: Mapped[str | None] = mapped_column(Text)
     digest_weekday: Mapped[int | None] = mapped_column(SmallInteger)
     digest_time: Mapped[str | None] = mapped_column(String(5))
     digest_min_reps: Mapped[int | None] = mapped_column(SmallInteger)  # k, never below 3

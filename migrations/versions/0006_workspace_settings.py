@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("checkin_time", sa.String(length=5), nullable=True),
         sa.Column("join_mode", sa.String(length=8), nullable=True),
         sa.Column("digest_channel", sa.String(length=32), nullable=True),
+        sa.Column("digest_dm_users", sa.Text(), nullable=True),
         sa.Column("digest_weekday", sa.SmallInteger(), nullable=True),
         sa.Column("digest_time", sa.String(length=5), nullable=True),
         sa.Column("digest_min_reps", sa.SmallInteger(), nullable=True),
