@@ -164,34 +164,26 @@ def _store(row: WorkspaceSettings, config: WorkspaceConfig, defaults: WorkspaceC
     """Every setting stored as chosen; one equal to the default is kept as NULL, so
     a later change of the environment's default still reaches it."""
 
-    def own(name: str, value: object) -> object:
-        return None if value == getattr(defaults, name) else value
+    def differs(name: str) -> bool:
+        return bool(getattr(config, name) != getattr(defaults, name))
 
-    patterns = own("deal_channel_patterns", config.deal_channel_patterns)
-    row.deal_channel_patterns = ",".join(config.deal_channel_patterns) if patterns else None
-    row.checkin_weekday = own("checkin_weekday", config.checkin_weekday)  # type: ignore[assignment]
-    row.checkin_time = (
-        format_time(config.checkin_time) if own("checkin_time", config.checkin_time) else None
+    row.deal_channel_patterns = (
+        ",".join(config.deal_channel_patterns) if differs("deal_channel_patterns") else None
     )
-    row.join_mode = own("join_mode", config.join_mode)  # type: ignore[assignment]
-    # "" = no digest here, even when the environment names a channel.
-    row.digest_channel = (
-        None
-        if config.digest_channel == defaults.digest_channel
-        else (config.digest_channel or "")
-    )
-    # "" = nobody, even when the environment names managers.
+    row.checkin_weekday = config.checkin_weekday if differs("checkin_weekday") else None
+    row.checkin_time = format_time(config.checkin_time) if differs("checkin_time") else None
+    row.join_mode = config.join_mode if differs("join_mode") else None
+    # "" = no digest channel / nobody DMed, even when the environment names them.
+    row.digest_channel = (config.digest_channel or "") if differs("digest_channel") else None
     row.digest_dm_users = (
-        None
-        if config.digest_dm_users == defaults.digest_dm_users
-        else ",".join(sorted(config.digest_dm_users))
+        ",".join(sorted(config.digest_dm_users)) if differs("digest_dm_users") else None
     )
-    row.digest_weekday = own("digest_weekday", config.digest_weekday)  # type: ignore[assignment]
-    row.digest_time = (
-        format_time(config.digest_time) if own("digest_time", config.digest_time) else None
+    row.digest_weekday = config.digest_weekday if differs("digest_weekday") else None
+    row.digest_time = format_time(config.digest_time) if differs("digest_time") else None
+    row.digest_min_reps = config.digest_min_reps if differs("digest_min_reps") else None
+    row.nudge_cooldown_hours = (
+        round(config.nudge_cooldown_hours) if differs("nudge_cooldown_hours") else None
     )
-    row.digest_min_reps = own("digest_min_reps", config.digest_min_reps)  # type: ignore[assignment]
-    row.nudge_cooldown_hours = own("nudge_cooldown_hours", config.nudge_cooldown_hours)  # type: ignore[assignment]
-    row.nudge_daily_limit = own("nudge_daily_limit", config.nudge_daily_limit)  # type: ignore[assignment]
-    row.visible_mode_by = own("visible_mode_by", config.visible_mode_by)  # type: ignore[assignment]
+    row.nudge_daily_limit = config.nudge_daily_limit if differs("nudge_daily_limit") else None
+    row.visible_mode_by = config.visible_mode_by if differs("visible_mode_by") else None
     row.settings_admins = ",".join(sorted(config.settings_admins)) or None
