@@ -9,13 +9,14 @@ from datetime import datetime, timedelta
 
 from bot.domain.channels import is_deal_channel
 from bot.domain.clock import Clock
+from bot.domain.statuses import DeliveryMode
 from bot.services.ports import ChannelNameLookup
 from bot.storage import repos
 from bot.storage.db import Database
 
 log = logging.getLogger(__name__)
 
-DELIVERY_MODES = ("ephemeral", "thread", "dm")
+DELIVERY_MODES = tuple(DeliveryMode)
 # Names change rarely and rename events update them; refresh daily regardless.
 NAME_REFRESH = timedelta(days=1)
 
@@ -24,7 +25,7 @@ NAME_REFRESH = timedelta(days=1)
 class ChannelInfo:
     name: str | None
     deal_override: bool | None
-    mode: str | None
+    mode: DeliveryMode | None
 
 
 class ChannelDirectory:
@@ -43,7 +44,7 @@ class ChannelDirectory:
         clock: Clock,
         names: ChannelNameLookup,
         patterns: tuple[str, ...],
-        default_mode: str,
+        default_mode: DeliveryMode,
         cache_ttl: timedelta = timedelta(seconds=60),
     ) -> None:
         self._db = db
@@ -71,7 +72,7 @@ class ChannelDirectory:
         info = self.info(team_id, channel_id)
         return is_deal_channel(info.name, self._patterns, info.deal_override)
 
-    def delivery_mode(self, team_id: str, channel_id: str) -> str:
+    def delivery_mode(self, team_id: str, channel_id: str) -> DeliveryMode:
         return self.info(team_id, channel_id).mode or self._default_mode
 
     def set_override(self, team_id: str, channel_id: str, on: bool | None) -> None:
@@ -80,7 +81,7 @@ class ChannelDirectory:
     def set_mode(self, team_id: str, channel_id: str, mode: str) -> None:
         if mode not in DELIVERY_MODES:
             raise ValueError(f"unknown mode {mode!r}")
-        self._update(team_id, channel_id, mode=mode)
+        self._update(team_id, channel_id, mode=DeliveryMode(mode))
 
     def renamed(self, team_id: str, channel_id: str, name: str) -> None:
         self._update(team_id, channel_id, name=name, name_checked_at=self._clock.now())

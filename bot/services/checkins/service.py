@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from bot.domain.schedule import (
     week_of,
     zone,
 )
+from bot.domain.statuses import CheckinAnswer, CheckinState, InviteAnswer, JoinMode
 from bot.services.checkins.delivery import CheckinDelivery
 from bot.services.checkins.results import (
     ANSWERS,
@@ -47,9 +48,6 @@ HOME_WEEKS = 12
 NOTE_MAX_CHARS = 3000
 
 
-JoinMode = Literal["invite", "auto", "manual"]
-
-
 class CheckinService:
     def __init__(
         self,
@@ -57,7 +55,7 @@ class CheckinService:
         db: Database,
         clock: Clock,
         delivery: CheckinDelivery,
-        join_mode: JoinMode = "invite",
+        join_mode: JoinMode = JoinMode.INVITE,
         invite: Callable[[str, str, str], object] | None = None,
     ) -> None:
         self._db = db
@@ -106,11 +104,11 @@ class CheckinService:
         later, in the tick.
         """
         key = (team_id, user_id)
-        if key in self._known_reps or self._join_mode == "manual":
+        if key in self._known_reps or self._join_mode == JoinMode.MANUAL:
             return
         now = self._clock.now()
         with self._db.transaction() as session:
-            if self._join_mode == "auto":
+            if self._join_mode == JoinMode.AUTO:
                 self._enrol(session, team_id, user_id, now, asked=False)
                 invite = False
             else:
@@ -176,13 +174,17 @@ class CheckinService:
         rep is never asked again (`/reframe checkin on` still works)."""
         if join:
             return self._update_rep(
-                team_id, user_id, checkins_enabled=True, skip_week=None, invite_answer="joined"
+                team_id,
+                user_id,
+                checkins_enabled=True,
+                skip_week=None,
+                invite_answer=InviteAnswer.JOINED,
             )
         now = self._clock.now()
         with self._db.transaction() as session:
             repos.ensure_rep(session, team_id=team_id, user_id=user_id, now=now)
             rep = repos.lock_rep(session, team_id=team_id, user_id=user_id)
-            rep.invite_answer = "declined"
+            rep.invite_answer = InviteAnswer.DECLINED
             rep.invited_at = rep.invited_at or now
             rep.checkins_enabled = False
             return self._status(session, rep, now)
@@ -256,16 +258,17 @@ class CheckinService:
                     week=current.week,
                     due_at=now,
                     expires_at=current.ends_at,
-                    status="pending",
+                    status=CheckinState.PENDING,
                     attempts=0,
                     is_manual=True,
                 )
                 session.add(row)
                 session.flush()
                 return NowRequest(row.id, "queued")
-            if row.status in ("sent", "sending"):
-                return NowRequest(row.id, "already_sent" if row.status == "sent" else "sending")
-            row.status, row.due_at, row.next_attempt_at = "pending", now, None
+            if row.status in (CheckinState.SENT, CheckinState.SENDING):
+                sent = row.status == CheckinState.SENT
+                return NowRequest(row.id, "already_sent" if sent else "sending")
+            row.status, row.due_at, row.next_attempt_at = CheckinState.PENDING, now, None
             row.expires_at, row.is_manual = current.ends_at, True
             return NowRequest(row.id, "queued")
 
@@ -306,7 +309,7 @@ class CheckinService:
             if not _is_open(row, now):
                 return Outcome(False, "closed", _view_of(row, now))
             if answer is not None:
-                row.answer, row.answered_at = answer, now
+                row.answer, row.answered_at = CheckinAnswer(answer), now
             if "note" in note:
                 row.note, row.note_updated_at = note["note"], now
             return Outcome(True, "recorded", _view_of(row, now))
@@ -401,7 +404,7 @@ class CheckinService:
                     Checkin.team_id == team_id,
                     Checkin.user_id == user_id,
                     Checkin.due_at >= now - timedelta(days=8),
-                    Checkin.status != "skipped",
+                    Checkin.status != CheckinState.SKIPPED,
                 )
             )
         )
