@@ -32,7 +32,7 @@ from bot.services.reframe import ReframeService
 from bot.slack.app import build_bolt_app
 from bot.slack.checkin_blocks import CheckinContent
 from bot.slack.checkin_client import SlackCheckins
-from bot.slack.client import SlackGateway
+from bot.slack.client import SlackGateway, build_web_client
 from bot.slack.commands import CommandRouter
 from bot.slack.digest_blocks import DigestWording
 from bot.slack.digest_client import SlackDigests
@@ -48,6 +48,8 @@ from bot.web import ReframeWSGI
 log = logging.getLogger(__name__)
 
 RETENTION_EVERY_SECONDS = 6 * 60 * 60
+# Check-in posts: their own timeout, and no retries by the client (see SlackCheckins).
+CHECKIN_CLIENT_TIMEOUT = 10
 
 
 @dataclass
@@ -127,7 +129,14 @@ def build(
         default_mode=settings.nudge_default_mode,
     )
     checkin_content = CheckinContent.load()
-    checkin_slack = SlackCheckins(client_for=slack.background, content=checkin_content)
+    checkin_slack = SlackCheckins(
+        client_for=slack.background,
+        content=checkin_content,
+        make_client=lambda token, base_url: build_web_client(
+            token=token, base_url=base_url, timeout=CHECKIN_CLIENT_TIMEOUT, retries=False
+        ),
+    )
+    pacer = SharedPostPacer(db, rate=settings.checkin_post_rate)
     # Deliveries after Slack has its answer: nudges and check-ins "now" (their rows
     # wait in the database, so a stop may drop the queue).
     background = BackgroundWork()
@@ -146,7 +155,7 @@ def build(
         reminder_after=timedelta(hours=settings.checkin_reminder_hours),
         max_attempts=settings.checkin_max_attempts,
         workers=settings.checkin_send_workers,
-        pacer=SharedPostPacer(db, rate=settings.checkin_post_rate),
+        pacer=pacer,
     )
     checkins = CheckinService(
         db=db,
@@ -180,7 +189,21 @@ def build(
         "choose whether Reframe listens in this channel, and how it answers",
         commands.channel_subcommand(channels, gateway),
     )
-    privacy = PrivacyService(db=db, clock=clock, forget_cached=checkins.forget_cached)
+
+    def forget_cached(team_id: str, user_id: str | None) -> None:
+        """forget-me (one rep) or an uninstall (a workspace, user_id None): this
+        process's caches let go too; other processes' expire within minutes."""
+        checkins.forget_cached(team_id, user_id)
+        if user_id is None:
+            channels.forget_team(team_id)
+            pacer.forget_team(team_id)
+
+    def forget_workspace_clients(team_id: str) -> None:
+        """After an uninstall: no Web API client (nor the token in it) stays cached."""
+        slack.forget_team(team_id)
+        checkin_slack.forget_team(team_id)
+
+    privacy = PrivacyService(db=db, clock=clock, forget_cached=forget_cached)
     router.add(
         "forget-me",
         privacy_listeners.FORGET_USAGE,
@@ -222,7 +245,7 @@ def build(
         bolt,
         privacy=privacy,
         installation_store=slack.installation_store,
-        on_workspace_removed=slack.forget_team,
+        on_workspace_removed=forget_workspace_clients,
     )
 
     wsgi = ObservedWSGI(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.caches import TeamCache
 from bot.domain.channels import is_deal_channel
 from bot.domain.clock import Clock
 from bot.domain.statuses import DeliveryMode
@@ -19,6 +19,8 @@ log = logging.getLogger(__name__)
 DELIVERY_MODES = tuple(DeliveryMode)
 # Names change rarely and rename events update them; refresh daily regardless.
 NAME_REFRESH = timedelta(days=1)
+# Channels whose name and choices this process keeps (the least recently used go first).
+CACHE_MAX_CHANNELS = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,21 +54,22 @@ class ChannelDirectory:
         self._names = names
         self._patterns = patterns
         self._default_mode = default_mode
-        self._ttl = cache_ttl
-        self._cache: dict[tuple[str, str], tuple[ChannelInfo, datetime]] = {}
-        self._lock = threading.Lock()
+        self._cache: TeamCache[ChannelInfo] = TeamCache(
+            maxsize=CACHE_MAX_CHANNELS, ttl=cache_ttl, clock=clock
+        )
 
     def info(self, team_id: str, channel_id: str) -> ChannelInfo:
         key = (team_id, channel_id)
-        now = self._clock.now()
-        with self._lock:
-            cached = self._cache.get(key)
-        if cached is not None and cached[1] > now:
-            return cached[0]
-        info = self._load(team_id, channel_id, now)
-        with self._lock:
-            self._cache[key] = (info, now + self._ttl)
+        cached = self._cache.get(key)
+        if cached is not None:
+            return cached
+        info = self._load(team_id, channel_id, self._clock.now())
+        self._cache.put(key, info)
         return info
+
+    def forget_team(self, team_id: str) -> None:
+        """The workspace uninstalled: nothing of it stays in this process."""
+        self._cache.forget(team_id)
 
     def is_deal_channel(self, team_id: str, channel_id: str) -> bool:
         info = self.info(team_id, channel_id)
@@ -91,8 +94,7 @@ class ChannelDirectory:
             repos.upsert_channel(
                 session, team_id=team_id, channel_id=channel_id, now=self._clock.now(), **values
             )
-        with self._lock:
-            self._cache.pop((team_id, channel_id), None)
+        self._cache.pop((team_id, channel_id))
 
     def _load(self, team_id: str, channel_id: str, now: datetime) -> ChannelInfo:
         with self._db.transaction() as session:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import metrics
+from bot.caches import TeamSet
 from bot.domain.clock import Clock
 from bot.domain.schedule import (
     WeeklySchedule,
@@ -46,6 +47,9 @@ log = logging.getLogger(__name__)
 
 HOME_WEEKS = 12
 NOTE_MAX_CHARS = 3000
+# Reps this process enrolled or invited lately (on_rep_seen): at most this many, this long.
+KNOWN_REPS_MAX = 50_000
+KNOWN_REPS_TTL = timedelta(hours=1)
 
 
 class CheckinService:
@@ -69,7 +73,7 @@ class CheckinService:
         self._invite = invite
         # Reps this process has already enrolled: the message path stays free of
         # database writes after a rep's first message.
-        self._known_reps: set[tuple[str, str]] = set()
+        self._known_reps = TeamSet(maxsize=KNOWN_REPS_MAX, ttl=KNOWN_REPS_TTL, clock=clock)
 
     # -- the tick (CheckinDelivery) -------------------------------------------
 
@@ -191,11 +195,8 @@ class CheckinService:
 
     def forget_cached(self, team_id: str, user_id: str | None = None) -> None:
         """Drop this process's memory of a rep (forget-me) or a workspace (uninstall)."""
-        self._known_reps = {
-            key
-            for key in self._known_reps
-            if key[0] != team_id or (user_id is not None and key[1] != user_id)
-        }
+        scope = (team_id,) if user_id is None else (team_id, user_id)
+        self._known_reps.forget(*scope)
 
     def turn_on(self, team_id: str, user_id: str) -> CheckinStatus:
         """`/reframe checkin on`, App Home "Resume": enrol, enable, forget any skip."""
