@@ -9,14 +9,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.domain.clock import SystemClock
 from bot.domain.detection import detect
 from bot.domain.questions import QuestionLibrary
-from bot.services.reframe import Reframe, ReframeService
 
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.services.privacy import PrivacyService
+    from bot.services.reframe import Reframe
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -100,12 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _reframe_service() -> ReframeService:
-    return ReframeService(library=QuestionLibrary.load(), clock=SystemClock())
-
-
 def run_reframe(args: argparse.Namespace) -> int:
-    answer = _reframe_service().reframe(" ".join(args.text))
+    from bot.wiring import build_reframe_service
+
+    answer = build_reframe_service().reframe(" ".join(args.text))
     print(format_reframe(answer))
     return 0
 
@@ -167,20 +164,15 @@ def classify_line(line: str, number: int, library: QuestionLibrary) -> dict[str,
 
 def run_db_upgrade(args: argparse.Namespace) -> int:
     from bot.config import SettingsError, load_settings
-    from bot.storage.db import Database
-    from bot.storage.migrate import upgrade
+    from bot.wiring import migrate_database
 
     try:
         settings = load_settings()
     except SettingsError as problem:
         print(problem, file=sys.stderr)
         return 2
-    db = Database.connect(settings.database_url)
-    try:
-        upgrade(db.engine, args.revision)
-    finally:
-        db.dispose()
-    print(f"database at {db.engine.url.render_as_string(hide_password=True)} is at {args.revision}")
+    where = migrate_database(settings, args.revision)
+    print(f"database at {where} is at {args.revision}")
     return 0
 
 
@@ -233,8 +225,7 @@ def _privacy() -> Iterator[tuple[Settings, PrivacyService] | None]:
     """Settings and the privacy service on the configured database (None, with the
     problem printed, when the settings are wrong)."""
     from bot.config import SettingsError, load_settings
-    from bot.services.privacy import PrivacyService
-    from bot.storage.db import Database
+    from bot.wiring import build_privacy, database
 
     try:
         settings = load_settings()
@@ -242,11 +233,8 @@ def _privacy() -> Iterator[tuple[Settings, PrivacyService] | None]:
         print(problem, file=sys.stderr)
         yield None
         return
-    db = Database.connect(settings.database_url)
-    try:
-        yield settings, PrivacyService(db=db, clock=SystemClock())
-    finally:
-        db.dispose()
+    with database(settings) as db:
+        yield settings, build_privacy(db=db)
 
 
 def run_data_export(args: argparse.Namespace) -> int:
@@ -286,8 +274,7 @@ def run_digest_preview(args: argparse.Namespace) -> int:
         digest_summary,
         render_text,
     )
-    from bot.storage.db import Database
-    from bot.wiring import build_digests
+    from bot.wiring import build_digests, database
 
     try:
         settings = load_settings()
@@ -296,14 +283,8 @@ def run_digest_preview(args: argparse.Namespace) -> int:
     except (SettingsError, ValueError) as problem:
         print(problem, file=sys.stderr)
         return 2
-    db = Database.connect(settings.database_url)
-    try:
-        digests = build_digests(
-            settings, db=db, clock=SystemClock(), library=QuestionLibrary.load()
-        )
-        digest = digests.compose(args.team, args.week)
-    finally:
-        db.dispose()
+    with database(settings) as db:
+        digest = build_digests(settings, db=db).compose(args.team, args.week)
     blocks = build_digest_blocks(digest, DigestWording.load())
     if args.format in ("both", "json"):
         message = {"text": digest_summary(digest), "blocks": [b.to_dict() for b in blocks]}

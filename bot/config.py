@@ -66,6 +66,11 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///reframe.db"
     port: int = Field(default=3000, ge=1, le=65535)
+    # The `web` role's gunicorn (bot/gunicorn_conf.py): worker processes, threads in
+    # each, and the seconds a stopping worker has to finish requests and deliveries.
+    web_concurrency: int = Field(default=2, ge=1)
+    web_threads: int = Field(default=8, ge=1)
+    web_graceful_timeout: int = Field(default=30, ge=0)
     # A client must send its whole request (line, headers, body) this many seconds
     # after connecting, or it is disconnected: trickling clients cannot hold the
     # threads Slack's requests need (Slack waits 3 s for an answer).

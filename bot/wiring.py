@@ -6,7 +6,8 @@ Nothing else in the package constructs engines, clients or services.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -112,7 +113,7 @@ def build(
     db: Database | None = None,
 ) -> Reframe:
     clock = clock or SystemClock()
-    db = db or Database.connect(settings.database_url)
+    db = db or connect(settings)
     if run_migrations:
         migrate.upgrade(db.engine)
     library = QuestionLibrary.load()
@@ -181,7 +182,7 @@ def build(
         delivery_window=timedelta(minutes=settings.nudge_delivery_window_minutes),
         on_rep_seen=checkins.on_rep_seen,
     )
-    reframe = ReframeService(library=library, clock=clock, db=db)
+    reframe = build_reframe_service(library=library, clock=clock, db=db)
     router = CommandRouter(commands.reframe_fallback(reframe), commands.REFRAME_USAGES)
     router.add(
         "channel",
@@ -203,7 +204,7 @@ def build(
         slack.forget_team(team_id)
         checkin_slack.forget_team(team_id)
 
-    privacy = PrivacyService(db=db, clock=clock, forget_cached=forget_cached)
+    privacy = build_privacy(db=db, clock=clock, forget_cached=forget_cached)
     router.add(
         "forget-me",
         privacy_listeners.FORGET_USAGE,
@@ -297,15 +298,15 @@ def build_digests(
     settings: Settings,
     *,
     db: Database,
-    clock: Clock,
-    library: QuestionLibrary,
+    clock: Clock | None = None,
+    library: QuestionLibrary | None = None,
     client_for: Callable[[str], WebClient] | None = None,
 ) -> DigestService:
     """The team digest; without Slack (`client_for` None) it composes but never posts."""
     return DigestService(
         db=db,
-        clock=clock,
-        library=library,
+        clock=clock or SystemClock(),
+        library=library or QuestionLibrary.load(),
         schedule=WeeklySchedule(
             weekday=settings.digest_weekday,
             at=parse_time(settings.digest_time),
@@ -317,6 +318,58 @@ def build_digests(
         if client_for is not None
         else None,
     )
+
+
+def connect(settings: Settings) -> Database:
+    """The configured database: one engine and pool per process (dispose of it when done)."""
+    return Database.connect(settings.database_url)
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[Database]:
+    """The configured database for a command that needs only it, closed afterwards."""
+    db = connect(settings)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def migrate_database(settings: Settings, revision: str = "head") -> str:
+    """Run the migrations up to `revision` (`db upgrade`, the roles before they start);
+    returns where the database is, without its password."""
+    with database(settings) as db:
+        migrate.upgrade(db.engine, revision)
+        return db.engine.url.render_as_string(hide_password=True)
+
+
+def build_reframe_service(
+    *,
+    library: QuestionLibrary | None = None,
+    clock: Clock | None = None,
+    db: Database | None = None,
+) -> ReframeService:
+    """`/reframe`'s answers; without a database (`python -m bot reframe`) nothing is recorded."""
+    return ReframeService(
+        library=library or QuestionLibrary.load(), clock=clock or SystemClock(), db=db
+    )
+
+
+def build_privacy(
+    *,
+    db: Database,
+    clock: Clock | None = None,
+    forget_cached: Callable[[str, str | None], None] | None = None,
+) -> PrivacyService:
+    """Exports, forget-me, uninstalls and retention. `forget_cached` lets the running
+    app's caches go too; a command-line process has none."""
+    return PrivacyService(
+        db=db, clock=clock or SystemClock(), forget_cached=forget_cached or _nothing_cached
+    )
+
+
+def _nothing_cached(_team_id: str, _user_id: str | None) -> None:
+    return None
 
 
 def _secret(value: object) -> str:
