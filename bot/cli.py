@@ -9,14 +9,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bot.domain.clock import SystemClock
 from bot.domain.detection import detect
 from bot.domain.questions import QuestionLibrary
-from bot.services.reframe import Reframe, ReframeService
 
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.services.privacy import PrivacyService
+    from bot.services.reframe import Reframe
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -113,12 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _reframe_service() -> ReframeService:
-    return ReframeService(library=QuestionLibrary.load(), clock=SystemClock())
-
-
 def run_reframe(args: argparse.Namespace) -> int:
-    answer = _reframe_service().reframe(" ".join(args.text))
+    from bot.wiring import build_reframe_service
+
+    answer = build_reframe_service().reframe(" ".join(args.text))
     print(format_reframe(answer))
     return 0
 
@@ -180,20 +177,15 @@ def classify_line(line: str, number: int, library: QuestionLibrary) -> dict[str,
 
 def run_db_upgrade(args: argparse.Namespace) -> int:
     from bot.config import SettingsError, load_settings
-    from bot.storage.db import Database
-    from bot.storage.migrate import upgrade
+    from bot.wiring import migrate_database
 
     try:
         settings = load_settings()
     except SettingsError as problem:
         print(problem, file=sys.stderr)
         return 2
-    db = Database.connect(settings.database_url)
-    try:
-        upgrade(db.engine, args.revision)
-    finally:
-        db.dispose()
-    print(f"database at {db.engine.url.render_as_string(hide_password=True)} is at {args.revision}")
+    where = migrate_database(settings, args.revision)
+    print(f"database at {where} is at {args.revision}")
     return 0
 
 
@@ -246,8 +238,7 @@ def _privacy() -> Iterator[tuple[Settings, PrivacyService] | None]:
     """Settings and the privacy service on the configured database (None, with the
     problem printed, when the settings are wrong)."""
     from bot.config import SettingsError, load_settings
-    from bot.services.privacy import PrivacyService
-    from bot.storage.db import Database
+    from bot.wiring import build_privacy, database
 
     try:
         settings = load_settings()
@@ -255,11 +246,8 @@ def _privacy() -> Iterator[tuple[Settings, PrivacyService] | None]:
         print(problem, file=sys.stderr)
         yield None
         return
-    db = Database.connect(settings.database_url)
-    try:
-        yield settings, PrivacyService(db=db, clock=SystemClock())
-    finally:
-        db.dispose()
+    with database(settings) as db:
+        yield settings, build_privacy(db=db)
 
 
 def run_data_export(args: argparse.Namespace) -> int:
@@ -293,21 +281,17 @@ def run_home_preview(args: argparse.Namespace) -> int:
     """Someone's App Home, printed as Slack would show it; nothing is sent or changed."""
     from bot.config import SettingsError, load_settings
     from bot.slack.digest_blocks import render_text
-    from bot.storage.db import Database
-    from bot.wiring import build_home_preview
+    from bot.wiring import build_home_preview, database
 
     try:
         settings = load_settings()
     except SettingsError as problem:
         print(problem, file=sys.stderr)
         return 2
-    db = Database.connect(settings.database_url)
-    try:
+    with database(settings) as db:
         view = build_home_preview(
             settings, db=db, team_id=args.team, user_id=args.user, admin=args.admin
         )
-    finally:
-        db.dispose()
     blocks = [b.to_dict() for b in view.blocks or []]
     if args.format in ("both", "json"):
         json.dump({"type": "home", "blocks": blocks}, sys.stdout, indent=2, ensure_ascii=False)
@@ -337,8 +321,7 @@ def run_digest_preview(args: argparse.Namespace) -> int:
         digest_summary,
         render_text,
     )
-    from bot.storage.db import Database
-    from bot.wiring import build_digests, digest_config_for
+    from bot.wiring import build_digests, database, digest_config_for
 
     try:
         settings = load_settings()
@@ -347,18 +330,9 @@ def run_digest_preview(args: argparse.Namespace) -> int:
     except (SettingsError, ValueError) as problem:
         print(problem, file=sys.stderr)
         return 2
-    db = Database.connect(settings.database_url)
-    try:
-        digests = build_digests(
-            settings,
-            db=db,
-            clock=SystemClock(),
-            library=QuestionLibrary.load(),
-            config_for=digest_config_for(settings, db),
-        )
+    with database(settings) as db:
+        digests = build_digests(settings, db=db, config_for=digest_config_for(settings, db))
         digest = digests.compose(args.team, args.week)
-    finally:
-        db.dispose()
     blocks = build_digest_blocks(digest, DigestWording.load())
     if args.format in ("both", "json"):
         message = {"text": digest_summary(digest), "blocks": [b.to_dict() for b in blocks]}

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.statuses import DeliveryMode, JoinMode
+
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 # What Reframe needs in each workspace: read deal channels and mentions, answer
 # privately or in threads, DM check-ins, the /reframe command, users' time zones.
@@ -34,7 +36,6 @@ _CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,31}")
 _USER_ID = re.compile(r"[UW][A-Z0-9]{2,31}")
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
-ChannelMode = Literal["ephemeral", "thread", "dm"]
 
 
 class Settings(BaseSettings):
@@ -65,6 +66,11 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///reframe.db"
     port: int = Field(default=3000, ge=1, le=65535)
+    # The `web` role's gunicorn (bot/gunicorn_conf.py): worker processes, threads in
+    # each, and the seconds a stopping worker has to finish requests and deliveries.
+    web_concurrency: int = Field(default=2, ge=1)
+    web_threads: int = Field(default=8, ge=1)
+    web_graceful_timeout: int = Field(default=30, ge=0)
     # A client must send its whole request (line, headers, body) this many seconds
     # after connecting, or it is disconnected: trickling clients cannot hold the
     # threads Slack's requests need (Slack waits 3 s for an answer).
@@ -77,7 +83,7 @@ class Settings(BaseSettings):
     # window and at most `nudge_daily_limit` in any rolling 24 hours.
     nudge_channel_cooldown_hours: float = Field(default=4.0, ge=0)
     nudge_daily_limit: int = Field(default=3, ge=0)
-    nudge_default_mode: ChannelMode = "ephemeral"
+    nudge_default_mode: DeliveryMode = DeliveryMode.EPHEMERAL
     # Slack Connect: people from another organisation in a shared channel are neither
     # nudged nor enrolled unless the workspace turns this on.
     nudge_external_members: bool = False
@@ -96,7 +102,7 @@ class Settings(BaseSettings):
     checkin_default_time: str = "09:00"
     # How a rep who posts in a deal channel joins the weekly check-in: one private
     # invitation (invite), silently (auto), or only with `/reframe checkin on` (manual).
-    checkin_join_mode: Literal["invite", "auto", "manual"] = "invite"
+    checkin_join_mode: JoinMode = JoinMode.INVITE
     checkin_default_tz: str = "UTC"
     checkin_reminder_hours: float = Field(default=24.0, gt=0)
     checkin_max_attempts: int = Field(default=6, ge=1, le=50)

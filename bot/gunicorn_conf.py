@@ -1,10 +1,11 @@
 """gunicorn settings for the `web` role (`python -m bot web` passes this file).
 
-Environment: PORT (default 3000), WEB_CONCURRENCY (worker processes, default 2),
-WEB_THREADS (threads per worker, default 8), WEB_GRACEFUL_TIMEOUT (seconds a
-stopping worker may take to finish requests and deliveries, default 30);
-HTTP_READ_TIMEOUT_SECONDS (bot/config.py) is read by the worker class.
-Anything here can be overridden on the command line after `python -m bot web`.
+From the Settings (bot/config.py, the environment or .env): PORT (default 3000),
+WEB_CONCURRENCY (worker processes, default 2), WEB_THREADS (threads per worker,
+default 8), WEB_GRACEFUL_TIMEOUT (seconds a stopping worker may take to finish
+requests and deliveries, default 30), LOG_FORMAT; HTTP_READ_TIMEOUT_SECONDS is
+read by the worker class. Anything here can be overridden on the command line
+after `python -m bot web`.
 """
 
 from __future__ import annotations
@@ -13,15 +14,20 @@ import os
 import tempfile
 from typing import Any
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '3000')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+from bot.config import load_settings
+
+# `python -m bot web` checked them before it started gunicorn.
+_settings = load_settings()
+
+bind = f"0.0.0.0:{_settings.port}"
+workers = _settings.web_concurrency
 # Threads, because a Slack request mostly waits on the database; processes
 # for CPU (the detector) across cores. gthread, plus a limit on how long a client
 # may take to send its request (HTTP_READ_TIMEOUT_SECONDS): gthread itself lets a
 # client that sends a byte at a time hold a thread for as long as it likes.
 worker_class = "bot.gunicorn_worker.BoundedThreadWorker"
-threads = int(os.environ.get("WEB_THREADS", "8"))
-graceful_timeout = int(os.environ.get("WEB_GRACEFUL_TIMEOUT", "30"))
+threads = _settings.web_threads
+graceful_timeout = _settings.web_graceful_timeout
 # Slack gives up after 3 s; a request still running after 30 s is stuck.
 timeout = 30
 keepalive = 5
@@ -34,7 +40,7 @@ accesslog = None
 errorlog = "-"
 # LOG_FORMAT=json: gunicorn's own lines (start, workers booting and exiting) are
 # JSON too, so a log pipeline reads one format.
-if os.environ.get("LOG_FORMAT", "").strip().lower() == "json":
+if _settings.log_format == "json":
     logconfig_dict = {
         "version": 1,
         "disable_existing_loggers": False,

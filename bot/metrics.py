@@ -21,6 +21,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from bot.domain.statuses import NudgeState
+
 log = logging.getLogger(__name__)
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -63,11 +65,11 @@ ACK_SECONDS = Histogram(
 
 # Nudge statuses as `NudgeService._finish` writes them, mapped to counters.
 _NUDGE_OUTCOMES = {
-    "sent": "nudges_sent",
-    "pending": "nudges_retry",
-    "failed": "nudges_failed",
-    "expired": "nudges_expired",
-    "unconfirmed": "nudges_unconfirmed",
+    NudgeState.SENT: "nudges_sent",
+    NudgeState.PENDING: "nudges_retry",
+    NudgeState.FAILED: "nudges_failed",
+    NudgeState.EXPIRED: "nudges_expired",
+    NudgeState.UNCONFIRMED: "nudges_unconfirmed",
 }
 
 
@@ -78,10 +80,13 @@ def count(name: str, amount: int = 1) -> None:
 
 def value(name: str) -> float:
     """A counter's value in this process (tests and the benchmark read it)."""
-    return _SIMPLE[name]._value.get()  # no public getter exists
+    if name not in _SIMPLE:
+        raise KeyError(f"no counter named {name!r}")
+    sample = REGISTRY.get_sample_value(f"reframe_{name}_total")
+    return sample if sample is not None else 0.0
 
 
-def nudge_outcome(status: str) -> None:
+def nudge_outcome(status: NudgeState) -> None:
     name = _NUDGE_OUTCOMES.get(status)
     if name is not None:
         count(name)

@@ -15,9 +15,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from slack_bolt.request.internals import parse_body
-
 from bot import metrics
+from bot.web import parse_as_bolt
 
 log = logging.getLogger(__name__)
 
@@ -170,12 +169,10 @@ METRIC_KINDS = frozenset(
 
 def request_ids(raw: bytes, content_type: str) -> dict[str, str]:
     """team_id, event_id and kind of a Slack payload, when they look like ids."""
-    try:
-        body = parse_body(raw.decode("utf-8"), content_type)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep JSON
+    parsed = parse_as_bolt(raw, content_type)
+    if parsed is None:
         return {}
-    if not isinstance(body, dict):
-        return {}
+    body = parsed[0]
     event = body.get("event")
     team = body.get("team")
     candidates = {

@@ -179,14 +179,9 @@ def _migrate(settings: Settings) -> bool:
     """Once, before any worker forks; concurrent roles wait on an advisory lock.
 
     True once the schema is current (a value, so `or_explain` can tell it ran)."""
-    from bot.storage.db import Database
-    from bot.storage.migrate import upgrade
+    from bot.wiring import migrate_database
 
-    db = Database.connect(settings.database_url)
-    try:
-        upgrade(db.engine)
-    finally:
-        db.dispose()
+    migrate_database(settings)
     return True
 
 

@@ -17,7 +17,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App, BoltContext
 from slack_bolt.adapter.wsgi import SlackRequestHandler
-from slack_bolt.request.internals import build_context, parse_body
+from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot import metrics
@@ -109,17 +109,11 @@ def _is_slack_shaped(raw: bytes, content_type: str) -> bool:
     Only shapes are checked here; Bolt still verifies the signature of
     everything that passes.
     """
-    try:
-        body = parse_body(raw.decode("utf-8"), content_type)
-    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep JSON
+    parsed = parse_as_bolt(raw, content_type)
+    if parsed is None:
         return False
-    if not isinstance(body, dict) or not body:
-        return False
-    try:
-        # Bolt reads team, user and channel ids from the body before it checks
-        # the signature, and crashes on wrong types (authorizations=true…).
-        context = build_context(BoltContext(), body)
-    except Exception:  # noqa: BLE001 - whatever Bolt would choke on is not Slack's
+    body, context = parsed
+    if not body:
         return False
     if not _ids_fit(context, body):
         return False
@@ -135,6 +129,22 @@ def _is_slack_shaped(raw: bytes, content_type: str) -> bool:
         event = body.get("event")
         return isinstance(event, dict) and isinstance(event.get("type"), str)
     return _interaction_is_slack_shaped(body)
+
+
+def parse_as_bolt(raw: bytes, content_type: str) -> tuple[dict[str, Any], BoltContext] | None:
+    """The body and context Bolt makes of a request (its public BoltRequest, which the
+    WSGI adapter builds too), or None where Bolt would fail on it.
+
+    Bolt reads team, user and channel ids from the body before it checks the
+    signature, and crashes on wrong types (authorizations=true…).
+    """
+    try:
+        request = BoltRequest(body=raw.decode("utf-8"), headers={"content-type": content_type})
+    except Exception:  # noqa: BLE001 - whatever Bolt would choke on is not Slack's
+        return None  # not UTF-8, not JSON (or nested too deep), ids of the wrong type
+    if not isinstance(request.body, dict):
+        return None
+    return request.body, request.context
 
 
 def _ids_fit(context: BoltContext, body: dict[str, Any]) -> bool:

@@ -6,7 +6,8 @@ Nothing else in the package constructs engines, clients or services.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -35,7 +36,7 @@ from bot.services.workspace_settings import WorkspaceSettingsService
 from bot.slack.app import build_bolt_app
 from bot.slack.checkin_blocks import CheckinContent, build_home_view, build_welcome_home_view
 from bot.slack.checkin_client import SlackCheckins
-from bot.slack.client import SlackGateway
+from bot.slack.client import SlackGateway, build_web_client
 from bot.slack.commands import CommandRouter
 from bot.slack.digest_blocks import DigestWording
 from bot.slack.digest_client import SlackDigests
@@ -53,6 +54,8 @@ from bot.web import ReframeWSGI
 log = logging.getLogger(__name__)
 
 RETENTION_EVERY_SECONDS = 6 * 60 * 60
+# Check-in posts: their own timeout, and no retries by the client (see SlackCheckins).
+CHECKIN_CLIENT_TIMEOUT = 10
 
 
 @dataclass
@@ -115,7 +118,7 @@ def build(
     db: Database | None = None,
 ) -> Reframe:
     clock = clock or SystemClock()
-    db = db or Database.connect(settings.database_url)
+    db = db or connect(settings)
     if run_migrations:
         migrate.upgrade(db.engine)
     library = QuestionLibrary.load()
@@ -141,7 +144,14 @@ def build(
         patterns_for=lambda team_id: workspace.effective(team_id).deal_channel_patterns,
     )
     checkin_content = CheckinContent.load()
-    checkin_slack = SlackCheckins(client_for=slack.background, content=checkin_content)
+    checkin_slack = SlackCheckins(
+        client_for=slack.background,
+        content=checkin_content,
+        make_client=lambda token, base_url: build_web_client(
+            token=token, base_url=base_url, timeout=CHECKIN_CLIENT_TIMEOUT, retries=False
+        ),
+    )
+    pacer = SharedPostPacer(db, rate=settings.checkin_post_rate)
     # Deliveries after Slack has its answer: nudges and check-ins "now" (their rows
     # wait in the database, so a stop may drop the queue).
     background = BackgroundWork()
@@ -160,7 +170,7 @@ def build(
         reminder_after=timedelta(hours=settings.checkin_reminder_hours),
         max_attempts=settings.checkin_max_attempts,
         workers=settings.checkin_send_workers,
-        pacer=SharedPostPacer(db, rate=settings.checkin_post_rate),
+        pacer=pacer,
         default_for=lambda team_id: checkin_default(workspace.effective(team_id), settings),
     )
     checkins = CheckinService(
@@ -189,7 +199,7 @@ def build(
         delivery_window=timedelta(minutes=settings.nudge_delivery_window_minutes),
         on_rep_seen=checkins.on_rep_seen,
     )
-    reframe = ReframeService(library=library, clock=clock, db=db)
+    reframe = build_reframe_service(library=library, clock=clock, db=db)
     router = CommandRouter(commands.reframe_fallback(reframe), commands.REFRAME_USAGES)
     router.add(
         "channel",
@@ -197,14 +207,23 @@ def build(
         "choose whether Reframe listens in this channel, and how it answers",
         commands.channel_subcommand(channels, gateway),
     )
+
     def forget_cached(team_id: str, user_id: str | None) -> None:
-        """Forget-me (a rep) and uninstall (a workspace) clear this process's memory."""
+        """forget-me (one rep) or an uninstall (a workspace, user_id None): this
+        process's caches let go too; other processes' expire within minutes."""
         checkins.forget_cached(team_id, user_id)
         if user_id is None:
+            channels.forget_team(team_id)
+            pacer.forget_team(team_id)
             workspace.forget(team_id)
             admins.forget(team_id)
 
-    privacy = PrivacyService(db=db, clock=clock, forget_cached=forget_cached)
+    def forget_workspace_clients(team_id: str) -> None:
+        """After an uninstall: no Web API client (nor the token in it) stays cached."""
+        slack.forget_team(team_id)
+        checkin_slack.forget_team(team_id)
+
+    privacy = build_privacy(db=db, clock=clock, forget_cached=forget_cached)
     router.add(
         "forget-me",
         privacy_listeners.FORGET_USAGE,
@@ -257,7 +276,7 @@ def build(
         bolt,
         privacy=privacy,
         installation_store=slack.installation_store,
-        on_workspace_removed=slack.forget_team,
+        on_workspace_removed=forget_workspace_clients,
     )
 
     wsgi = ObservedWSGI(
@@ -314,16 +333,16 @@ def build_digests(
     settings: Settings,
     *,
     db: Database,
-    clock: Clock,
-    library: QuestionLibrary,
+    clock: Clock | None = None,
+    library: QuestionLibrary | None = None,
     client_for: Callable[[str], WebClient] | None = None,
     config_for: Callable[[str], DigestConfig] | None = None,
 ) -> DigestService:
     """The team digest; without Slack (`client_for` None) it composes but never posts."""
     return DigestService(
         db=db,
-        clock=clock,
-        library=library,
+        clock=clock or SystemClock(),
+        library=library or QuestionLibrary.load(),
         schedule=WeeklySchedule(
             weekday=settings.digest_weekday,
             at=parse_time(settings.digest_time),
@@ -357,7 +376,11 @@ def build_home_preview(
     delivery = CheckinDelivery(
         db=db,
         clock=clock,
-        slack=SlackCheckins(client_for=_no_slack, content=content),
+        slack=SlackCheckins(
+            client_for=_no_slack,
+            content=content,
+            make_client=lambda token, base_url: build_web_client(token=token, base_url=base_url),
+        ),
         default_schedule=checkin_default(workspace.defaults, settings),
         default_for=lambda team: checkin_default(workspace.effective(team), settings),
     )
@@ -425,6 +448,58 @@ def digest_config(config: WorkspaceConfig, settings: Settings) -> DigestConfig:
         k=config.digest_min_reps,
         destinations=destinations,
     )
+
+
+def connect(settings: Settings) -> Database:
+    """The configured database: one engine and pool per process (dispose of it when done)."""
+    return Database.connect(settings.database_url)
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[Database]:
+    """The configured database for a command that needs only it, closed afterwards."""
+    db = connect(settings)
+    try:
+        yield db
+    finally:
+        db.dispose()
+
+
+def migrate_database(settings: Settings, revision: str = "head") -> str:
+    """Run the migrations up to `revision` (`db upgrade`, the roles before they start);
+    returns where the database is, without its password."""
+    with database(settings) as db:
+        migrate.upgrade(db.engine, revision)
+        return db.engine.url.render_as_string(hide_password=True)
+
+
+def build_reframe_service(
+    *,
+    library: QuestionLibrary | None = None,
+    clock: Clock | None = None,
+    db: Database | None = None,
+) -> ReframeService:
+    """`/reframe`'s answers; without a database (`python -m bot reframe`) nothing is recorded."""
+    return ReframeService(
+        library=library or QuestionLibrary.load(), clock=clock or SystemClock(), db=db
+    )
+
+
+def build_privacy(
+    *,
+    db: Database,
+    clock: Clock | None = None,
+    forget_cached: Callable[[str, str | None], None] | None = None,
+) -> PrivacyService:
+    """Exports, forget-me, uninstalls and retention. `forget_cached` lets the running
+    app's caches go too; a command-line process has none."""
+    return PrivacyService(
+        db=db, clock=clock or SystemClock(), forget_cached=forget_cached or _nothing_cached
+    )
+
+
+def _nothing_cached(_team_id: str, _user_id: str | None) -> None:
+    return None
 
 
 def _secret(value: object) -> str:

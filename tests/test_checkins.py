@@ -18,6 +18,7 @@ from bot.domain.schedule import WeeklySchedule
 from bot.services.checkins import CheckinDelivery, CheckinService, OutgoingCheckin
 from bot.slack.checkin_blocks import THE_QUESTION, CheckinContent
 from bot.slack.checkin_client import METADATA_EVENT, REMINDER_EVENT, SlackCheckins
+from bot.slack.client import build_web_client
 from bot.storage.db import Database
 from bot.storage.models import Checkin, Rep
 from tests.fakes.slack_api import Call, FakeSlack, Fault
@@ -45,7 +46,11 @@ def make_service(
 ) -> CheckinService:
     client = WebClient(token="xoxb-test", base_url=slack.api_url)
     gateway = SlackCheckins(
-        client_for=lambda _team: client, content=CheckinContent.load(), timeout=timeout
+        client_for=lambda _team: client,
+        content=CheckinContent.load(),
+        make_client=lambda token, base_url: build_web_client(
+            token=token, base_url=base_url, timeout=timeout, retries=False
+        ),
     )
     delivery = CheckinDelivery(
         db=db,

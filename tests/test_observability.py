@@ -7,6 +7,7 @@ import json
 import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import make_url, text
@@ -236,3 +237,20 @@ def test_database_sessions_carry_statement_and_lock_timeouts(db: Database) -> No
         statement = connection.execute(text("SHOW statement_timeout")).scalar()
         lock = connection.execute(text("SHOW lock_timeout")).scalar()
     assert (statement, lock) == ("15s", "15s")
+
+
+def test_counters_are_read_through_the_public_registry() -> None:
+    before = metrics.value("checkins_answered")
+    metrics.count("checkins_answered")
+    assert metrics.value("checkins_answered") == before + 1
+    with pytest.raises(KeyError):
+        metrics.value("no_such_counter")
+
+
+def test_no_private_internals_of_bolt_or_prometheus_are_used() -> None:
+    """They change without notice between releases; the public APIs do not."""
+    bot = Path(__file__).resolve().parents[1] / "bot"
+    for path in sorted(bot.rglob("*.py")):
+        source = path.read_text()
+        assert "slack_bolt.request.internals" not in source, path
+        assert "._value" not in source, path

@@ -57,9 +57,9 @@ def seed(db: Database, *, team_id: str, user_id: str, at: datetime, tag: str = "
                 user_id=user_id,
                 week=f"2026-W{tag:0>2}"[:8],
                 due_at=at,
-                status="answered",
+                status="sent",
                 attempts=1,
-                answer="steady",
+                answer="both",
                 answered_at=at,
                 note=f"private note {team_id} {user_id}",
                 note_updated_at=at,
@@ -160,7 +160,7 @@ def test_export_has_nudges_checkins_and_settings_of_one_rep(
     assert nudge["feedback"] == "helpful"
     assert nudge["created_at"] == clock.now().isoformat()
     [checkin] = exported["checkins"]
-    assert checkin["answer"] == "steady"
+    assert checkin["answer"] == "both"
     assert checkin["note"] == f"private note {TEAM_A} {REP}"
     assert exported["settings"]["tz"] == "Europe/Paris"
     assert exported["settings"]["created_at"] == clock.now().isoformat()

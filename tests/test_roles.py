@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import runpy
 import signal
 import socket
 import subprocess
@@ -29,6 +30,7 @@ from tests.fakes.slack_api import FakeSlack, Fault
 from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender
 
 ROOT = Path(__file__).resolve().parents[1]
+GUNICORN_CONF = ROOT / "bot" / "gunicorn_conf.py"
 VENT = "their DM is a jerk tbh, he'll never give us a shot"
 
 
@@ -262,6 +264,27 @@ def test_gunicorn_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatc
     assert conf.preload_app is False  # each worker builds its own app after the fork
     assert conf.graceful_timeout >= 10
     assert callable(conf.worker_exit)
+
+
+def test_gunicorn_settings_are_the_settings_objects(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """gunicorn reads the one Settings class, with the same names and defaults as ever."""
+    monkeypatch.chdir(tmp_path)  # no .env
+    for name in ("PORT", "WEB_CONCURRENCY", "WEB_THREADS", "WEB_GRACEFUL_TIMEOUT", "LOG_FORMAT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    names = ("bind", "workers", "threads", "graceful_timeout")
+
+    conf = runpy.run_path(str(GUNICORN_CONF))  # a fresh namespace each time
+    assert [conf[name] for name in names] == ["0.0.0.0:3000", 2, 8, 30]
+    assert "logconfig_dict" not in conf
+
+    (tmp_path / ".env").write_text("WEB_THREADS=3\nWEB_GRACEFUL_TIMEOUT=12\nLOG_FORMAT=json\n")
+    monkeypatch.setenv("WEB_CONCURRENCY", "4")
+    conf = runpy.run_path(str(GUNICORN_CONF))
+    assert [conf[name] for name in names] == ["0.0.0.0:3000", 4, 3, 12]
+    assert conf["logconfig_dict"]["formatters"]["json"]["()"] == "bot.observability.JsonFormatter"
 
 
 def test_role_commands_refuse_to_start_without_credentials(tmp_path: Path) -> None:

@@ -51,6 +51,7 @@ from bot.domain.schedule import (
     shift_week,
     week_of,
 )
+from bot.domain.statuses import DigestState, NudgeFeedback, NudgeState, NudgeTrigger
 from bot.services.ports import DeliveryFailed
 from bot.storage.db import Database
 from bot.storage.models import Checkin, DigestPost, Nudge, Rep
@@ -62,8 +63,8 @@ CLAIM_LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 6
 # Nudges that went out to a rep: from their messages and @mentions, not /reframe's
 # own answers (those are asked for, not sent).
-NUDGE_TRIGGERS = ("message", "mention")
-RATINGS = ("helpful", "not_for_me")
+NUDGE_TRIGGERS = (NudgeTrigger.MESSAGE, NudgeTrigger.MENTION)
+RATINGS = (NudgeFeedback.HELPFUL, NudgeFeedback.NOT_FOR_ME)
 
 
 class DigestSlack(Protocol):
@@ -229,7 +230,7 @@ class DigestService:
         rows = session.execute(
             select(Nudge.user_id, Nudge.traps, Nudge.created_at, Nudge.sent_at).where(
                 Nudge.team_id == team_id,
-                Nudge.status == "sent",
+                Nudge.status == NudgeState.SENT,
                 Nudge.trigger.in_(NUDGE_TRIGGERS),
                 Nudge.created_at >= self._week_start(weeks[0], schedule),
                 Nudge.created_at < self._week_start(shift_week(weeks[-1], 1), schedule),
@@ -265,7 +266,8 @@ class DigestService:
         for user_id, question_id, feedback in rows:
             question = self._library.get(question_id)
             if question is not None:  # a question since removed from the library
-                records.append(RatingRecord(reps.of(user_id), question.move, feedback == "helpful"))
+                helpful = feedback == NudgeFeedback.HELPFUL
+                records.append(RatingRecord(reps.of(user_id), question.move, helpful))
         return records
 
     # -- the tick -------------------------------------------------------------
@@ -304,7 +306,7 @@ class DigestService:
                     "week": week,
                     "due_at": due.due_at,
                     "expires_at": expires_at,
-                    "status": "pending",
+                    "status": DigestState.PENDING,
                     "attempts": 0,
                 }
             )
@@ -333,12 +335,15 @@ class DigestService:
                 .where(
                     DigestPost.expires_at <= now,
                     or_(
-                        DigestPost.status == "pending",
-                        (DigestPost.status == "sending")
+                        DigestPost.status == DigestState.PENDING,
+                        (DigestPost.status == DigestState.SENDING)
                         & (DigestPost.claimed_at < now - CLAIM_LEASE),
                     ),
                 )
-                .values(status="missed", last_error="the next digest was due before it went out")
+                .values(
+                    status=DigestState.MISSED,
+                    last_error="the next digest was due before it went out",
+                )
                 .returning(DigestPost.id)
             ).all()
         if missed:
@@ -351,9 +356,10 @@ class DigestService:
             DigestPost.due_at <= now,
             DigestPost.expires_at > now,
             or_(
-                (DigestPost.status == "pending")
+                (DigestPost.status == DigestState.PENDING)
                 & or_(DigestPost.next_attempt_at.is_(None), DigestPost.next_attempt_at <= now),
-                (DigestPost.status == "sending") & (DigestPost.claimed_at < now - CLAIM_LEASE),
+                (DigestPost.status == DigestState.SENDING)
+                & (DigestPost.claimed_at < now - CLAIM_LEASE),
             ),
         )
 
@@ -373,7 +379,7 @@ class DigestService:
                 update(DigestPost)
                 .where(DigestPost.id == candidate, self._claimable(now))
                 .values(
-                    status="sending",
+                    status=DigestState.SENDING,
                     claimed_at=self._clock.now(),
                     attempts=DigestPost.attempts + 1,
                 )
@@ -416,7 +422,9 @@ class DigestService:
             if not self._update(claim, delivered=",".join(delivered)):
                 return  # another process took the claim over: it owns the rest
         if not failures:
-            self._update(claim, status="sent", sent_at=self._clock.now(), last_error=None)
+            self._update(
+                claim, status=DigestState.SENT, sent_at=self._clock.now(), last_error=None
+            )
             tick.posted.append((claim.team_id, claim.week))
             log.info("team digest posted", extra={"team_id": claim.team_id, "week": claim.week})
             return
@@ -428,7 +436,7 @@ class DigestService:
         reason = ", ".join(failure.reason for failure in failures)[:200]
         retryable = any(failure.retryable for failure in failures)
         if not retryable or claim.attempts >= self._max_attempts:
-            self._update(claim, status="failed", last_error=reason)
+            self._update(claim, status=DigestState.FAILED, last_error=reason)
             tick.failed += 1
             log.error(
                 "team digest could not be posted; giving up",
@@ -440,7 +448,10 @@ class DigestService:
         if waits:
             wait = timedelta(seconds=max(waits))
         self._update(
-            claim, status="pending", last_error=reason, next_attempt_at=self._clock.now() + wait
+            claim,
+            status=DigestState.PENDING,
+            last_error=reason,
+            next_attempt_at=self._clock.now() + wait,
         )
         tick.retrying += 1
         log.warning(
@@ -455,7 +466,7 @@ class DigestService:
                 update(DigestPost)
                 .where(
                     DigestPost.id == claim.id,
-                    DigestPost.status == "sending",
+                    DigestPost.status == DigestState.SENDING,
                     DigestPost.attempts == claim.attempts,
                 )
                 .values(**values)

@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
 
 from sqlalchemy import ColumnElement, case, or_, select, true, update
 from sqlalchemy.orm import Session
@@ -24,6 +23,7 @@ from bot.domain.clock import Clock
 from bot.domain.cooldown import CooldownPolicy
 from bot.domain.detection import Detection, detect
 from bot.domain.questions import QuestionLibrary, move_scores
+from bot.domain.statuses import DeliveryMode, NudgeFeedback, NudgeState, NudgeTrigger
 from bot.domain.traps import Trap
 from bot.services.channels import ChannelDirectory
 from bot.services.ports import DeliveryFailed, NudgeSender, OutgoingNudge
@@ -33,8 +33,9 @@ from bot.storage.models import Nudge, Rep
 
 log = logging.getLogger(__name__)
 
-Trigger = Literal["message", "mention"]  # rows also have "command": /reframe's own answers
-FeedbackChoice = Literal["helpful", "not_for_me", "pause"]
+# What IncomingMessage carries: a message or a mention ("command" rows are /reframe's own).
+Trigger = NudgeTrigger
+FeedbackChoice = NudgeFeedback
 
 # A claim older than this belongs to a process that died mid-send.
 CLAIM_LEASE = timedelta(minutes=2)
@@ -50,7 +51,7 @@ class IncomingMessage:
     ts: str
     thread_ts: str | None
     text: str
-    trigger: Trigger = "message"
+    trigger: Trigger = NudgeTrigger.MESSAGE
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ class FeedbackResult:
     reason: str  # recorded | not_found | not_yours
     paused_until: datetime | None = None
     question: str | None = None
-    trigger: str | None = None  # "command": the rating was on a /reframe answer
+    trigger: NudgeTrigger | None = None  # COMMAND: the rating was on a /reframe answer
 
 
 def backoff(attempts: int) -> timedelta:
@@ -116,22 +117,24 @@ class NudgeService:
         the rep paused us or heard from us recently, or the message already
         has its nudge (a retry or a duplicate delivery).
         """
-        if message.trigger == "message":
+        if message.trigger == NudgeTrigger.MESSAGE:
             if not self._channels.is_deal_channel(message.team_id, message.channel_id):
                 return None
             if self._on_rep_seen is not None:
                 self._on_rep_seen(message.team_id, message.user_id, message.channel_id)
         detection = self._detect(message.text)
-        if not detection.nudge and message.trigger == "message":
+        if not detection.nudge and message.trigger == NudgeTrigger.MESSAGE:
             return None
         delivery = (
             self._channels.delivery_mode(message.team_id, message.channel_id)
-            if message.trigger == "message"
-            else "ephemeral"
+            if message.trigger == NudgeTrigger.MESSAGE
+            else DeliveryMode.EPHEMERAL
         )
         return self._record(message, detection, delivery)
 
-    def _record(self, message: IncomingMessage, detection: Detection, delivery: str) -> int | None:
+    def _record(
+        self, message: IncomingMessage, detection: Detection, delivery: DeliveryMode
+    ) -> int | None:
         now = self._clock.now()
         # Read before the transaction (the settings have one of their own; SQLite
         # allows one writer at a time).
@@ -139,11 +142,10 @@ class NudgeService:
         with self._db.transaction() as session:
             repos.ensure_rep(session, team_id=message.team_id, user_id=message.user_id, now=now)
             rep = repos.lock_rep(session, team_id=message.team_id, user_id=message.user_id)
-            if message.trigger == "message" and not self._may_nudge(
-                session, rep, message, now, policy
-            ):
+            checked = message.trigger == NudgeTrigger.MESSAGE
+            if checked and not self._may_nudge(session, rep, message, now, policy):
                 return None
-            if message.trigger == "mention":
+            if message.trigger == NudgeTrigger.MENTION:
                 rep.opted_out_at = None  # asking Reframe is opting in again
             used = repos.recent_question_ids(
                 session, team_id=message.team_id, user_id=message.user_id
@@ -170,7 +172,7 @@ class NudgeService:
                     traps=",".join(detection.traps),
                     question_id=question.id,
                     delivery=delivery,
-                    status="pending",
+                    status=NudgeState.PENDING,
                     attempts=0,
                     created_at=now,
                 ).returning(Nudge.id)
@@ -221,10 +223,12 @@ class NudgeService:
             return "not_claimed"
         claim = _Claim(nudge.id, nudge.attempts)
         if now - nudge.created_at > self._window:
-            return self._finish(claim, "expired", error="older than the delivery window")
+            return self._finish(claim, NudgeState.EXPIRED, error="older than the delivery window")
         question = self._library.get(nudge.question_id)
         if question is None:  # the library changed under a pending nudge
-            return self._finish(claim, "failed", error=f"unknown question {nudge.question_id}")
+            return self._finish(
+                claim, NudgeState.FAILED, error=f"unknown question {nudge.question_id}"
+            )
         outgoing = OutgoingNudge(
             nudge_id=nudge.id,
             team_id=nudge.team_id,
@@ -234,7 +238,7 @@ class NudgeService:
             thread_ts=nudge.thread_ts,
             delivery=nudge.delivery,
             question=question.text,
-            heard=_heard(nudge) if nudge.trigger == "mention" else (),
+            heard=_heard(nudge) if nudge.trigger == NudgeTrigger.MENTION else (),
         )
         if nudge.in_doubt:
             settled = self._settle_doubt(claim, nudge, outgoing)
@@ -244,7 +248,7 @@ class NudgeService:
             self._sender.send_nudge(outgoing)
         except DeliveryFailed as failure:
             return self._failed(claim, failure)
-        return self._finish(claim, "sent", sent_at=self._clock.now())
+        return self._finish(claim, NudgeState.SENT, sent_at=self._clock.now())
 
     def _settle_doubt(self, claim: _Claim, nudge: Nudge, outgoing: OutgoingNudge) -> str | None:
         """Look for the earlier attempt's post; None when it is not there (post now)."""
@@ -260,14 +264,14 @@ class NudgeService:
             )
             return self._finish(
                 claim,
-                "unconfirmed",
+                NudgeState.UNCONFIRMED,
                 error="an earlier try may have been shown; not resent",
                 in_doubt=True,
             )
         if found:
             metrics.count("nudges_found")
             log.info("nudge found already posted; marking it sent", extra={"nudge_id": nudge.id})
-            return self._finish(claim, "sent", sent_at=self._clock.now())
+            return self._finish(claim, NudgeState.SENT, sent_at=self._clock.now())
         return None
 
     def deliver_due(self, limit: int = 200) -> int:
@@ -286,15 +290,15 @@ class NudgeService:
         for nudge_id in ids:
             if self._stopping.is_set():
                 break
-            sent += self.deliver(nudge_id) == "sent"
+            sent += self.deliver(nudge_id) == NudgeState.SENT
         return sent
 
     @staticmethod
     def _claimable(now: datetime) -> ColumnElement[bool]:
         return or_(
-            (Nudge.status == "pending")
+            (Nudge.status == NudgeState.PENDING)
             & or_(Nudge.next_attempt_at.is_(None), Nudge.next_attempt_at <= now),
-            (Nudge.status == "sending") & (Nudge.claimed_at < now - CLAIM_LEASE),
+            (Nudge.status == NudgeState.SENDING) & (Nudge.claimed_at < now - CLAIM_LEASE),
         )
 
     def _claim(self, nudge_id: int, now: datetime) -> Nudge | None:
@@ -308,10 +312,12 @@ class NudgeService:
                 update(Nudge)
                 .where(Nudge.id == nudge_id, self._claimable(now))
                 .values(
-                    status="sending",
+                    status=NudgeState.SENDING,
                     claimed_at=now,
                     attempts=Nudge.attempts + 1,
-                    in_doubt=case((Nudge.status == "sending", true()), else_=Nudge.in_doubt),
+                    in_doubt=case(
+                        (Nudge.status == NudgeState.SENDING, true()), else_=Nudge.in_doubt
+                    ),
                 )
                 .returning(Nudge.id)
             ).scalar_one_or_none()
@@ -331,13 +337,13 @@ class NudgeService:
             },
         )
         if not failure.retryable or claim.attempts >= MAX_ATTEMPTS:
-            return self._finish(claim, "failed", error=failure.reason, in_doubt=in_doubt)
+            return self._finish(claim, NudgeState.FAILED, error=failure.reason, in_doubt=in_doubt)
         wait = backoff(claim.attempts)
         if failure.retry_after is not None:
             wait = max(wait, timedelta(seconds=failure.retry_after))
         return self._finish(
             claim,
-            "pending",
+            NudgeState.PENDING,
             error=failure.reason,
             next_attempt_at=self._clock.now() + wait,
             in_doubt=in_doubt,
@@ -346,7 +352,7 @@ class NudgeService:
     def _finish(
         self,
         claim: _Claim,
-        status: str,
+        status: NudgeState,
         *,
         error: str | None = None,
         sent_at: datetime | None = None,
@@ -365,7 +371,7 @@ class NudgeService:
                 Nudge.id == claim.nudge_id,
                 Nudge.attempts == claim.attempts,
                 # A write retried after a lost commit finds its own status already there.
-                Nudge.status.in_(("sending", status)),
+                Nudge.status.in_((NudgeState.SENDING, status)),
             )
             .values(
                 status=status,
@@ -404,7 +410,7 @@ class NudgeService:
             nudge.feedback = choice
             nudge.feedback_at = now
             paused_until = None
-            if choice == "pause":
+            if choice == NudgeFeedback.PAUSE:
                 repos.ensure_rep(session, team_id=team_id, user_id=user_id, now=now)
                 rep = repos.lock_rep(session, team_id=team_id, user_id=user_id)
                 paused_until = now + PAUSE_LENGTH

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.domain.statuses import DeliveryMode
 from bot.domain.traps import Trap
 
 
@@ -55,7 +56,7 @@ class OutgoingNudge:
     user_id: str
     message_ts: str
     thread_ts: str | None
-    delivery: str  # ephemeral | thread | dm
+    delivery: DeliveryMode
     question: str
     # Traps heard, shown only when the rep asked (@Reframe), as /reframe shows them.
     heard: tuple[Trap, ...] = ()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from bot.domain.clock import Clock
 from bot.domain.detection import Detection, detect
 from bot.domain.questions import Question, QuestionLibrary, move_scores
+from bot.domain.statuses import DeliveryMode, NudgeState, NudgeTrigger
 from bot.domain.traps import Trap, describe
 from bot.storage import repos
 from bot.storage.db import Database
@@ -93,11 +94,12 @@ class ReframeService:
                 user_id=asker.user_id,
                 # Unique per answer; a command has no message of its own to key on.
                 message_ts=f"cmd-{secrets.token_hex(12)}",
-                trigger="command",
+                trigger=NudgeTrigger.COMMAND,
                 traps=",".join(detection.traps),
                 question_id=questions[0].id,
-                delivery="ephemeral",
-                status="answered",  # answered in the command's reply: never swept or re-sent
+                delivery=DeliveryMode.EPHEMERAL,
+                # Answered in the command's reply: never swept or re-sent.
+                status=NudgeState.ANSWERED,
                 attempts=0,
                 created_at=now,
                 sent_at=now,

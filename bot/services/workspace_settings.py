@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from bot.domain.clock import Clock
 from bot.domain.schedule import format_time, parse_time
+from bot.domain.statuses import JoinMode, VisibleModeBy
 from bot.domain.workspace_settings import (
     LABELS,
     Change,
@@ -172,7 +173,7 @@ def _store(row: WorkspaceSettings, config: WorkspaceConfig, defaults: WorkspaceC
     )
     row.checkin_weekday = config.checkin_weekday if differs("checkin_weekday") else None
     row.checkin_time = format_time(config.checkin_time) if differs("checkin_time") else None
-    row.join_mode = config.join_mode if differs("join_mode") else None
+    row.join_mode = JoinMode(config.join_mode) if differs("join_mode") else None
     # "" = no digest channel / nobody DMed, even when the environment names them.
     row.digest_channel = (config.digest_channel or "") if differs("digest_channel") else None
     row.digest_dm_users = (
@@ -185,5 +186,7 @@ def _store(row: WorkspaceSettings, config: WorkspaceConfig, defaults: WorkspaceC
         round(config.nudge_cooldown_hours) if differs("nudge_cooldown_hours") else None
     )
     row.nudge_daily_limit = config.nudge_daily_limit if differs("nudge_daily_limit") else None
-    row.visible_mode_by = config.visible_mode_by if differs("visible_mode_by") else None
+    row.visible_mode_by = (
+        VisibleModeBy(config.visible_mode_by) if differs("visible_mode_by") else None
+    )
     row.settings_admins = ",".join(sorted(config.settings_admins)) or None

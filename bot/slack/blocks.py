@@ -14,14 +14,15 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.domain.statuses import DeliveryMode, NudgeFeedback
 from bot.domain.traps import Trap, describe
 from bot.services.nudges import FeedbackChoice
 from bot.services.reframe import Reframe
 
 NUDGE_ACTIONS: dict[str, tuple[str, FeedbackChoice]] = {
-    "nudge_helpful": ("Helpful", "helpful"),
-    "nudge_not_for_me": ("Not for me", "not_for_me"),
-    "nudge_pause": ("Pause for a week", "pause"),
+    "nudge_helpful": ("Helpful", NudgeFeedback.HELPFUL),
+    "nudge_not_for_me": ("Not for me", NudgeFeedback.NOT_FOR_ME),
+    "nudge_pause": ("Pause for a week", NudgeFeedback.PAUSE),
 }
 SECTION_LIMIT = 3000
 
@@ -34,7 +35,7 @@ def build_nudge_blocks(
     nudge_id: int,
     question: str,
     *,
-    delivery: str,
+    delivery: DeliveryMode,
     channel_id: str | None = None,
     heard: Sequence[Trap] = (),
 ) -> list[Block]:
@@ -43,9 +44,11 @@ def build_nudge_blocks(
     An answer to `@Reframe` (``heard`` given) also says what was heard, as `/reframe` does.
     """
     where = {
-        "ephemeral": "Only you can see this.",
-        "thread": "A question from Reframe for the thread.",
-        "dm": f"About your message in <#{channel_id}>." if channel_id else "About your message.",
+        DeliveryMode.EPHEMERAL: "Only you can see this.",
+        DeliveryMode.THREAD: "A question from Reframe for the thread.",
+        DeliveryMode.DM: f"About your message in <#{channel_id}>."
+        if channel_id
+        else "About your message.",
     }[delivery]
     blocks: list[Block] = []
     if heard:
@@ -79,13 +82,13 @@ def _heard_text(heard: Sequence[tuple[str, Sequence[str]]]) -> str:
 
 
 def build_feedback_done_blocks(
-    question: str, choice: str, paused_until: datetime | None
+    question: str, choice: NudgeFeedback, paused_until: datetime | None
 ) -> list[Block]:
     """The nudge after the rep answered: the question stays, the buttons go."""
     thanks = {
-        "helpful": "Glad it helped. :pray:",
-        "not_for_me": "Noted, thanks. We'll use that to ask better questions.",
-        "pause": (
+        NudgeFeedback.HELPFUL: "Glad it helped. :pray:",
+        NudgeFeedback.NOT_FOR_ME: "Noted, thanks. We'll use that to ask better questions.",
+        NudgeFeedback.PAUSE: (
             f"Paused. No nudges from Reframe until {paused_until:%A %d %B}."
             if paused_until
             else "Paused for a week."

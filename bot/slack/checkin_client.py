@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
+from bot.caches import TeamCache
 from bot.services.checkins import OutgoingCheckin, PostedMessage, RepProfile
 from bot.slack.checkin_blocks import (
     INVITE_TEXT,
@@ -27,6 +29,12 @@ log = logging.getLogger(__name__)
 METADATA_EVENT = "reframe_checkin"
 REMINDER_EVENT = "reframe_checkin_reminder"
 _HISTORY_PAGE = 50
+# Clients kept per (workspace, token): a reinstall's new token gets a new one.
+CLIENT_CACHE_MAX = 1_000
+CLIENT_CACHE_TTL = timedelta(minutes=30)
+
+# Makes a Web API client from a token and a base URL (the composition root's factory).
+MakeClient = Callable[[str | None, str], WebClient]
 
 
 def profile_from_user(user: dict[str, Any]) -> RepProfile:
@@ -43,33 +51,38 @@ def profile_from_user(user: dict[str, Any]) -> RepProfile:
 
 class SlackCheckins:
     """Takes each team's token from `client_for`, but calls Slack with its own
-    client that never retries by itself: the check-in service waits out 429s
-    across all its workers, and re-posts only after checking the DM, which a
-    blind SDK retry after a timeout could not do."""
+    client, from `make_client`, that never retries by itself: the check-in service
+    waits out 429s across all its workers, and re-posts only after checking the DM,
+    which a blind SDK retry after a timeout could not do."""
 
     def __init__(
-        self, *, client_for: Callable[[str], WebClient], content: CheckinContent, timeout: int = 10
+        self,
+        *,
+        client_for: Callable[[str], WebClient],
+        content: CheckinContent,
+        make_client: MakeClient,
     ) -> None:
         self._team_client = client_for
         self._content = content
-        self._timeout = timeout
-        self._clients: dict[tuple[str | None, str], WebClient] = {}
-        self._lock = threading.Lock()
+        self._make_client = make_client
+        self._clients: TeamCache[WebClient] = TeamCache(
+            maxsize=CLIENT_CACHE_MAX, ttl=CLIENT_CACHE_TTL
+        )
+        self._lock = threading.Lock()  # one client per key, however many workers ask
 
     def _client_for(self, team_id: str) -> WebClient:
         shared = self._team_client(team_id)
-        key = (shared.token, shared.base_url)
+        key = (team_id, shared.token or "", shared.base_url)
         with self._lock:
             client = self._clients.get(key)
             if client is None:
-                client = WebClient(
-                    token=shared.token,
-                    base_url=shared.base_url,
-                    timeout=self._timeout,
-                    retry_handlers=[],
-                )
-                self._clients[key] = client
+                client = self._make_client(shared.token, shared.base_url)
+                self._clients.put(key, client)
         return client
+
+    def forget_team(self, team_id: str) -> None:
+        """The workspace uninstalled: drop its clients (and the token they hold)."""
+        self._clients.forget(team_id)
 
     def user_profile(self, team_id: str, user_id: str) -> RepProfile:
         try:

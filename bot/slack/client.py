@@ -22,6 +22,7 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
 from bot import metrics
+from bot.domain.statuses import DeliveryMode
 from bot.services.ports import DeliveryFailed, OutgoingNudge, SlackUnavailable
 from bot.slack.blocks import build_nudge_blocks
 
@@ -139,6 +140,7 @@ def build_web_client(
     base_url: str,
     timeout: float = 10,
     patient: bool = True,
+    retries: bool = True,
     logger: logging.Logger | None = None,
 ) -> WebClient:
     """A WebClient pointed at `base_url` (Slack, or a stand-in in tests).
@@ -147,11 +149,16 @@ def build_web_client(
     says and retries 5xx and refused connections; an impatient one (inside
     a request Slack is waiting on) only retries a refused connection once.
     Neither retries a call Slack may have acted on (see RequestNotSentRetryHandler).
+    Without `retries` the client retries nothing: its caller waits out 429s and
+    retries itself (check-ins, which look in the DM before posting again).
     """
     # slack-sdk annotates timeout as int; it hands it to urllib, which takes a float.
     client = WebClient(
         token=token, base_url=base_url, timeout=timeout, logger=logger  # type: ignore[arg-type]
     )
+    if not retries:
+        client.retry_handlers = []
+        return client
     client.retry_handlers = [RequestNotSentRetryHandler(max_retry_count=1)]
     if patient:
         client.retry_handlers += [
@@ -278,7 +285,7 @@ class SlackGateway:
             # Inside the try: in OAuth mode finding the team's token can fail too
             # (uninstalled meanwhile), and that must end as a DeliveryFailed.
             client = self._background(nudge.team_id)
-            if nudge.delivery == "ephemeral":
+            if nudge.delivery == DeliveryMode.EPHEMERAL:
                 client.chat_postEphemeral(
                     channel=nudge.channel_id,
                     user=nudge.user_id,
@@ -286,7 +293,7 @@ class SlackGateway:
                     text=nudge.question,
                     blocks=blocks,
                 )
-            elif nudge.delivery == "thread":
+            elif nudge.delivery == DeliveryMode.THREAD:
                 client.chat_postMessage(
                     channel=nudge.channel_id,
                     thread_ts=thread,
@@ -312,11 +319,11 @@ class SlackGateway:
         An ephemeral message is shown to one person and never stored: nothing to
         find, so None ("cannot say").
         """
-        if nudge.delivery == "ephemeral":
+        if nudge.delivery == DeliveryMode.EPHEMERAL:
             return None
         try:
             client = self._background(nudge.team_id)
-            if nudge.delivery == "thread":
+            if nudge.delivery == DeliveryMode.THREAD:
                 # The nudge is a reply in the rep's thread, posted soon after the
                 # message: among the thread's first replies.
                 page = client.conversations_replies(

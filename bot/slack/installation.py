@@ -12,9 +12,8 @@ import dataclasses
 import html
 import logging
 import re
-import threading
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from logging import Logger
 from typing import Any, TypeVar
 
@@ -35,6 +34,7 @@ from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallation
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import Engine, desc
 
+from bot.caches import TeamCache
 from bot.config import Settings
 from bot.domain.clock import Clock
 from bot.slack.client import build_web_client
@@ -47,6 +47,8 @@ SECRET_FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_t
 # encryption was switched on, and is still usable.
 PLAIN_TOKEN_PREFIX = "xox"
 OAUTH_STATE_SECONDS = 600
+# Workspaces whose Web API client this process keeps (the least recently used go first).
+CLIENT_CACHE_MAX_TEAMS = 1_000
 
 # The install code exchange's client logs here. The SDK's own error line for a call
 # that failed is dropped: PatientInstallFlow says it once, with what to do.
@@ -332,12 +334,6 @@ class WorkspaceNotInstalled(SlackClientError):
     """No usable bot token is stored for this team (never installed, or uninstalled)."""
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _CachedClient:
-    client: WebClient
-    until: datetime
-
-
 class TeamClients:
     """A Web API client per team, with that team's bot token from the installation store.
 
@@ -355,29 +351,24 @@ class TeamClients:
         ttl: timedelta = timedelta(seconds=60),
     ) -> None:
         self._store = store
-        self._clock = clock
         self._make_client = make_client
-        self._ttl = ttl
-        self._cache: dict[str, _CachedClient] = {}
-        self._lock = threading.Lock()
+        self._cache: TeamCache[WebClient] = TeamCache(
+            maxsize=CLIENT_CACHE_MAX_TEAMS, ttl=ttl, clock=clock
+        )
 
     def client_for(self, team_id: str) -> WebClient:
-        now = self._clock.now()
-        with self._lock:
-            cached = self._cache.get(team_id)
-        if cached is not None and cached.until > now:
-            return cached.client
+        cached = self._cache.get((team_id,))
+        if cached is not None:
+            return cached
         bot = self._store.find_bot_for_team(team_id)
         if bot is None or not bot.bot_token:
             raise WorkspaceNotInstalled(f"Reframe is not installed in workspace {team_id}")
         client = self._make_client(bot.bot_token)
-        with self._lock:
-            self._cache[team_id] = _CachedClient(client, now + self._ttl)
+        self._cache.put((team_id,), client)
         return client
 
     def forget(self, team_id: str) -> None:
-        with self._lock:
-            self._cache.pop(team_id, None)
+        self._cache.forget(team_id)
 
 
 def single_workspace(client: WebClient) -> Callable[[str], WebClient]:

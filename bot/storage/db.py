@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, DateTime, Engine, create_engine, event, make_url, text
+from sqlalchemy import Connection, DateTime, Engine, String, create_engine, event, make_url, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,6 +20,7 @@ from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
 
 # A database that does not answer: connecting, one statement, a free pooled connection.
 CONNECT_TIMEOUT_SECONDS = 5
@@ -56,6 +58,29 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+class StrEnumType(TypeDecorator[E]):
+    """A string column whose values are one StrEnum's (bot/domain/statuses.py).
+
+    Stored as the plain value (VARCHAR, and a CHECK constraint in the schema);
+    read back as the enum member. A value outside the enum is refused before
+    it reaches the database.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self.length = length
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 def create_db_engine(url: str, *, echo: bool = False) -> Engine:

@@ -7,11 +7,13 @@ separate, and every query names the team.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from slack_sdk.oauth.installation_store.sqlalchemy import SQLAlchemyInstallationStore
 from slack_sdk.oauth.state_store.sqlalchemy import SQLAlchemyOAuthStateStore
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Double,
     Index,
     Integer,
@@ -26,7 +28,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.storage.db import UTCDateTime
+from bot.domain.statuses import (
+    CheckinAnswer,
+    CheckinState,
+    DeliveryMode,
+    DigestState,
+    InviteAnswer,
+    JoinMode,
+    NudgeFeedback,
+    NudgeState,
+    NudgeTrigger,
+    ReminderState,
+    VisibleModeBy,
+)
+from bot.storage.db import StrEnumType, UTCDateTime
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -44,10 +59,18 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
 
+def one_of(column: str, values: type[StrEnum]) -> CheckConstraint:
+    """The database's own check that `column` holds one of the enum's values (or NULL),
+    named ck_<table>_<column> by the naming convention."""
+    allowed = ", ".join(f"'{member.value}'" for member in values)
+    return CheckConstraint(f'"{column}" IN ({allowed})', name=column)
+
+
 class Channel(Base):
     """What we know about a channel: its cached name and the channel's choices."""
 
     __tablename__ = "channels"
+    __table_args__ = (one_of("mode", DeliveryMode),)
 
     team_id: Mapped[str] = mapped_column(ID, primary_key=True)
     channel_id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -55,8 +78,8 @@ class Channel(Base):
     name_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # None: decided by the name patterns; True/False: `/reframe channel on|off`.
     deal_override: Mapped[bool | None] = mapped_column(Boolean)
-    # None: the workspace default (ephemeral); else ephemeral | thread | dm.
-    mode: Mapped[str | None] = mapped_column(String(16))
+    # None: the workspace default (NUDGE_DEFAULT_MODE).
+    mode: Mapped[DeliveryMode | None] = mapped_column(StrEnumType(DeliveryMode, 16))
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
@@ -64,6 +87,7 @@ class Rep(Base):
     """A person we coach: enrolment, schedule and pauses. Never their messages."""
 
     __tablename__ = "reps"
+    __table_args__ = (one_of("invite_answer", InviteAnswer),)
 
     team_id: Mapped[str] = mapped_column(ID, primary_key=True)
     user_id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -86,9 +110,9 @@ class Rep(Base):
     # process enrols or nudges the rep again until they ask for Reframe themselves.
     opted_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Joining check-ins by invitation: when the one invitation was shown, and the
-    # answer ("joined" | "declined"); None = not asked yet.
+    # answer; None = not asked yet.
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    invite_answer: Mapped[str | None] = mapped_column(String(16))
+    invite_answer: Mapped[InviteAnswer | None] = mapped_column(StrEnumType(InviteAnswer, 16))
 
 
 class Nudge(Base):
@@ -103,6 +127,10 @@ class Nudge(Base):
         UniqueConstraint("team_id", "channel_id", "message_ts", name="uq_nudges_message"),
         Index("ix_nudges_rep_created", "team_id", "user_id", "created_at"),
         Index("ix_nudges_status_next", "status", "next_attempt_at"),
+        one_of("status", NudgeState),
+        one_of("trigger", NudgeTrigger),
+        one_of("delivery", DeliveryMode),
+        one_of("feedback", NudgeFeedback),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -111,13 +139,13 @@ class Nudge(Base):
     user_id: Mapped[str] = mapped_column(ID)
     message_ts: Mapped[str] = mapped_column(TS)
     thread_ts: Mapped[str | None] = mapped_column(TS)
-    trigger: Mapped[str] = mapped_column(String(16))  # message | mention | command
+    trigger: Mapped[NudgeTrigger] = mapped_column(StrEnumType(NudgeTrigger, 16))
     traps: Mapped[str] = mapped_column(String(200))  # comma-separated codes, main first
     question_id: Mapped[str] = mapped_column(String(64))
-    delivery: Mapped[str] = mapped_column(String(16))  # ephemeral | thread | dm
-    # pending | sending | sent | failed | expired | unconfirmed (an ephemeral try in doubt);
-    # "answered" for /reframe's replies, never delivered
-    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    delivery: Mapped[DeliveryMode] = mapped_column(StrEnumType(DeliveryMode, 16))
+    status: Mapped[NudgeState] = mapped_column(
+        StrEnumType(NudgeState, 16), server_default=text("'pending'")
+    )
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -127,7 +155,7 @@ class Nudge(Base):
     # An earlier attempt may have reached Slack (a timeout, a lost answer, a claim
     # that outlived its lease): look for that post before posting again.
     in_doubt: Mapped[bool] = mapped_column(Boolean, server_default=false())
-    feedback: Mapped[str | None] = mapped_column(String(16))  # helpful | not_for_me | pause
+    feedback: Mapped[NudgeFeedback | None] = mapped_column(StrEnumType(NudgeFeedback, 16))
     feedback_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property
@@ -143,6 +171,9 @@ class Checkin(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "user_id", "week", name="uq_checkins_rep_week"),
         Index("ix_checkins_status_due", "status", "due_at"),
+        one_of("status", CheckinState),
+        one_of("answer", CheckinAnswer),
+        one_of("reminder_status", ReminderState),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -150,7 +181,9 @@ class Checkin(Base):
     user_id: Mapped[str] = mapped_column(ID)
     week: Mapped[str] = mapped_column(String(8))  # ISO week in the rep's time zone
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    status: Mapped[CheckinState] = mapped_column(
+        StrEnumType(CheckinState, 16), server_default=text("'pending'")
+    )
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -158,12 +191,14 @@ class Checkin(Base):
     last_error: Mapped[str | None] = mapped_column(String(200))
     dm_channel_id: Mapped[str | None] = mapped_column(ID)
     message_ts: Mapped[str | None] = mapped_column(TS)
-    answer: Mapped[str | None] = mapped_column(String(24))
+    answer: Mapped[CheckinAnswer | None] = mapped_column(StrEnumType(CheckinAnswer, 24))
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The rep's own reflection, kept for them (the one free text we store).
     note: Mapped[str | None] = mapped_column(Text)
     note_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    reminder_status: Mapped[str | None] = mapped_column(String(16))
+    reminder_status: Mapped[ReminderState | None] = mapped_column(
+        StrEnumType(ReminderState, 16)
+    )
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_manual: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # When the week ends in the rep's zone: a check-in not sent by then is missed.
@@ -182,6 +217,7 @@ class DigestPost(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "week", name="uq_digests_team_week"),
         Index("ix_digests_status_due", "status", "due_at"),
+        one_of("status", DigestState),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -190,8 +226,9 @@ class DigestPost(Base):
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
     # Not posted by then (the next digest is due): missed, never posted late.
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    # pending | sending | sent | failed | missed
-    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    status: Mapped[DigestState] = mapped_column(
+        StrEnumType(DigestState, 16), server_default=text("'pending'")
+    )
     attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -221,12 +258,16 @@ class WorkspaceSettings(Base):
     """What a workspace's admins chose in App Home; None = the environment's default."""
 
     __tablename__ = "workspace_settings"
+    __table_args__ = (
+        one_of("join_mode", JoinMode),
+        one_of("visible_mode_by", VisibleModeBy),
+    )
 
     team_id: Mapped[str] = mapped_column(ID, primary_key=True)
     deal_channel_patterns: Mapped[str | None] = mapped_column(String(500))  # comma list
     checkin_weekday: Mapped[int | None] = mapped_column(SmallInteger)  # 0 = Monday
     checkin_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM"
-    join_mode: Mapped[str | None] = mapped_column(String(8))  # invite | auto | manual
+    join_mode: Mapped[JoinMode | None] = mapped_column(StrEnumType(JoinMode, 8))
     digest_channel: Mapped[str | None] = mapped_column(ID)
     # Managers who get the digest by DM (comma list of user ids; "" = nobody).
     digest_dm_users: Mapped[str | None] = mapped_column(Text)
@@ -235,8 +276,8 @@ class WorkspaceSettings(Base):
     digest_min_reps: Mapped[int | None] = mapped_column(SmallInteger)  # k, never below 3
     nudge_cooldown_hours: Mapped[int | None] = mapped_column(SmallInteger)
     nudge_daily_limit: Mapped[int | None] = mapped_column(SmallInteger)
-    # Who may make a channel's nudges visible: creator_or_admin | admins
-    visible_mode_by: Mapped[str | None] = mapped_column(String(16))
+    # Who may make a channel's nudges visible.
+    visible_mode_by: Mapped[VisibleModeBy | None] = mapped_column(StrEnumType(VisibleModeBy, 16))
     # People an admin made settings admins too (comma list of user ids).
     settings_admins: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -8,17 +8,22 @@ pauses them all. The arithmetic is in bot/domain/pacing.py.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.caches import TeamSet
 from bot.domain.pacing import Pace, after_rate_limit, fresh_pace, reserve
 from bot.storage import repos
 from bot.storage.db import Database
 from bot.storage.models import PostPace
+
+# Workspaces whose row this process knows exists (only an INSERT is saved by knowing).
+KNOWN_TEAMS_MAX = 10_000
+KNOWN_TEAMS_TTL = timedelta(hours=1)
 
 
 class SharedPostPacer:
@@ -30,8 +35,7 @@ class SharedPostPacer:
         self._db = db
         self._rate = rate
         self._wall = wall
-        self._known: set[str] = set()  # teams whose row exists: skip the INSERT
-        self._lock = threading.Lock()
+        self._known = TeamSet(maxsize=KNOWN_TEAMS_MAX, ttl=KNOWN_TEAMS_TTL)
 
     def reserve(self, team_id: str) -> float:
         """Take the team's next slot; seconds to wait before posting in it (0 if now)."""
@@ -49,6 +53,10 @@ class SharedPostPacer:
             row = self._locked_row(session, team_id, now)
             _store(row, after_rate_limit(_pace_of(row), now, retry_after, self._rate))
 
+    def forget_team(self, team_id: str) -> None:
+        """The workspace uninstalled (its row is deleted with its data)."""
+        self._known.forget(team_id)
+
     def pace(self, team_id: str) -> Pace | None:
         """The team's schedule as stored (operators and tests)."""
         with self._db.transaction() as session:
@@ -56,9 +64,7 @@ class SharedPostPacer:
             return None if row is None else _pace_of(row)
 
     def _locked_row(self, session: Session, team_id: str, now: float) -> PostPace:
-        with self._lock:
-            known = team_id in self._known
-        if not known:
+        if (team_id,) not in self._known:
             start = fresh_pace(now, self._rate)
             session.execute(
                 repos.insert_ignoring_conflicts(
@@ -69,11 +75,9 @@ class SharedPostPacer:
             select(PostPace).where(PostPace.team_id == team_id).with_for_update()
         ).one_or_none()
         if row is None:  # deleted since (the workspace was uninstalled): start again
-            with self._lock:
-                self._known.discard(team_id)
+            self._known.pop((team_id,))
             return self._locked_row(session, team_id, now)
-        with self._lock:
-            self._known.add(team_id)
+        self._known.add((team_id,))
         return row
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.domain.cooldown import PastNudge
+from bot.domain.statuses import NudgeFeedback, NudgeTrigger
 from bot.storage.models import Channel, Nudge, Rep
 
 
@@ -38,7 +39,12 @@ def lock_rep(session: Session, *, team_id: str, user_id: str) -> Rep:
 
 
 def recent_nudges(
-    session: Session, *, team_id: str, user_id: str, since: datetime, trigger: str = "message"
+    session: Session,
+    *,
+    team_id: str,
+    user_id: str,
+    since: datetime,
+    trigger: NudgeTrigger = NudgeTrigger.MESSAGE,
 ) -> list[PastNudge]:
     rows = session.execute(
         select(Nudge.channel_id, Nudge.created_at).where(
@@ -74,7 +80,7 @@ def recent_feedback(
         .where(
             Nudge.team_id == team_id,
             Nudge.user_id == user_id,
-            Nudge.feedback.in_(("helpful", "not_for_me")),
+            Nudge.feedback.in_((NudgeFeedback.HELPFUL, NudgeFeedback.NOT_FOR_ME)),
         )
         .order_by(Nudge.feedback_at.desc(), Nudge.id.desc())
         .limit(limit)

@@ -47,6 +47,7 @@ from bot.domain.schedule import (
     owed,
     retry_backoff,
 )
+from bot.domain.statuses import CheckinState, ReminderState
 from bot.services.checkins.ports import CheckinSlack, OutgoingCheckin, PostedMessage, RepProfile
 from bot.services.checkins.results import SentCheckin, TickReport
 from bot.services.ports import DeliveryFailed, PostPacer
@@ -230,15 +231,17 @@ class CheckinDelivery:
         if eligible is None:
             eligible = self._refresh_one(*rep_key, now)
         if eligible is False:
-            self._finish(checkin_id, status="failed", error="not_eligible")
-            return "failed"
+            self._finish(checkin_id, status=CheckinState.FAILED, error="not_eligible")
+            return CheckinState.FAILED
         with self._db.transaction() as session:
             claim = self._claim(session, now, Checkin.id == checkin_id)
         if claim is None:
             return "not_claimed"
         report = TickReport()
         self._send_claimed(claim, report)
-        return "sent" if report.sent else ("failed" if report.failed else "pending")
+        if report.sent:
+            return CheckinState.SENT
+        return CheckinState.FAILED if report.failed else CheckinState.PENDING
 
     # refresh ------------------------------------------------------------
 
@@ -361,7 +364,9 @@ class CheckinDelivery:
                 "week": due.week,
                 "due_at": catch_up_time(now, due, schedule.tz),
                 "expires_at": due.ends_at,
-                "status": "skipped" if skip_week == due.week else "pending",
+                "status": CheckinState.SKIPPED
+                if skip_week == due.week
+                else CheckinState.PENDING,
                 "attempts": 0,
                 "is_manual": False,
             }
@@ -372,11 +377,14 @@ class CheckinDelivery:
             missed = session.execute(
                 update(Checkin)
                 .where(
-                    Checkin.status.in_(("pending", "sending")),
+                    Checkin.status.in_((CheckinState.PENDING, CheckinState.SENDING)),
                     Checkin.expires_at <= now,
-                    or_(Checkin.status == "pending", Checkin.claimed_at < now - CLAIM_LEASE),
+                    or_(
+                        Checkin.status == CheckinState.PENDING,
+                        Checkin.claimed_at < now - CLAIM_LEASE,
+                    ),
                 )
-                .values(status="missed", last_error="week ended before it could be sent")
+                .values(status=CheckinState.MISSED, last_error="week ended before it could be sent")
                 .returning(Checkin.id)
             ).all()
         if missed:
@@ -406,9 +414,9 @@ class CheckinDelivery:
             Checkin.due_at <= now,
             Checkin.expires_at > now,
             or_(
-                (Checkin.status == "pending")
+                (Checkin.status == CheckinState.PENDING)
                 & or_(Checkin.next_attempt_at.is_(None), Checkin.next_attempt_at <= now),
-                (Checkin.status == "sending") & (Checkin.claimed_at < now - CLAIM_LEASE),
+                (Checkin.status == CheckinState.SENDING) & (Checkin.claimed_at < now - CLAIM_LEASE),
             ),
         )
 
@@ -430,7 +438,11 @@ class CheckinDelivery:
         row = session.execute(
             update(Checkin)
             .where(Checkin.id == candidate, self._claimable(now))
-            .values(status="sending", claimed_at=self._clock.now(), attempts=Checkin.attempts + 1)
+            .values(
+                status=CheckinState.SENDING,
+                claimed_at=self._clock.now(),
+                attempts=Checkin.attempts + 1,
+            )
             .returning(*_CLAIM_COLUMNS)
         ).one_or_none()
         return _Claim(*row) if row is not None else None
@@ -450,7 +462,7 @@ class CheckinDelivery:
                 # The slot is too far off to hold the claim: give it back untried.
                 self._finish(
                     claim.id,
-                    status="pending",
+                    status=CheckinState.PENDING,
                     attempts=claim.attempts - 1,
                     next_attempt_at=self._clock.now() + timedelta(seconds=wait),
                 )
@@ -517,7 +529,7 @@ class CheckinDelivery:
     def _mark_sent(self, claim: _Claim, posted: PostedMessage, report: TickReport) -> None:
         self._finish(
             claim.id,
-            status="sent",
+            status=CheckinState.SENT,
             sent_at=self._clock.now(),
             dm_channel_id=posted.channel_id,
             message_ts=posted.ts,
@@ -529,7 +541,7 @@ class CheckinDelivery:
 
     def _record_failure(self, claim: _Claim, failure: DeliveryFailed, report: TickReport) -> None:
         if not failure.retryable or claim.attempts >= self._max_attempts:
-            self._finish(claim.id, status="failed", error=failure.reason)
+            self._finish(claim.id, status=CheckinState.FAILED, error=failure.reason)
             report.failed += 1
             metrics.count("checkins_failed")
             log.error(
@@ -549,7 +561,7 @@ class CheckinDelivery:
             wait = timedelta(seconds=failure.retry_after)
         self._finish(
             claim.id,
-            status="pending",
+            status=CheckinState.PENDING,
             error=failure.reason,
             next_attempt_at=self._clock.now() + wait,
         )
@@ -560,7 +572,7 @@ class CheckinDelivery:
         )
 
     def _finish(
-        self, checkin_id: int, *, status: str, error: str | None = None, **values: Any
+        self, checkin_id: int, *, status: CheckinState, error: str | None = None, **values: Any
     ) -> None:
         with self._db.transaction() as session:
             session.execute(
@@ -573,7 +585,7 @@ class CheckinDelivery:
 
     def _reminder_claimable(self, now: datetime) -> Any:
         return and_(
-            Checkin.status == "sent",
+            Checkin.status == CheckinState.SENT,
             Checkin.answer.is_(None),
             Checkin.dm_channel_id.is_not(None),
             Checkin.sent_at <= now - self._reminder_after,
@@ -581,8 +593,8 @@ class CheckinDelivery:
             or_(Checkin.next_attempt_at.is_(None), Checkin.next_attempt_at <= now),
             or_(
                 Checkin.reminder_status.is_(None),
-                Checkin.reminder_status == "retry",
-                Checkin.reminder_status.in_(("sending", "resending"))
+                Checkin.reminder_status == ReminderState.RETRY,
+                Checkin.reminder_status.in_((ReminderState.SENDING, ReminderState.RESENDING))
                 & (Checkin.claimed_at < now - CLAIM_LEASE),
             ),
         )
@@ -620,7 +632,8 @@ class CheckinDelivery:
             .where(Checkin.id == candidate.scalar_subquery(), self._reminder_claimable(now))
             .values(
                 reminder_status=case(
-                    (Checkin.reminder_status.is_(None), "sending"), else_="resending"
+                    (Checkin.reminder_status.is_(None), ReminderState.SENDING.value),
+                    else_=ReminderState.RESENDING.value,
                 ),
                 claimed_at=self._clock.now(),
             )
@@ -630,7 +643,7 @@ class CheckinDelivery:
             return None
         # `returning(*_CLAIM_COLUMNS, …)` is beyond SQLAlchemy's per-column typing.
         values: tuple[Any, ...] = tuple(row)
-        return _Claim(*values[:-1]), values[-1] == "resending"
+        return _Claim(*values[:-1]), values[-1] == ReminderState.RESENDING
 
     def _send_reminder(self, claim: _Claim, tried_before: bool, report: TickReport) -> None:
         assert claim.dm_channel_id is not None
@@ -649,7 +662,7 @@ class CheckinDelivery:
             # Untried this time; a reminder tried before still gets looked for first.
             self._update_checkin(
                 claim.id,
-                reminder_status="retry" if tried_before else None,
+                reminder_status=ReminderState.RETRY if tried_before else None,
                 next_attempt_at=self._clock.now() + timedelta(seconds=wait),
             )
             return
@@ -663,15 +676,20 @@ class CheckinDelivery:
         self._reminder_sent(claim, report)
 
     def _reminder_sent(self, claim: _Claim, report: TickReport) -> None:
-        self._update_checkin(claim.id, reminder_status="sent", reminder_sent_at=self._clock.now())
+        self._update_checkin(
+            claim.id, reminder_status=ReminderState.SENT, reminder_sent_at=self._clock.now()
+        )
         report.reminded += 1
 
     def _reminder_failed(self, claim: _Claim, failure: DeliveryFailed) -> None:
-        # "retry", not None: Slack may have taken it (a timeout), so look first next time.
+        # RETRY, not None: Slack may have taken it (a timeout), so look first next time.
         values: dict[str, Any] = (
-            {"reminder_status": "retry", "next_attempt_at": self._clock.now() + REMINDER_RETRY}
+            {
+                "reminder_status": ReminderState.RETRY,
+                "next_attempt_at": self._clock.now() + REMINDER_RETRY,
+            }
             if failure.retryable
-            else {"reminder_status": "failed"}
+            else {"reminder_status": ReminderState.FAILED}
         )
         self._update_checkin(claim.id, **values)
         log.warning(

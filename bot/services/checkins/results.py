@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, TypeGuard
+from typing import TypeGuard
 
 from bot.domain.schedule import Occurrence, WeeklySchedule
+from bot.domain.statuses import CheckinAnswer
 
-Answer = Literal["trust_excitement", "chasing_happiness", "both"]
-ANSWERS: tuple[Answer, ...] = ("trust_excitement", "chasing_happiness", "both")
+Answer = CheckinAnswer
+ANSWERS: tuple[Answer, ...] = tuple(CheckinAnswer)
 
 
 def is_answer(value: object) -> TypeGuard[Answer]:

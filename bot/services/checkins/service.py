@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import metrics
+from bot.caches import TeamSet
 from bot.domain.clock import Clock
 from bot.domain.schedule import (
     WeeklySchedule,
@@ -24,6 +25,7 @@ from bot.domain.schedule import (
     week_of,
     zone,
 )
+from bot.domain.statuses import CheckinAnswer, CheckinState, InviteAnswer, JoinMode
 from bot.services.checkins.delivery import CheckinDelivery
 from bot.services.checkins.results import (
     ANSWERS,
@@ -45,9 +47,9 @@ log = logging.getLogger(__name__)
 
 HOME_WEEKS = 12
 NOTE_MAX_CHARS = 3000
-
-
-JoinMode = Literal["invite", "auto", "manual"]
+# Reps this process enrolled or invited lately (on_rep_seen): at most this many, this long.
+KNOWN_REPS_MAX = 50_000
+KNOWN_REPS_TTL = timedelta(hours=1)
 
 
 class CheckinService:
@@ -57,7 +59,7 @@ class CheckinService:
         db: Database,
         clock: Clock,
         delivery: CheckinDelivery,
-        join_mode: JoinMode = "invite",
+        join_mode: JoinMode = JoinMode.INVITE,
         invite: Callable[[str, str, str], object] | None = None,
         join_mode_for: Callable[[str], str] | None = None,
     ) -> None:
@@ -73,7 +75,7 @@ class CheckinService:
         self._invite = invite
         # Reps this process has already enrolled: the message path stays free of
         # database writes after a rep's first message.
-        self._known_reps: set[tuple[str, str]] = set()
+        self._known_reps = TeamSet(maxsize=KNOWN_REPS_MAX, ttl=KNOWN_REPS_TTL, clock=clock)
 
     # -- the tick (CheckinDelivery) -------------------------------------------
 
@@ -111,11 +113,11 @@ class CheckinService:
         if key in self._known_reps:
             return
         join_mode = self._join_mode_for(team_id)
-        if join_mode == "manual":
+        if join_mode == JoinMode.MANUAL:
             return
         now = self._clock.now()
         with self._db.transaction() as session:
-            if join_mode == "auto":
+            if join_mode == JoinMode.AUTO:
                 self._enrol(session, team_id, user_id, now, asked=False)
                 invite = False
             else:
@@ -184,25 +186,26 @@ class CheckinService:
         rep is never asked again (`/reframe checkin on` still works)."""
         if join:
             return self._update_rep(
-                team_id, user_id, checkins_enabled=True, skip_week=None, invite_answer="joined"
+                team_id,
+                user_id,
+                checkins_enabled=True,
+                skip_week=None,
+                invite_answer=InviteAnswer.JOINED,
             )
         now = self._clock.now()
         default = self.delivery.default_for(team_id)
         with self._db.transaction() as session:
             repos.ensure_rep(session, team_id=team_id, user_id=user_id, now=now)
             rep = repos.lock_rep(session, team_id=team_id, user_id=user_id)
-            rep.invite_answer = "declined"
+            rep.invite_answer = InviteAnswer.DECLINED
             rep.invited_at = rep.invited_at or now
             rep.checkins_enabled = False
             return self._status(session, rep, now, default)
 
     def forget_cached(self, team_id: str, user_id: str | None = None) -> None:
         """Drop this process's memory of a rep (forget-me) or a workspace (uninstall)."""
-        self._known_reps = {
-            key
-            for key in self._known_reps
-            if key[0] != team_id or (user_id is not None and key[1] != user_id)
-        }
+        scope = (team_id,) if user_id is None else (team_id, user_id)
+        self._known_reps.forget(*scope)
 
     def turn_on(self, team_id: str, user_id: str) -> CheckinStatus:
         """`/reframe checkin on`, App Home "Resume": enrol, enable, forget any skip."""
@@ -268,16 +271,17 @@ class CheckinService:
                     week=current.week,
                     due_at=now,
                     expires_at=current.ends_at,
-                    status="pending",
+                    status=CheckinState.PENDING,
                     attempts=0,
                     is_manual=True,
                 )
                 session.add(row)
                 session.flush()
                 return NowRequest(row.id, "queued")
-            if row.status in ("sent", "sending"):
-                return NowRequest(row.id, "already_sent" if row.status == "sent" else "sending")
-            row.status, row.due_at, row.next_attempt_at = "pending", now, None
+            if row.status in (CheckinState.SENT, CheckinState.SENDING):
+                sent = row.status == CheckinState.SENT
+                return NowRequest(row.id, "already_sent" if sent else "sending")
+            row.status, row.due_at, row.next_attempt_at = CheckinState.PENDING, now, None
             row.expires_at, row.is_manual = current.ends_at, True
             return NowRequest(row.id, "queued")
 
@@ -318,7 +322,7 @@ class CheckinService:
             if not _is_open(row, now):
                 return Outcome(False, "closed", _view_of(row, now))
             if answer is not None:
-                row.answer, row.answered_at = answer, now
+                row.answer, row.answered_at = CheckinAnswer(answer), now
             if "note" in note:
                 row.note, row.note_updated_at = note["note"], now
             return Outcome(True, "recorded", _view_of(row, now))
@@ -416,7 +420,7 @@ class CheckinService:
                     Checkin.team_id == team_id,
                     Checkin.user_id == user_id,
                     Checkin.due_at >= now - timedelta(days=8),
-                    Checkin.status != "skipped",
+                    Checkin.status != CheckinState.SKIPPED,
                 )
             )
         )

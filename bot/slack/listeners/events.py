@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext
 
+from bot.domain.statuses import NudgeTrigger
 from bot.services.channels import ChannelDirectory
 from bot.services.nudges import IncomingMessage, NudgeService, Trigger
 
@@ -47,13 +48,13 @@ def message_from_event(
         return None
     if bot_user_id and f"<@{bot_user_id}" in text:
         return None  # the app_mention event answers this one
-    return _incoming(body, event, text, "message")
+    return _incoming(body, event, text, NudgeTrigger.MESSAGE)
 
 
 def mention_from_event(body: dict[str, Any], event: dict[str, Any]) -> IncomingMessage | None:
     text = event.get("text")
     return _incoming(
-        body, event, _MENTION.sub(" ", text if isinstance(text, str) else ""), "mention"
+        body, event, _MENTION.sub(" ", text if isinstance(text, str) else ""), NudgeTrigger.MENTION
     )
 
 
