@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -15,16 +16,23 @@ log = logging.getLogger(__name__)
 MAX_ROW_ID = 2**31
 
 
-def register(app: App, *, nudges: NudgeService) -> None:
-    def record_nudge_feedback(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
-    ) -> None:
-        """The ack half: record the choice; `send_reply` shows it after Slack has its 200."""
-        ack()
-        context[HANDOFF] = feedback_reply(nudges, body, action)
+def handle_nudge_feedback(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    *,
+    nudges: NudgeService,
+) -> None:
+    """Helpful / Not for me / Pause, the ack half: record the choice; `send_reply`
+    shows it after Slack has its 200."""
+    ack()
+    context[HANDOFF] = feedback_reply(nudges, body, action)
 
+
+def register(app: App, *, nudges: NudgeService) -> None:
     for action_id in NUDGE_ACTIONS:
-        app.action(action_id)(ack=record_nudge_feedback, lazy=[send_reply])
+        app.action(action_id)(ack=partial(handle_nudge_feedback, nudges=nudges), lazy=[send_reply])
 
 
 def feedback_reply(nudges: NudgeService, body: dict[str, Any], action: dict[str, Any]) -> Reply:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -144,6 +145,177 @@ def _checkin_id(value: object) -> int | None:
         return None
 
 
+@dataclass(frozen=True)
+class CheckinUI:
+    """What the check-in listeners need: the service, the words, and App Home's extras."""
+
+    checkins: CheckinService
+    content: CheckinContent
+    home_extra: Callable[[str, str], list[Block]]
+
+    def publish_home(self, client: WebClient, team_id: str, user_id: str) -> None:
+        home = self.checkins.home(team_id, user_id)
+        view = (
+            build_home_view(self.content, home)
+            if home.status.enrolled
+            else build_welcome_home_view(self.content, home.status.schedule.describe())
+        )
+        # Workspace settings, for settings admins (listeners/settings.py).
+        view.blocks = [*(view.blocks or []), *self.home_extra(team_id, user_id)]
+        client.views_publish(user_id=user_id, view=view)
+
+
+# Each listener answers Slack first and calls Slack after (see `after_ack`): an ack
+# half (handle_…) records, a lazy half shows.
+
+
+def handle_checkin_answer(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, *, ui: CheckinUI
+) -> None:
+    ack()
+    team_id, user_id = _team_and_user(body)
+    checkin_id = _checkin_id(action.get("value"))
+    if team_id is None or user_id is None or checkin_id is None:
+        return
+    outcome = ui.checkins.record_answer(
+        team_id=team_id,
+        user_id=user_id,
+        checkin_id=checkin_id,
+        answer=ANSWER_ACTIONS[action["action_id"]],
+    )
+    if outcome.checkin is None:
+        log.info("check-in answer not recorded: %s", outcome.reason)
+        return
+    container = body.get("container") or {}
+    context[HANDOFF] = replace(
+        outcome.checkin,
+        channel_id=container.get("channel_id") or outcome.checkin.channel_id,
+        message_ts=container.get("message_ts") or outcome.checkin.message_ts,
+    )
+
+
+def update_checkin_dm(context: BoltContext, client: WebClient, *, ui: CheckinUI) -> None:
+    """Show the stored answer and note in the check-in DM, in place."""
+    view = context.get(HANDOFF)
+    if not isinstance(view, CheckinView) or not view.channel_id or not view.message_ts:
+        return
+    try:
+        client.chat_update(
+            channel=view.channel_id,
+            ts=view.message_ts,
+            text=ui.content.question,
+            blocks=build_answered_blocks(ui.content, view),
+        )
+    except SlackClientError as error:
+        # The answer is stored; only the message's look is stale.
+        log.warning("chat.update of a check-in failed: %s", type(error).__name__)
+
+
+def open_note_modal(
+    body: dict[str, Any], action: dict[str, Any], client: WebClient, *, ui: CheckinUI
+) -> None:
+    # The trigger_id lives 3 seconds: this runs as soon as Slack has its answer.
+    team_id, user_id = _team_and_user(body)
+    checkin_id = _checkin_id(action.get("value"))
+    trigger_id = body.get("trigger_id")
+    if team_id is None or user_id is None or checkin_id is None or not trigger_id:
+        return
+    found = ui.checkins.view(team_id=team_id, user_id=user_id, checkin_id=checkin_id)
+    if found.checkin is None:
+        return
+    client.views_open(trigger_id=trigger_id, view=build_note_modal(ui.content, found.checkin))
+
+
+def handle_note_submission(
+    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, *, ui: CheckinUI
+) -> None:
+    # A refusal can only be shown in the modal, so the note is saved before ack().
+    team_id, user_id = _team_and_user(body)
+    checkin_id = _checkin_id(view.get("private_metadata"))
+    values = ((view.get("state") or {}).get("values") or {}).get(NOTE_BLOCK) or {}
+    note = (values.get(NOTE_INPUT) or {}).get("value") or ""
+    if team_id is None or user_id is None or checkin_id is None:
+        ack(response_action="errors", errors={NOTE_BLOCK: "Something went wrong; try again."})
+        return
+    outcome = ui.checkins.save_note(
+        team_id=team_id, user_id=user_id, checkin_id=checkin_id, note=note
+    )
+    if outcome.reason == "closed":
+        ack(response_action="errors", errors={NOTE_BLOCK: ui.content.closed})
+        return
+    ack()
+    context[HANDOFF] = outcome.checkin
+
+
+def handle_invitation_answer(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, *, ui: CheckinUI
+) -> None:
+    """Join or No thanks, from the invitation in a channel or from App Home."""
+    ack()
+    team_id, user_id = _team_and_user(body)
+    if team_id is None or user_id is None:
+        return
+    value = action.get("value")
+    from_home = (body.get("container") or {}).get("type") == "view"
+    if not from_home and value != f"{team_id}:{user_id}":
+        context[HANDOFF] = Reply(
+            "This invitation was for someone else; nothing changed.", replace_original=False
+        )
+        return
+    joined = action["action_id"] == INVITE_JOIN
+    status = ui.checkins.answer_invitation(team_id, user_id, join=joined)
+    if not from_home:
+        schedule = status.schedule.describe()
+        context[HANDOFF] = Reply(
+            "You're in." if joined else "No check-ins, then.",
+            blocks=build_invitation_answered_blocks(joined=joined, schedule=schedule),
+            replace_original=True,
+        )
+
+
+def show_invitation_answer(
+    body: dict[str, Any],
+    context: BoltContext,
+    respond: Respond,
+    client: WebClient,
+    *,
+    ui: CheckinUI,
+) -> None:
+    if (body.get("container") or {}).get("type") == "view":
+        republish_home(body, client, ui=ui)
+    else:
+        send_reply(context, respond)
+
+
+def handle_app_home_opened(
+    body: dict[str, Any], event: dict[str, Any], client: WebClient, *, ui: CheckinUI
+) -> None:
+    team_id, user_id = body.get("team_id"), event.get("user")
+    if event.get("tab", "home") != "home":
+        return
+    if isinstance(team_id, str) and isinstance(user_id, str):
+        ui.publish_home(client, team_id, user_id)
+
+
+def handle_home_toggle(
+    ack: Ack, body: dict[str, Any], action: dict[str, Any], *, ui: CheckinUI
+) -> None:
+    ack()
+    team_id, user_id = _team_and_user(body)
+    if team_id is None or user_id is None:
+        return
+    if action["action_id"] == PAUSE_ACTION:
+        ui.checkins.turn_off(team_id, user_id)
+    else:
+        ui.checkins.turn_on(team_id, user_id)
+
+
+def republish_home(body: dict[str, Any], client: WebClient, *, ui: CheckinUI) -> None:
+    team_id, user_id = _team_and_user(body)
+    if team_id is not None and user_id is not None:
+        ui.publish_home(client, team_id, user_id)
+
+
 def register(
     app: App,
     *,
@@ -151,156 +323,21 @@ def register(
     content: CheckinContent,
     home_extra: Callable[[str, str], list[Block]] = lambda _team, _user: [],
 ) -> Callable[[WebClient, str, str], None]:
-    """Wires the listeners; returns the function that publishes someone's App Home."""
-    """Each listener answers Slack first and calls Slack after (see `after_ack`)."""
+    """Wires the handlers above; returns the function that publishes someone's App Home."""
+    ui = CheckinUI(checkins, content, home_extra)
 
-    def record_checkin_answer(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
-    ) -> None:
-        ack()
-        team_id, user_id = _team_and_user(body)
-        checkin_id = _checkin_id(action.get("value"))
-        if team_id is None or user_id is None or checkin_id is None:
-            return
-        outcome = checkins.record_answer(
-            team_id=team_id,
-            user_id=user_id,
-            checkin_id=checkin_id,
-            answer=ANSWER_ACTIONS[action["action_id"]],
-        )
-        if outcome.checkin is None:
-            log.info("check-in answer not recorded: %s", outcome.reason)
-            return
-        container = body.get("container") or {}
-        context[HANDOFF] = replace(
-            outcome.checkin,
-            channel_id=container.get("channel_id") or outcome.checkin.channel_id,
-            message_ts=container.get("message_ts") or outcome.checkin.message_ts,
-        )
-
-    def update_dm(context: BoltContext, client: WebClient) -> None:
-        """Show the stored answer and note in the check-in DM, in place."""
-        view = context.get(HANDOFF)
-        if not isinstance(view, CheckinView) or not view.channel_id or not view.message_ts:
-            return
-        try:
-            client.chat_update(
-                channel=view.channel_id,
-                ts=view.message_ts,
-                text=content.question,
-                blocks=build_answered_blocks(content, view),
-            )
-        except SlackClientError as error:
-            # The answer is stored; only the message's look is stale.
-            log.warning("chat.update of a check-in failed: %s", type(error).__name__)
-
-    def open_note_modal(body: dict[str, Any], action: dict[str, Any], client: WebClient) -> None:
-        # The trigger_id lives 3 seconds: this runs as soon as Slack has its answer.
-        team_id, user_id = _team_and_user(body)
-        checkin_id = _checkin_id(action.get("value"))
-        trigger_id = body.get("trigger_id")
-        if team_id is None or user_id is None or checkin_id is None or not trigger_id:
-            return
-        found = checkins.view(team_id=team_id, user_id=user_id, checkin_id=checkin_id)
-        if found.checkin is None:
-            return
-        client.views_open(trigger_id=trigger_id, view=build_note_modal(content, found.checkin))
-
-    def record_note(
-        ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext
-    ) -> None:
-        # A refusal can only be shown in the modal, so the note is saved before ack().
-        team_id, user_id = _team_and_user(body)
-        checkin_id = _checkin_id(view.get("private_metadata"))
-        values = ((view.get("state") or {}).get("values") or {}).get(NOTE_BLOCK) or {}
-        note = (values.get(NOTE_INPUT) or {}).get("value") or ""
-        if team_id is None or user_id is None or checkin_id is None:
-            ack(response_action="errors", errors={NOTE_BLOCK: "Something went wrong; try again."})
-            return
-        outcome = checkins.save_note(
-            team_id=team_id, user_id=user_id, checkin_id=checkin_id, note=note
-        )
-        if outcome.reason == "closed":
-            ack(response_action="errors", errors={NOTE_BLOCK: content.closed})
-            return
-        ack()
-        context[HANDOFF] = outcome.checkin
-
-    def publish_home(client: WebClient, team_id: str, user_id: str) -> None:
-        home = checkins.home(team_id, user_id)
-        view = (
-            build_home_view(content, home)
-            if home.status.enrolled
-            else build_welcome_home_view(content, home.status.schedule.describe())
-        )
-        # Workspace settings, for settings admins (listeners/settings.py).
-        view.blocks = [*(view.blocks or []), *home_extra(team_id, user_id)]
-        client.views_publish(user_id=user_id, view=view)
-
-    def record_invitation_answer(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
-    ) -> None:
-        """Join or No thanks, from the invitation in a channel or from App Home."""
-        ack()
-        team_id, user_id = _team_and_user(body)
-        if team_id is None or user_id is None:
-            return
-        value = action.get("value")
-        from_home = (body.get("container") or {}).get("type") == "view"
-        if not from_home and value != f"{team_id}:{user_id}":
-            context[HANDOFF] = Reply(
-                "This invitation was for someone else; nothing changed.", replace_original=False
-            )
-            return
-        joined = action["action_id"] == INVITE_JOIN
-        status = checkins.answer_invitation(team_id, user_id, join=joined)
-        if not from_home:
-            schedule = status.schedule.describe()
-            context[HANDOFF] = Reply(
-                "You're in." if joined else "No check-ins, then.",
-                blocks=build_invitation_answered_blocks(joined=joined, schedule=schedule),
-                replace_original=True,
-            )
-
-    def show_invitation_answer(
-        body: dict[str, Any], context: BoltContext, respond: Respond, client: WebClient
-    ) -> None:
-        if (body.get("container") or {}).get("type") == "view":
-            republish_home(body, client)
-        else:
-            send_reply(context, respond)
-
-    def publish_home_on_open(
-        body: dict[str, Any], event: dict[str, Any], client: WebClient
-    ) -> None:
-        team_id, user_id = body.get("team_id"), event.get("user")
-        if event.get("tab", "home") != "home":
-            return
-        if isinstance(team_id, str) and isinstance(user_id, str):
-            publish_home(client, team_id, user_id)
-
-    def record_home_toggle(ack: Ack, body: dict[str, Any], action: dict[str, Any]) -> None:
-        ack()
-        team_id, user_id = _team_and_user(body)
-        if team_id is None or user_id is None:
-            return
-        if action["action_id"] == PAUSE_ACTION:
-            checkins.turn_off(team_id, user_id)
-        else:
-            checkins.turn_on(team_id, user_id)
-
-    def republish_home(body: dict[str, Any], client: WebClient) -> None:
-        team_id, user_id = _team_and_user(body)
-        if team_id is not None and user_id is not None:
-            publish_home(client, team_id, user_id)
+    def bound(handler: Callable[..., None]) -> Callable[..., None]:
+        return partial(handler, ui=ui)
 
     for action_id in ANSWER_ACTIONS:
-        app.action(action_id)(ack=record_checkin_answer, lazy=[update_dm])
-    app.action(NOTE_ACTION)(ack=acknowledge, lazy=[open_note_modal])
-    app.view(NOTE_VIEW)(ack=record_note, lazy=[update_dm])
-    app.event("app_home_opened")(ack=acknowledge, lazy=[publish_home_on_open])
-    app.action(PAUSE_ACTION)(ack=record_home_toggle, lazy=[republish_home])
-    app.action(RESUME_ACTION)(ack=record_home_toggle, lazy=[republish_home])
-    app.action(INVITE_JOIN)(ack=record_invitation_answer, lazy=[show_invitation_answer])
-    app.action(INVITE_DECLINE)(ack=record_invitation_answer, lazy=[show_invitation_answer])
-    return publish_home
+        app.action(action_id)(ack=bound(handle_checkin_answer), lazy=[bound(update_checkin_dm)])
+    app.action(NOTE_ACTION)(ack=acknowledge, lazy=[bound(open_note_modal)])
+    app.view(NOTE_VIEW)(ack=bound(handle_note_submission), lazy=[bound(update_checkin_dm)])
+    app.event("app_home_opened")(ack=acknowledge, lazy=[bound(handle_app_home_opened)])
+    for action_id in (PAUSE_ACTION, RESUME_ACTION):
+        app.action(action_id)(ack=bound(handle_home_toggle), lazy=[bound(republish_home)])
+    for action_id in (INVITE_JOIN, INVITE_DECLINE):
+        app.action(action_id)(
+            ack=bound(handle_invitation_answer), lazy=[bound(show_invitation_answer)]
+        )
+    return ui.publish_home

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any, TypeGuard
 
 from slack_bolt import Ack, App
@@ -126,21 +127,23 @@ def _is_id(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and bool(value)
 
 
-def register(app: App, *, router: CommandRouter) -> None:
-    def handle_reframe_command(ack: Ack, command: dict[str, Any]) -> None:
-        request = request_from_command(command)
-        if request is None:
-            ack(text="That request was missing the team, user or channel; nothing was done.")
-            return
-        try:
-            reply = router.route(request)
-        except Exception:  # the rep gets an answer, the log gets the details
-            log.exception("/reframe failed")
-            reply = _reply(TROUBLE)
-        ack(
-            text=reply.text,
-            blocks=reply.blocks,
-            response_type="in_channel" if reply.visible else "ephemeral",
-        )
+def handle_reframe_command(ack: Ack, command: dict[str, Any], *, router: CommandRouter) -> None:
+    """/reframe: the answer goes back in the acknowledgement itself."""
+    request = request_from_command(command)
+    if request is None:
+        ack(text="That request was missing the team, user or channel; nothing was done.")
+        return
+    try:
+        reply = router.route(request)
+    except Exception:  # the rep gets an answer, the log gets the details
+        log.exception("/reframe failed")
+        reply = _reply(TROUBLE)
+    ack(
+        text=reply.text,
+        blocks=reply.blocks,
+        response_type="in_channel" if reply.visible else "ephemeral",
+    )
 
-    app.command(COMMAND)(handle_reframe_command)
+
+def register(app: App, *, router: CommandRouter) -> None:
+    app.command(COMMAND)(partial(handle_reframe_command, router=router))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from slack_bolt import App, BoltContext
@@ -80,6 +81,57 @@ def _incoming(
     )
 
 
+def handle_message(
+    body: dict[str, Any],
+    event: dict[str, Any],
+    context: BoltContext,
+    *,
+    nudges: NudgeService,
+    deliver: Callable[[int], object],
+    external_members: bool,
+) -> None:
+    """A message in a channel: decided and recorded now, delivered after the answer."""
+    message = message_from_event(body, event, context.bot_user_id)
+    if message is None:
+        return
+    if not external_members and is_external_member(body, event):
+        return  # neither nudged nor enrolled: they are not this workspace's reps
+    nudge_id = nudges.on_message(message)
+    if nudge_id is not None:
+        deliver(nudge_id)
+
+
+def handle_app_mention(
+    body: dict[str, Any],
+    event: dict[str, Any],
+    *,
+    nudges: NudgeService,
+    deliver: Callable[[int], object],
+    external_members: bool,
+) -> None:
+    """@Reframe: always answered, privately, with what it heard."""
+    message = mention_from_event(body, event)
+    if message is None:
+        return
+    if not external_members and is_external_member(body, event):
+        return
+    nudge_id = nudges.on_message(message)
+    if nudge_id is not None:
+        deliver(nudge_id)
+
+
+def handle_channel_rename(
+    body: dict[str, Any], event: dict[str, Any], *, channels: ChannelDirectory
+) -> None:
+    """A renamed channel may become, or stop being, a deal channel."""
+    channel = event.get("channel") or {}
+    team_id = body.get("team_id")
+    if isinstance(channel, dict) and isinstance(team_id, str):
+        channel_id, name = channel.get("id"), channel.get("name")
+        if isinstance(channel_id, str) and isinstance(name, str):
+            channels.renamed(team_id, channel_id, name)
+
+
 def register(
     app: App,
     *,
@@ -88,35 +140,10 @@ def register(
     deliver: Callable[[int], object],
     external_members: bool = False,
 ) -> None:
-    def handle_message(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> None:
-        message = message_from_event(body, event, context.bot_user_id)
-        if message is None:
-            return
-        if not external_members and is_external_member(body, event):
-            return  # neither nudged nor enrolled: they are not this workspace's reps
-        nudge_id = nudges.on_message(message)
-        if nudge_id is not None:
-            deliver(nudge_id)
-
-    def handle_app_mention(body: dict[str, Any], event: dict[str, Any]) -> None:
-        message = mention_from_event(body, event)
-        if message is None:
-            return
-        if not external_members and is_external_member(body, event):
-            return
-        nudge_id = nudges.on_message(message)
-        if nudge_id is not None:
-            deliver(nudge_id)
-
-    def handle_channel_rename(body: dict[str, Any], event: dict[str, Any]) -> None:
-        channel = event.get("channel") or {}
-        team_id = body.get("team_id")
-        if isinstance(channel, dict) and isinstance(team_id, str):
-            channel_id, name = channel.get("id"), channel.get("name")
-            if isinstance(channel_id, str) and isinstance(name, str):
-                channels.renamed(team_id, channel_id, name)
-
-    app.event("message")(handle_message)
-    app.event("app_mention")(handle_app_mention)
-    app.event("channel_rename")(handle_channel_rename)
-    app.event("group_rename")(handle_channel_rename)
+    """Wire the handlers above; Bolt passes what each names, `partial` the services."""
+    for event_type, handler in (("message", handle_message), ("app_mention", handle_app_mention)):
+        app.event(event_type)(
+            partial(handler, nudges=nudges, deliver=deliver, external_members=external_members)
+        )
+    app.event("channel_rename")(partial(handle_channel_rename, channels=channels))
+    app.event("group_rename")(partial(handle_channel_rename, channels=channels))

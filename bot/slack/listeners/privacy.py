@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -110,6 +112,77 @@ def forget_me_subcommand() -> SubcommandHandler:
 # -- listeners ------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Uninstall:
+    """What an uninstall needs: the data, the tokens, and this process's memory."""
+
+    privacy: PrivacyService
+    installation_store: InstallationStore | None
+    on_workspace_removed: Callable[[str], None]
+
+    def remove_workspace(self, context: BoltContext) -> None:
+        team_id = context.team_id
+        if not team_id:
+            log.warning("uninstall event without a team id; nothing deleted")
+            return
+        if self.installation_store is not None:
+            self.installation_store.delete_all(
+                enterprise_id=context.enterprise_id, team_id=team_id
+            )
+        self.privacy.forget_team(team_id)
+        self.on_workspace_removed(team_id)
+
+
+def handle_app_uninstalled(context: BoltContext, *, uninstall: Uninstall) -> None:
+    uninstall.remove_workspace(context)
+
+
+def handle_tokens_revoked(
+    event: dict[str, Any], context: BoltContext, *, uninstall: Uninstall
+) -> None:
+    tokens = event.get("tokens") or {}
+    if tokens.get("bot"):
+        # Without its bot token Reframe can do nothing there: same as an uninstall.
+        uninstall.remove_workspace(context)
+        return
+    store = uninstall.installation_store
+    if store is not None and context.team_id:
+        for user_id in tokens.get("oauth") or []:
+            store.delete_installation(
+                enterprise_id=context.enterprise_id, team_id=context.team_id, user_id=user_id
+            )
+
+
+def handle_forget_me_confirm(
+    ack: Ack,
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    *,
+    privacy: PrivacyService,
+) -> None:
+    """The ack half: delete (only the clicker's own data); `send_reply` says so."""
+    ack()
+    team_id, user_id = _actor(body)
+    if team_id is None or user_id is None or action.get("value") != owner_key(team_id, user_id):
+        context[HANDOFF] = Reply(
+            "Only the person who asked can confirm this; nothing was deleted.",
+            replace_original=False,
+        )
+        return
+    deleted = privacy.forget_rep(team_id=team_id, user_id=user_id)
+    context[HANDOFF] = Reply(
+        forgotten_text(deleted),
+        blocks=build_forget_me_done_blocks(deleted),
+        replace_original=True,
+    )
+
+
+def handle_forget_me_cancel(ack: Ack, context: BoltContext) -> None:
+    ack()
+    context[HANDOFF] = Reply("Cancelled. Nothing was deleted.", replace_original=True)
+
+
 def register(
     app: App,
     *,
@@ -117,58 +190,13 @@ def register(
     installation_store: InstallationStore | None,
     on_workspace_removed: Callable[[str], None] = lambda _team_id: None,
 ) -> None:
-    def remove_workspace(context: BoltContext) -> None:
-        team_id = context.team_id
-        if not team_id:
-            log.warning("uninstall event without a team id; nothing deleted")
-            return
-        if installation_store is not None:
-            installation_store.delete_all(enterprise_id=context.enterprise_id, team_id=team_id)
-        privacy.forget_team(team_id)
-        on_workspace_removed(team_id)
-
-    def handle_app_uninstalled(context: BoltContext) -> None:
-        remove_workspace(context)
-
-    def handle_tokens_revoked(event: dict[str, Any], context: BoltContext) -> None:
-        tokens = event.get("tokens") or {}
-        if tokens.get("bot"):
-            # Without its bot token Reframe can do nothing there: same as an uninstall.
-            remove_workspace(context)
-            return
-        if installation_store is not None and context.team_id:
-            for user_id in tokens.get("oauth") or []:
-                installation_store.delete_installation(
-                    enterprise_id=context.enterprise_id, team_id=context.team_id, user_id=user_id
-                )
-
-    def record_forget_me(
-        ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext
-    ) -> None:
-        """The ack half: delete (only the clicker's own data); `send_reply` says so."""
-        ack()
-        team_id, user_id = _actor(body)
-        if team_id is None or user_id is None or action.get("value") != owner_key(team_id, user_id):
-            context[HANDOFF] = Reply(
-                "Only the person who asked can confirm this; nothing was deleted.",
-                replace_original=False,
-            )
-            return
-        deleted = privacy.forget_rep(team_id=team_id, user_id=user_id)
-        context[HANDOFF] = Reply(
-            forgotten_text(deleted),
-            blocks=build_forget_me_done_blocks(deleted),
-            replace_original=True,
-        )
-
-    def record_forget_me_cancel(ack: Ack, context: BoltContext) -> None:
-        ack()
-        context[HANDOFF] = Reply("Cancelled. Nothing was deleted.", replace_original=True)
-
-    app.event("app_uninstalled")(handle_app_uninstalled)
-    app.event("tokens_revoked")(handle_tokens_revoked)
-    app.action(FORGET_CONFIRM)(ack=record_forget_me, lazy=[send_reply])
-    app.action(FORGET_CANCEL)(ack=record_forget_me_cancel, lazy=[send_reply])
+    uninstall = Uninstall(privacy, installation_store, on_workspace_removed)
+    app.event("app_uninstalled")(partial(handle_app_uninstalled, uninstall=uninstall))
+    app.event("tokens_revoked")(partial(handle_tokens_revoked, uninstall=uninstall))
+    app.action(FORGET_CONFIRM)(
+        ack=partial(handle_forget_me_confirm, privacy=privacy), lazy=[send_reply]
+    )
+    app.action(FORGET_CANCEL)(ack=handle_forget_me_cancel, lazy=[send_reply])
 
 
 def _actor(body: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -8,6 +8,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -91,6 +93,74 @@ def home_blocks(
     return blocks
 
 
+@dataclass(frozen=True)
+class SettingsUI:
+    settings: WorkspaceSettingsService
+    admins: SettingsAdmins
+    republish_home: Callable[[WebClient, str, str], None]
+
+
+def open_settings_modal(body: dict[str, Any], client: WebClient, *, ui: SettingsUI) -> None:
+    team_id, user_id = _team_and_user(body)
+    trigger_id = body.get("trigger_id")
+    if team_id is None or user_id is None or not isinstance(trigger_id, str):
+        return
+    try:
+        if not ui.admins.allowed(team_id, user_id):
+            log.warning("refused to open workspace settings for someone who is no admin")
+            return
+    except SlackUnavailable:
+        log.warning("could not check settings rights with Slack; modal not opened")
+        return
+    modal = build_settings_modal(ui.settings.effective(team_id))
+    client.views_open(trigger_id=trigger_id, view=modal)
+
+
+def handle_settings_submission(
+    ack: Ack, body: dict[str, Any], context: BoltContext, *, ui: SettingsUI
+) -> None:
+    team_id, user_id = _team_and_user(body)
+    view = body.get("view") or {}
+    values = (view.get("state") or {}).get("values") or {}
+    if team_id is None or user_id is None or not isinstance(values, dict):
+        ack(response_action="errors", errors={"deal_channel_patterns": "Please try again."})
+        return
+    try:
+        allowed = ui.admins.allowed(team_id, user_id)
+    except SlackUnavailable:
+        ack(
+            response_action="errors",
+            errors={"deal_channel_patterns": "Slack did not answer; nothing was saved."},
+        )
+        return
+    if not allowed:
+        log.warning(
+            "refused a settings change from someone who is not a settings admin",
+            extra={"team_id": team_id},
+        )
+        ack(
+            response_action="errors",
+            errors={"deal_channel_patterns": "Only workspace admins can change settings."},
+        )
+        return
+    try:
+        ui.settings.update(team_id, user_id, read_submission(values))
+    except SettingsInvalid as invalid:
+        ack(response_action="errors", errors=invalid.problems)
+        return
+    ack()
+    context[HANDOFF] = (team_id, user_id)
+
+
+def show_saved_settings(context: BoltContext, client: WebClient, *, ui: SettingsUI) -> None:
+    who = context.get(HANDOFF)
+    if isinstance(who, tuple):
+        try:
+            ui.republish_home(client, *who)
+        except SlackClientError as error:
+            log.warning("App Home not refreshed after a settings change: %s", error)
+
+
 def register(
     app: App,
     *,
@@ -98,64 +168,12 @@ def register(
     admins: SettingsAdmins,
     republish_home: Callable[[WebClient, str, str], None],
 ) -> None:
-    def open_settings(body: dict[str, Any], client: WebClient) -> None:
-        team_id, user_id = _team_and_user(body)
-        trigger_id = body.get("trigger_id")
-        if team_id is None or user_id is None or not isinstance(trigger_id, str):
-            return
-        try:
-            if not admins.allowed(team_id, user_id):
-                log.warning("refused to open workspace settings for someone who is no admin")
-                return
-        except SlackUnavailable:
-            log.warning("could not check settings rights with Slack; modal not opened")
-            return
-        modal = build_settings_modal(settings.effective(team_id))
-        client.views_open(trigger_id=trigger_id, view=modal)
-
-    def save_settings(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-        team_id, user_id = _team_and_user(body)
-        view = body.get("view") or {}
-        values = (view.get("state") or {}).get("values") or {}
-        if team_id is None or user_id is None or not isinstance(values, dict):
-            ack(response_action="errors", errors={"deal_channel_patterns": "Please try again."})
-            return
-        try:
-            allowed = admins.allowed(team_id, user_id)
-        except SlackUnavailable:
-            ack(
-                response_action="errors",
-                errors={"deal_channel_patterns": "Slack did not answer; nothing was saved."},
-            )
-            return
-        if not allowed:
-            log.warning(
-                "refused a settings change from someone who is not a settings admin",
-                extra={"team_id": team_id},
-            )
-            ack(
-                response_action="errors",
-                errors={"deal_channel_patterns": "Only workspace admins can change settings."},
-            )
-            return
-        try:
-            settings.update(team_id, user_id, read_submission(values))
-        except SettingsInvalid as invalid:
-            ack(response_action="errors", errors=invalid.problems)
-            return
-        ack()
-        context[HANDOFF] = (team_id, user_id)
-
-    def show_saved(context: BoltContext, client: WebClient) -> None:
-        who = context.get(HANDOFF)
-        if isinstance(who, tuple):
-            try:
-                republish_home(client, *who)
-            except SlackClientError as error:
-                log.warning("App Home not refreshed after a settings change: %s", error)
-
-    app.action(SETTINGS_EDIT)(ack=acknowledge, lazy=[open_settings])
-    app.view(SETTINGS_VIEW)(ack=save_settings, lazy=[show_saved])
+    ui = SettingsUI(settings, admins, republish_home)
+    app.action(SETTINGS_EDIT)(ack=acknowledge, lazy=[partial(open_settings_modal, ui=ui)])
+    app.view(SETTINGS_VIEW)(
+        ack=partial(handle_settings_submission, ui=ui),
+        lazy=[partial(show_saved_settings, ui=ui)],
+    )
 
 
 def _team_and_user(body: dict[str, Any]) -> tuple[str | None, str | None]:
