@@ -16,7 +16,7 @@ Both talk to the fake Slack Web API in this process. First each is started
 `--cold-starts` times, interleaved, to time process start to the first 200 on
 /healthz; the last start of each stays up, is warmed (all channels and chat
 users, a few vents) and then measured. Then the generator's ceiling against the
-bare app (as fast as it can send, `--ceiling-connections` at a time), and the
+bare app (as fast as `--connections` keep-alive sockets allow), and the
 rate ladder, rate by rate alternating the apps (bare first on odd passes,
 reframe first on even ones), `--repeats` passes.
 
@@ -35,8 +35,10 @@ worker's RSS, for reframe PostgreSQL's CPU (its backends on the bench
 database) and transactions per event, and nudges lost (a vent acked 200 whose
 nudge never reached the fake Slack within 30 s) or doubled; also the
 generator's own CPU and lateness, and how busy the whole machine was. A step
-holds when events/s >= 95% of the target, p99 <= 250 ms and there are no errors.
-A printed report, not a test.
+holds when events/s >= 95% of the target, p99 <= 250 ms and there are no errors;
+an app's pass stops after `--give-up-after` steps in a row that did not hold.
+`--profile DIR` samples one worker with py-spy during each ladder step (read the
+result with `python -m benchmarks.profile_report DIR`). A printed report, not a test.
 """
 
 from __future__ import annotations
