@@ -1,0 +1,227 @@
+"""Where an ordinary message's CPU goes, in one process, one thread, no HTTP server.
+
+    python -m benchmarks.event_path [--events 3000] [--rounds 3] [--cprofile 25]
+
+Builds Reframe (bot.wiring.build, on PostgreSQL `reframe_bench_path` on BENCH_PG, or
+SQLite, against the fake Slack) and the bare Bolt app (benchmarks/bare_bolt.py), then
+calls each layer of the event path with the same signed events (chatter from known
+reps in deal channels, never a vent) and prints microseconds per event, best round
+of `--rounds`, rounds interleaved:
+
+    Reframe, whole WSGI app     ObservedWSGI -> ReframeWSGI -> Bolt -> listener
+    without ObservedWSGI        ReframeWSGI -> Bolt -> listener
+    Bolt's adapter only         SlackRequestHandler(Reframe's Bolt app)
+    the listener's work         NudgeService.on_message(message)
+    ...and its parts, and bare Bolt through the same adapter.
+
+The difference between two lines is what the outer layer adds. What gunicorn,
+its threads and the sockets add on top is what `python -m benchmarks.load`
+measures minus the first line. `--cprofile N` adds cProfile's top N functions of
+the whole app by own time, with calls per event. Logging goes to /dev/null in
+JSON, as LOG_FORMAT=json would format it. A printed report, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import logging
+import os
+import pstats
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.load import CHANNELS, CHAT_REPS, _prepare_database, event_body  # noqa: E402
+from tests.fakes.slack_api import FakeSlack  # noqa: E402
+from tests.fakes.slack_requests import SIGNING_SECRET  # noqa: E402
+
+
+def environ_for(body: str, signer: Any) -> Callable[[], dict[str, Any]]:
+    """A fresh WSGI environ for this signed body each call (its input is read once)."""
+    stamp = str(int(time.time()))
+    signature = signer.generate_signature(timestamp=stamp, body=body)
+    raw = body.encode()
+
+    def make() -> dict[str, Any]:
+        return {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": "/slack/events",
+            "QUERY_STRING": "",
+            "CONTENT_TYPE": "application/json",
+            "CONTENT_LENGTH": str(len(raw)),
+            "HTTP_X_SLACK_REQUEST_TIMESTAMP": stamp,
+            "HTTP_X_SLACK_SIGNATURE": signature,
+            "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "3000",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.input": io.BytesIO(raw),
+            "wsgi.url_scheme": "http",
+        }
+
+    return make
+
+
+def start_response(status: str, headers: Any, *_: Any) -> None:
+    if not status.startswith("200"):
+        raise SystemExit(f"answered {status}")
+
+
+def answer_200(environ: dict[str, Any], start: Callable[..., Any]) -> list[bytes]:
+    environ["wsgi.input"].read()
+    start("200 OK", [("Content-Type", "text/plain")])
+    return [b""]
+
+
+def call_wsgi(app: Any, make_environ: Callable[[], dict[str, Any]]) -> list[bytes]:
+    return list(app(make_environ(), start_response))
+
+
+def per_event_us(calls: list[Callable[[], object]]) -> float:
+    started = time.perf_counter()
+    for call in calls:
+        call()
+    return 1e6 * (time.perf_counter() - started) / len(calls)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.event_path", description=__doc__)
+    parser.add_argument("--events", type=int, default=3000, help="events per round and layer")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--cprofile", type=int, default=0, metavar="N")
+    parser.add_argument("--database", default="reframe_bench_path")
+    args = parser.parse_args(argv)
+
+    fake = FakeSlack().start()
+    for i, channel in enumerate(CHANNELS):
+        fake.add_channel(channel, f"deal-bench-{i:03d}")
+    database_url, _admin = _prepare_database(args.database)
+    os.environ.update(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            "SLACK_API_URL": fake.api_url,
+            "DATABASE_URL": database_url,
+            "LOG_FORMAT": "json",
+            "LOG_LEVEL": "INFO",
+            # As in gunicorn (bot/gunicorn_conf.py): metrics in multiprocess mode.
+            "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="reframe-metrics-"),
+        }
+    )
+    from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from slack_sdk.signature import SignatureVerifier
+
+    from benchmarks import bare_bolt
+    from bot.config import configure_logging, load_settings
+    from bot.domain.detection import default_detector, detect
+    from bot.metrics import slack_request
+    from bot.observability import ObservedWSGI, request_ids
+    from bot.slack.listeners.events import message_from_event
+    from bot.wiring import build
+
+    settings = load_settings()
+    configure_logging(settings)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.StreamHandler):
+            handler.setStream(open(os.devnull, "w"))  # noqa: SIM115 - for the whole run
+    reframe = build(settings)
+    default_detector()
+    bare = bare_bolt.create_app()
+    signer = SignatureVerifier(SIGNING_SECRET)
+
+    # Ordinary messages only: event numbers that are never vents, from the 500 chat reps.
+    bodies = [event_body(i, 0) for i in range(1, args.events + 1)]
+    environs = [environ_for(body, signer) for body in bodies]
+    payloads = [json.loads(body) for body in bodies]
+    messages = [
+        message_from_event(p, p["event"], "UBOT") for p in payloads
+    ]  # what the listener gets
+    bolt_only = SlackRequestHandler(reframe.bolt)
+    observed = reframe.wsgi
+    inner = reframe.wsgi.app
+    verifier = SignatureVerifier(SIGNING_SECRET)
+    stamps = [
+        (e()["HTTP_X_SLACK_REQUEST_TIMESTAMP"], e()["HTTP_X_SLACK_SIGNATURE"]) for e in environs
+    ]
+    raws = [b.encode() for b in bodies]
+    log = logging.getLogger("bot.observability")
+
+    def wsgi_calls(app: Any) -> list[Callable[[], object]]:
+        return [partial(call_wsgi, app, make) for make in environs]
+
+    def each(function: Callable[..., object], items: list[Any]) -> list[Callable[[], object]]:
+        return [partial(function, *item) for item in items]
+
+    said = [m for m in messages if m is not None]
+    log_extra = {"team_id": "T0TEAM", "event_id": "Ev1", "kind": "message", "status": 200}
+    layers: dict[str, list[Callable[[], object]]] = {
+        "Reframe: whole WSGI app (ObservedWSGI)": wsgi_calls(observed),
+        "Reframe: without ObservedWSGI (ReframeWSGI)": wsgi_calls(inner),
+        "Reframe: Bolt's WSGI adapter only": wsgi_calls(bolt_only),
+        "Reframe: listener's work (NudgeService.on_message)": each(
+            reframe.nudges.on_message, [(m,) for m in said]
+        ),
+        "  detector alone (detect)": each(detect, [(m.text,) for m in said]),
+        "  deal channel? (ChannelDirectory, cached)": each(
+            reframe.channels.is_deal_channel, [(m.team_id, m.channel_id) for m in said]
+        ),
+        "  signature check (SignatureVerifier.is_valid)": each(
+            verifier.is_valid, [(r, s[0], s[1]) for r, s in zip(raws, stamps, strict=True)]
+        ),
+        "  JSON parse of the body (json.loads)": each(json.loads, [(b,) for b in bodies]),
+        "  request_ids (ObservedWSGI's own parse)": each(
+            request_ids, [(r, "application/json") for r in raws]
+        ),
+        "  one JSON log line (logger.info, extra)": [
+            partial(log.info, "slack request", extra=log_extra) for _ in bodies
+        ],
+        "  ObservedWSGI around an app that only answers 200": wsgi_calls(
+            ObservedWSGI(answer_200)
+        ),
+        "  request metrics (prometheus, multiprocess)": [
+            partial(slack_request, "message", 200, 0.001) for _ in bodies
+        ],
+        "bare Bolt: whole WSGI app": wsgi_calls(bare),
+    }
+    for calls in layers.values():  # warm: caches filled, every rep seen once
+        for call in calls[: CHAT_REPS * 2]:
+            call()
+    best: dict[str, float] = {}
+    for _ in range(args.rounds):
+        for name, calls in layers.items():
+            best[name] = min(best.get(name, float("inf")), per_event_us(calls))
+    print(
+        f"python {sys.version.split()[0]}; {args.events} ordinary events per layer, best of "
+        f"{args.rounds} interleaved rounds; one thread, no HTTP server; load average "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    )
+    for name, us in best.items():
+        print(f"  {us:8.1f} us  {name}")
+    if args.cprofile:
+        profile = cProfile.Profile()
+        calls = layers["Reframe: whole WSGI app (ObservedWSGI)"]
+        profile.enable()
+        for call in calls:
+            call()
+        profile.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profile, stream=out)
+        stats.sort_stats("tottime").print_stats(args.cprofile)
+        print(f"\ncProfile of the whole app, {len(calls)} events (times inflated by cProfile)")
+        print(out.getvalue())
+    reframe.shutdown()
+    fake.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
