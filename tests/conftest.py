@@ -3,6 +3,7 @@ set), the fake Slack Web API, and the app running over real HTTP."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -11,9 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, ProgrammingError
 
 from bot.config import Settings
 from bot.domain.clock import FixedClock
@@ -73,8 +74,39 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = [item for item in items if item not in sqlite_only]
 
 
+def worker_database_url(url: str, worker: str | None) -> str:
+    """The database one xdist worker uses: its own on the same server, named after
+    TEST_DATABASE_URL's (`test` -> `test_gw0`). Workers truncate tables between
+    tests, and a fault test terminates every connection to its database: sharing
+    one, they would wipe and cut off each other's tests."""
+    if worker is None:
+        return url
+    parsed = make_url(url)
+    base = parsed.database or parsed.username or "postgres"
+    return parsed.set(database=f"{base}_{worker}").render_as_string(hide_password=False)
+
+
+def _create_database_if_missing(base_url: str, url: str) -> None:
+    """Create `url`'s database, connected to `base_url`'s (which the run was given)."""
+    name = make_url(url).database
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            found = connection.scalar(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            )
+            if not found:
+                quoted = connection.dialect.identifier_preparer.quote(name)
+                # ProgrammingError: another run created it meanwhile.
+                with contextlib.suppress(ProgrammingError):
+                    connection.execute(text(f"CREATE DATABASE {quoted}"))
+    finally:
+        admin.dispose()
+
+
 def _reset_postgres(url: str) -> None:
-    """Once per run: a clean public schema, migrated to head."""
+    """Once per run (per worker): a clean public schema, migrated to head; before
+    every test, empty tables."""
     global _postgres_migrated
     db = Database.connect(url)
     try:
@@ -91,13 +123,24 @@ def _reset_postgres(url: str) -> None:
         db.dispose()
 
 
+@pytest.fixture(scope="session")
+def postgres_url(request: pytest.FixtureRequest) -> str:
+    """TEST_DATABASE_URL, or under xdist this worker's own database (created if missing)."""
+    assert POSTGRES_URL is not None
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    url = worker_database_url(POSTGRES_URL, worker)
+    if url != POSTGRES_URL:
+        _create_database_if_missing(POSTGRES_URL, url)
+    return url
+
+
 @pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database at the newest schema: SQLite file, or PostgreSQL."""
     if request.param == "postgresql":
-        assert POSTGRES_URL is not None
-        _reset_postgres(POSTGRES_URL)
-        return POSTGRES_URL
+        url: str = request.getfixturevalue("postgres_url")
+        _reset_postgres(url)
+        return url
     return f"sqlite:///{tmp_path / 'reframe.db'}"
 
 
