@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -191,6 +192,17 @@ class RunningApp:
     slack: SlackSender
     fake: FakeSlack
     clock: FixedClock
+
+    def wait_until_idle(self, timeout: float = 30) -> None:
+        """Until the work the requests answered so far started has finished: Bolt's
+        listeners after the ack, and the deliveries they hand on (which may hand on
+        more). Every request's work is queued before its answer is sent, so what has
+        not happened by then will not happen: a test can say something was not done."""
+        pools = (self.reframe.after_ack, self.reframe.background)
+        deadline = time.monotonic() + timeout
+        while not all(pool.wait_idle(0) for pool in pools * 2):
+            for pool in pools:
+                assert pool.wait_idle(max(0.0, deadline - time.monotonic())), "still working"
 
 
 @pytest.fixture
