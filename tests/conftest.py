@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -135,6 +136,19 @@ def postgres_url(request: pytest.FixtureRequest) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file at the newest schema, migrated once per run (per worker): a test
+    copies it in a tenth of a millisecond instead of migrating for 30 ms."""
+    path = tmp_path_factory.mktemp("schema") / "migrated.db"
+    database = Database.connect(f"sqlite:///{path}")
+    try:
+        upgrade(database.engine)
+    finally:
+        database.dispose()  # the last connection checkpoints the WAL into the file
+    return path
+
+
 @pytest.fixture(params=DATABASES)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database at the newest schema: SQLite file, or PostgreSQL."""
@@ -142,7 +156,17 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         url: str = request.getfixturevalue("postgres_url")
         _reset_postgres(url)
         return url
-    return f"sqlite:///{tmp_path / 'reframe.db'}"
+    path = tmp_path / "reframe.db"
+    shutil.copyfile(request.getfixturevalue("migrated_sqlite_file"), path)
+    return f"sqlite:///{path}"
+
+
+def unmigrated(database_url: str, tmp_path: Path) -> str:
+    """For a test of migrating at start: on SQLite a file that does not exist yet
+    (PostgreSQL's database is at the newest schema, as a second process finds it)."""
+    if database_url.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / 'fresh.db'}"
+    return database_url
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.conftest import unmigrated
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender
 
@@ -56,7 +57,7 @@ def test_serves_events_and_health_then_stops_cleanly(
             SLACK_BOT_TOKEN="xoxb-test",
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=fake_slack.api_url,
-            DATABASE_URL=database_url,
+            DATABASE_URL=unmigrated(database_url, tmp_path),  # it migrates at start
             PORT=str(port),
         ),
         cwd=tmp_path,
