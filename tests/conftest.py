@@ -218,15 +218,20 @@ class RunningApp:
     clock: FixedClock
 
     def wait_until_idle(self, timeout: float = 30) -> None:
-        """Until the work the requests answered so far started has finished: Bolt's
-        listeners after the ack, and the deliveries they hand on (which may hand on
-        more). Every request's work is queued before its answer is sent, so what has
-        not happened by then will not happen: a test can say something was not done."""
-        pools = (self.reframe.after_ack, self.reframe.background)
-        deadline = time.monotonic() + timeout
-        while not all(pool.wait_idle(0) for pool in pools * 2):
-            for pool in pools:
-                assert pool.wait_idle(max(0.0, deadline - time.monotonic())), "still working"
+        wait_until_idle(self.reframe, timeout)
+
+
+def wait_until_idle(reframe: Reframe, timeout: float = 30) -> None:
+    """Until the work the requests answered so far started has finished: Bolt's
+    listeners after the ack, and the deliveries they hand on (which may hand on
+    more). Every request's work is queued before its answer is sent, so what has
+    not happened by then will not happen: a test can say something was not done.
+    Unlike `background.shutdown(wait=True)`, the app goes on delivering after it."""
+    pools = (reframe.after_ack, reframe.background)
+    deadline = time.monotonic() + timeout
+    while not all(pool.wait_idle(0) for pool in pools * 2):
+        for pool in pools:
+            assert pool.wait_idle(max(0.0, deadline - time.monotonic())), "still working"
 
 
 @pytest.fixture
