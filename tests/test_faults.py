@@ -21,6 +21,7 @@ from bot.storage.models import Channel, Nudge
 from bot.web import make_http_server, serve_in_thread
 from bot.wiring import Reframe, build
 from tests.conftest import RunningApp, make_settings
+from tests.fakes.ports import free_port
 from tests.fakes.slack_api import FakeSlack, Fault
 from tests.fakes.slack_requests import SlackSender
 
@@ -225,10 +226,7 @@ class Gate:
 
     def __init__(self, upstream_port: int) -> None:
         self._upstream = upstream_port
-        probe = socket.socket()
-        probe.bind(("127.0.0.1", 0))
-        self.port = probe.getsockname()[1]
-        probe.close()
+        self.port = free_port()  # closed and opened again: not one port 0 may hand out
         self._listener: socket.socket | None = None
 
     @property
