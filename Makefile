@@ -18,7 +18,7 @@ COMPILE = $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-vers
 # The suite mostly waits (on sockets, child processes, Slack's Retry-After), so it runs in
 # more worker processes than a 2-core machine has cores (tests/conftest.py gives each its own
 # PostgreSQL database). `make test PYTEST_WORKERS=0` runs it in one process.
-PYTEST_WORKERS ?= 4
+PYTEST_WORKERS ?= 6
 
 .PHONY: run test lint bench train install lock clean
 
