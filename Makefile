@@ -15,6 +15,11 @@ UV := uv==0.13.9
 COMPILE = $(BIN)/uv pip compile pyproject.toml --quiet --universal --python-version 3.11 \
 	--generate-hashes --custom-compile-command "make lock" $(if $(UPGRADE),--upgrade)
 
+# The suite mostly waits (on sockets, child processes, Slack's Retry-After), so it runs in
+# more worker processes than a 2-core machine has cores (tests/conftest.py gives each its own
+# PostgreSQL database). `make test PYTEST_WORKERS=0` runs it in one process.
+PYTEST_WORKERS ?= 6
+
 .PHONY: run test lint bench train install lock clean
 
 # Reframe itself goes in editable and --no-deps: everything it needs is in the lock,
@@ -38,7 +43,7 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -11,16 +11,12 @@ import sys
 import time
 from pathlib import Path
 
+from tests.conftest import unmigrated
+from tests.fakes.ports import free_port
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _env(**extra: str) -> dict[str, str]:
@@ -49,14 +45,14 @@ def test_without_credentials_it_explains_what_to_set(tmp_path: Path) -> None:
 def test_serves_events_and_health_then_stops_cleanly(
     tmp_path: Path, fake_slack: FakeSlack, database_url: str
 ) -> None:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "app.py")],
         env=_env(
             SLACK_BOT_TOKEN="xoxb-test",
             SLACK_SIGNING_SECRET=SIGNING_SECRET,
             SLACK_API_URL=fake_slack.api_url,
-            DATABASE_URL=database_url,
+            DATABASE_URL=unmigrated(database_url, tmp_path),  # it migrates at start
             PORT=str(port),
         ),
         cwd=tmp_path,
@@ -97,7 +93,7 @@ def _start_fails(tmp_path: Path, fake_slack: FakeSlack, **env: str) -> str:
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": fake_slack.api_url,
-        "PORT": str(_free_port()),
+        "PORT": str(free_port()),
         **env,
     }
     result = subprocess.run(

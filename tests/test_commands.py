@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import select
 
 from bot.slack.commands import CommandReply, CommandRequest, CommandRouter
@@ -71,7 +69,7 @@ def test_channel_on_makes_any_channel_a_deal_channel_and_mode_thread(
     fake.add_channel("C0GENERAL", "general", creator="U0REP")
     vent = "their procurement lead is a clown, no one over there can stand him"
     s.message(vent, channel="C0GENERAL", ts="1.1")
-    time.sleep(0.2)
+    running_app.wait_until_idle()
     assert fake.calls("chat.postEphemeral") == []
     assert "listens" in _texts(s.command("channel on", channel="C0GENERAL").json())
     made_visible = s.command("channel mode thread", channel="C0GENERAL").json()
@@ -82,7 +80,7 @@ def test_channel_on_makes_any_channel_a_deal_channel_and_mode_thread(
     assert call.params["channel"] == "C0GENERAL" and call.params["thread_ts"] == "1.2"
     assert "no longer listens" in _texts(s.command("channel off", channel="C0GENERAL").json())
     s.message(vent, channel="C0GENERAL", ts="1.3", user="U0OTHER")
-    time.sleep(0.3)
+    running_app.wait_until_idle()
     assert len(fake.calls("chat.postMessage")) == 1
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import WIPE_ANYWAY, unsafe_test_database
+from tests.conftest import WIPE_ANYWAY, unsafe_test_database, worker_database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
@@ -53,6 +53,16 @@ def test_only_the_explicit_override_lets_any_database_through() -> None:
     assert unsafe_test_database(url, {WIPE_ANYWAY: "1"}) is None
     for value in ("", "0", "yes", "true"):
         assert unsafe_test_database(url, {WIPE_ANYWAY: value}) is not None
+
+
+@pytest.mark.parametrize("name", ["test", "reframe_test", "test-ci"])
+def test_each_xdist_worker_gets_its_own_database_named_for_tests(name: str) -> None:
+    url = f"postgresql+psycopg://postgres:pw@127.0.0.1:5432/{name}?connect_timeout=3"
+    assert worker_database_url(url, None) == url  # not under xdist: the database given
+    mine = worker_database_url(url, "gw0")
+    assert mine == f"postgresql+psycopg://postgres:pw@127.0.0.1:5432/{name}_gw0?connect_timeout=3"
+    assert mine != worker_database_url(url, "gw1")
+    assert unsafe_test_database(mine, {}) is None
 
 
 def test_the_suite_stops_at_start_without_touching_the_database() -> None:

@@ -19,6 +19,9 @@ from bot.domain.detection.features import message_features, model_text
 from bot.domain.detection.head import HEAD_FILE, Head
 from bot.training import detector as training
 
+# One xdist worker for the module: the head is retrained once (about 10 s of CPU), not per worker.
+pytestmark = pytest.mark.xdist_group("retrained_head")
+
 MAX_HEAD_BYTES = 5_000_000
 # Retraining on the same machine kind gives the same file; across BLAS builds float sums may
 # differ in the last bits, so scores are compared with this tolerance, decisions exactly

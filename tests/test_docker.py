@@ -18,6 +18,9 @@ import yaml
 from bot.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
+# One xdist worker for the module: the fresh install (a venv and a pip install, about 3 s)
+# is made once, not by every worker that runs one of its tests.
+pytestmark = pytest.mark.xdist_group("fresh_install")
 
 
 def dockerfile() -> list[tuple[str, str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -58,7 +57,7 @@ def test_pause_for_a_week_silences_the_rep_then_lifts(running_app: RunningApp) -
         assert rep is not None and rep.nudges_paused_until is not None
     app.clock.advance(timedelta(days=2))
     app.slack.message("they always drag everything out, every single time", ts="10.2")
-    time.sleep(0.3)
+    app.wait_until_idle()
     assert len(app.fake.calls("chat.postEphemeral")) == 1
     app.clock.advance(timedelta(days=6))
     app.slack.message("they always drag everything out, every single time", ts="10.3")

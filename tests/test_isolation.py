@@ -3,8 +3,6 @@ coincide (the same channel or user id in two workspaces, as in Enterprise Grid).
 
 from __future__ import annotations
 
-import time
-
 from sqlalchemy import select
 
 from bot.slack.listeners.privacy import FORGET_CONFIRM
@@ -89,7 +87,7 @@ def test_channel_settings_in_one_workspace_do_not_reach_the_other(
 
     [posted] = app.fake.wait_for("chat.postMessage")
     assert posted.params["thread_ts"] == "1.2"
-    time.sleep(0.2)
+    app.wait_until_idle()
     assert nudges_of(app, TEAM_A) == []
     assert app.fake.calls("chat.postEphemeral") == []
     status_a = app.slack.command("channel status", team=TEAM_A).json()["text"]

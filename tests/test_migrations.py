@@ -15,6 +15,7 @@ from sqlalchemy import inspect
 from bot.storage.db import Database
 from bot.storage.migrate import alembic_config, downgrade, upgrade
 from bot.storage.models import Base
+from tests.conftest import unmigrated
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,6 +42,7 @@ def test_down_to_base_and_up_again(db: Database) -> None:
 
 def test_processes_starting_together_migrate_once(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """Several processes run `db upgrade` at once (on SQLite, from an empty file)."""
+    database_url = unmigrated(database_url, tmp_path)
     env = {**os.environ, "DATABASE_URL": database_url}
     processes = [
         subprocess.Popen(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -181,7 +180,7 @@ def test_an_event_from_a_workspace_that_never_installed_does_nothing(
     reply = vent_from(oauth_app, "T0STRANGER")
 
     assert reply.status == 200  # Bolt answers, so Slack does not retry forever
-    time.sleep(0.2)
+    oauth_app.wait_until_idle()
     assert oauth_app.fake.calls("chat.postEphemeral") == []
     with oauth_app.reframe.db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(Nudge)) == 0
@@ -227,7 +226,7 @@ def test_uninstall_deletes_tokens_and_data_and_stops_answering(oauth_app: Runnin
     # Bolt no longer finds an installation for the workspace: nothing is handled.
     oauth_app.fake.reset()
     vent_from(oauth_app, NEW_TEAM, ts="1700000000.000999")
-    time.sleep(0.2)
+    oauth_app.wait_until_idle()
     assert oauth_app.fake.calls("chat.postEphemeral") == []
 
 

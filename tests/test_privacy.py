@@ -18,7 +18,7 @@ from bot.storage.db import Database
 from bot.storage.models import Channel, Checkin, Nudge, Rep
 from bot.web import make_http_server, serve_in_thread
 from bot.wiring import build
-from tests.conftest import RunningApp, make_settings
+from tests.conftest import RunningApp, make_settings, wait_until_idle
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackSender
 
@@ -451,7 +451,7 @@ def test_forget_me_leaves_the_rep_out_in_every_process_until_they_opt_in(
         assert a.slack.message(VENT, ts="1700000400.000003").status == 200
         c_app.checkins.on_rep_seen(TEAM_A, REP)
         for process in (a.reframe, b_app):
-            process.background.shutdown(wait=True)
+            wait_until_idle(process)  # not shut down: A nudges the rep once they are back
         row = rep_row(a.reframe.db)
         assert row is not None and row.opted_out_at is not None
         assert (row.checkins_enrolled_at, row.tz, row.checkin_time) == (None, None, None)
@@ -463,7 +463,8 @@ def test_forget_me_leaves_the_rep_out_in_every_process_until_they_opt_in(
         assert back is not None and back.opted_out_at is None
         assert back.checkins_enrolled_at is not None
         assert a.slack.message(VENT, ts="1700000400.000004").status == 200
-        fake_slack.wait_for("chat.postEphemeral")
+        [nudge] = fake_slack.wait_for("chat.postEphemeral")
+        assert nudge.params["user"] == REP
     finally:
         server.shutdown()
         server.server_close()

@@ -8,7 +8,6 @@ import json
 import os
 import runpy
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from bot.storage.models import Nudge
 from bot.web import make_http_server, serve_in_thread
 from bot.wiring import Reframe, build
 from tests.conftest import make_settings
+from tests.fakes.ports import free_port
 from tests.fakes.slack_api import FakeSlack, Fault
 from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender
 
@@ -106,12 +106,6 @@ def test_two_instances_on_one_database_never_double(
 # -- real processes ---------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _env(fake: FakeSlack, database_url: str, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
     env.update(
@@ -182,7 +176,7 @@ def _stop(process: subprocess.Popen[str]) -> str:
 def test_sigterm_during_a_slow_delivery_finishes_it(
     command: list[str], tmp_path: Path, fake_slack: FakeSlack, db: Database, database_url: str
 ) -> None:
-    port = _free_port()
+    port = free_port()
     fake_slack.fail("chat.postEphemeral", Fault(200, delay=2.0))
     env = _env(fake_slack, database_url, port, WEB_CONCURRENCY="2")
     args = [str(ROOT / "app.py")] if command == ["app.py"] else command
@@ -211,7 +205,7 @@ def test_scheduler_role_delivers_what_the_web_left_pending(
     )
     reframe.shutdown()
     assert nudge_id is not None
-    port = _free_port()
+    port = free_port()
     env = _env(fake_slack, database_url, port, SCHEDULER_TICK_SECONDS="1")
     process = _start(["-m", "bot", "scheduler"], env, tmp_path)
     try:
@@ -353,7 +347,7 @@ def test_role_logs_are_json_lines_without_per_tick_or_token_noise(
 ) -> None:
     """LOG_FORMAT=json: gunicorn's own lines too. No line per scheduler tick, and no
     Bolt warning that the token is unused (it is: the client carries it)."""
-    port = _free_port()
+    port = free_port()
     env = _env(fake_slack, database_url, port, LOG_FORMAT="json", SCHEDULER_TICK_SECONDS="1")
     process = _start(["-m", "bot", role], env, tmp_path)
     try:

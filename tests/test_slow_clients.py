@@ -18,9 +18,10 @@ from bot.domain.clock import FixedClock
 from bot.web import make_http_server, serve_in_thread
 from bot.wiring import build
 from tests.conftest import make_settings
+from tests.fakes.ports import free_port
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackSender
-from tests.test_roles import _env, _free_port, _start, _stop, _wait_healthy
+from tests.test_roles import _env, _start, _stop, _wait_healthy
 
 VENT = "their DM is a jerk tbh, he'll never give us a shot"
 SLOW_CLIENTS = 50
@@ -159,7 +160,7 @@ def test_a_request_sent_in_pieces_within_the_limit_is_served(
 def test_gunicorn_web_role_cuts_off_trickling_clients(
     tmp_path: Path, fake_slack: FakeSlack, database_url: str
 ) -> None:
-    port = _free_port()
+    port = free_port()
     # Few threads, so that 50 slow clients would take all of them for good.
     env = _env(
         fake_slack,

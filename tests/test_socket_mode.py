@@ -18,11 +18,12 @@ from bot.domain.clock import FixedClock
 from bot.socket_mode import SocketModeLink
 from bot.wiring import build
 from tests.conftest import make_settings
+from tests.fakes.ports import free_port
 from tests.fakes.slack_api import FakeSlack, Fault
 from tests.fakes.slack_requests import SlackSender
 from tests.fakes.slack_socket import FakeSocketMode
 from tests.test_app_process import _lines, _start_fails
-from tests.test_roles import ROOT, _env, _free_port, _start, _stop, _wait_healthy
+from tests.test_roles import ROOT, _env, _start, _stop, _wait_healthy
 
 APP_TOKEN = "xapp-1-A0APP-1234-socketsecretvalue"
 VENT = "their DM is a jerk tbh, he'll never give us a shot"
@@ -60,8 +61,8 @@ def test_an_app_token_slack_refuses_stops_the_start_in_one_line(
 def test_a_refused_websocket_is_not_reported_as_connected(
     tmp_path: Path, fake_slack: FakeSlack, database_url: str
 ) -> None:
-    fake_slack.serve_socket_mode_at(f"ws://127.0.0.1:{_free_port()}/link/?ticket=t")
-    port = _free_port()
+    fake_slack.serve_socket_mode_at(f"ws://127.0.0.1:{free_port()}/link/?ticket=t")
+    port = free_port()
     env = _env(fake_slack, database_url, port, SLACK_APP_TOKEN=APP_TOKEN)
     process = _start([str(ROOT / "app.py")], env, tmp_path)
     try:
@@ -82,7 +83,7 @@ def test_socket_mode_answers_events_and_is_ready_once_connected(
     tmp_path: Path, fake_slack: FakeSlack, database_url: str, socket_server: FakeSocketMode
 ) -> None:
     fake_slack.serve_socket_mode_at(socket_server.url)
-    port = _free_port()
+    port = free_port()
     env = _env(fake_slack, database_url, port, SLACK_APP_TOKEN=APP_TOKEN)
     process = _start([str(ROOT / "app.py")], env, tmp_path)
     try:
