@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bot.runner import main
+from bot.processes.runner import main
 
 if __name__ == "__main__":
     sys.exit(main())

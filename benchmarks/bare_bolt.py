@@ -1,6 +1,6 @@
 """The yardstick for `python -m benchmarks.load`: a Bolt app that only acks events.
 
-    gunicorn --config python:bot.gunicorn_conf 'benchmarks.bare_bolt:create_app()'
+    gunicorn --config python:bot.processes.gunicorn_conf 'benchmarks.bare_bolt:create_app()'
 
 Served exactly like Reframe's web role (same gunicorn config, so the same worker
 class, worker and thread counts, bind and logging), through Bolt's WSGI adapter,

@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             "DATABASE_URL": database_url,
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "INFO",
-            # As in gunicorn (bot/gunicorn_conf.py): metrics in multiprocess mode.
+            # As in gunicorn (bot/processes/gunicorn_conf.py): metrics in multiprocess mode.
             "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="reframe-metrics-"),
         }
     )
@@ -123,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import bare_bolt
     from bot.config import configure_logging, load_settings
     from bot.domain.detection import default_detector, detect
-    from bot.metrics import slack_request
-    from bot.observability import ObservedWSGI, request_ids
+    from bot.observability.logs import ObservedWSGI, request_ids
+    from bot.observability.metrics import slack_request
     from bot.slack.listeners.events import message_from_event
     from bot.wiring import build
 
@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         (e()["HTTP_X_SLACK_REQUEST_TIMESTAMP"], e()["HTTP_X_SLACK_SIGNATURE"]) for e in environs
     ]
     raws = [b.encode() for b in bodies]
-    log = logging.getLogger("bot.observability")
+    log = logging.getLogger("bot.observability.logs")
 
     def wsgi_calls(app: Any) -> list[Callable[[], object]]:
         return [partial(call_wsgi, app, make) for make in environs]
@@ -184,9 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         "  one JSON log line (logger.info, extra)": [
             partial(log.info, "slack request", extra=log_extra) for _ in bodies
         ],
-        "  ObservedWSGI around an app that only answers 200": wsgi_calls(
-            ObservedWSGI(answer_200)
-        ),
+        "  ObservedWSGI around an app that only answers 200": wsgi_calls(ObservedWSGI(answer_200)),
         "  request metrics (prometheus, multiprocess)": [
             partial(slack_request, "message", 200, 0.001) for _ in bodies
         ],

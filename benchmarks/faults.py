@@ -311,9 +311,7 @@ def run(rate: float, duration: float, vent_every: int, restart: bool) -> int:
     wait_ready(port, web, logs / "web.log")
     set_thread_channels(database_url)
     # The scheduler serves its own /healthz: on a port of its own.
-    scheduler = start_role(
-        "scheduler", env | {"PORT": str(_free_port())}, logs / "scheduler.log"
-    )
+    scheduler = start_role("scheduler", env | {"PORT": str(_free_port())}, logs / "scheduler.log")
     timeline: list[str] = []
     try:
         out: Any = mp.get_context("spawn").Queue()

@@ -3,7 +3,7 @@
     python -m benchmarks.load [--rates 200,400,800,1200,1600,2000,3000] [--duration 10]
                               [--repeats 2] [--workers 2] [--threads 8] [--vent-every 10]
 
-Starts, with the same gunicorn settings (bot/gunicorn_conf.py: worker class,
+Starts, with the same gunicorn settings (bot/processes/gunicorn_conf.py: worker class,
 workers, threads, bind, logging), two servers on loopback:
 
 - **bare**: benchmarks/bare_bolt.py, a Bolt app that only acks (Bolt's WSGI
@@ -88,7 +88,7 @@ HOLD_P99_MS = 250.0
 ANSWER_TIMEOUT = 10.0  # the generator gives up on an answer after this long
 SEND_GRACE = 0.5  # an event this late past the step's end is not sent at all
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-# What each server's worker logs once its app is built (bot/web_app.py, bare_bolt.py).
+# What each server's worker logs once its app is built (bot/processes/web_app.py, bare_bolt.py).
 READY = {"reframe": "web worker ready", "bare": "bare worker ready"}
 
 
@@ -538,7 +538,7 @@ def _servers(
     }
     for name in ("PROMETHEUS_MULTIPROC_DIR", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID"):
         env.pop(name, None)
-    from bot.roles import GUNICORN_CONFIG
+    from bot.processes.roles import GUNICORN_CONFIG
 
     bare = [
         sys.executable,
@@ -965,8 +965,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
     print(
-        f"gunicorn: bot/gunicorn_conf.py for both, {args.workers} workers x {args.threads} "
-        "threads; "
+        f"gunicorn: bot/processes/gunicorn_conf.py for both, {args.workers} workers x "
+        f"{args.threads} threads; "
         f"{args.duration:.0f} s per step; 1 in {args.vent_every} a vent; "
         f"{args.connections} keep-alive connections"
     )

@@ -66,7 +66,7 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///reframe.db"
     port: int = Field(default=3000, ge=1, le=65535)
-    # The `web` role's gunicorn (bot/gunicorn_conf.py): worker processes, threads in
+    # The `web` role's gunicorn (bot/processes/gunicorn_conf.py): worker processes, threads in
     # each, and the seconds a stopping worker has to finish requests and deliveries.
     web_concurrency: int = Field(default=2, ge=1)
     web_threads: int = Field(default=8, ge=1)
@@ -333,7 +333,7 @@ def get_settings() -> Settings:
 
 
 def configure_logging(settings: Settings) -> None:
-    from bot.observability import configure_log_format
+    from bot.observability.logs import configure_log_format
 
     logging.basicConfig(level=settings.log_level)
     logging.getLogger().setLevel(settings.log_level)

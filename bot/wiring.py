@@ -16,15 +16,16 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.models.views import View
 
-from bot import metrics
 from bot.config import Settings
 from bot.domain.clock import Clock, SystemClock
 from bot.domain.cooldown import CooldownPolicy
 from bot.domain.questions import QuestionLibrary
 from bot.domain.schedule import WeeklySchedule, parse_time
 from bot.domain.workspace_settings import WorkspaceConfig
-from bot.observability import ObservedWSGI
-from bot.scheduler import Job, build_scheduler
+from bot.observability import metrics
+from bot.observability.logs import ObservedWSGI
+from bot.processes.scheduler import Job, build_scheduler
+from bot.processes.web import ReframeWSGI
 from bot.services.background import BackgroundWork
 from bot.services.channels import ChannelDirectory
 from bot.services.checkins import CheckinDelivery, CheckinService
@@ -49,7 +50,6 @@ from bot.slack.settings_blocks import build_settings_home_blocks
 from bot.storage import migrate
 from bot.storage.db import Database
 from bot.storage.pacing import SharedPostPacer
-from bot.web import ReframeWSGI
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +126,7 @@ def build(
     # One bot token, or (OAuth) each workspace's token from the installation store.
     slack = build_slack_access(settings, engine=db.engine, clock=clock)
     # What each workspace's admins chose in App Home, over the environment's defaults.
-    workspace = WorkspaceSettingsService(
-        db=db, clock=clock, defaults=workspace_defaults(settings)
-    )
+    workspace = WorkspaceSettingsService(db=db, clock=clock, defaults=workspace_defaults(settings))
     gateway = SlackGateway(
         background=slack.background,
         interactive=slack.interactive,
@@ -438,9 +436,7 @@ def cooldown_policy(config: WorkspaceConfig) -> CooldownPolicy:
 def digest_config(config: WorkspaceConfig, settings: Settings) -> DigestConfig:
     """A workspace's digest: its channel (or none), the managers it DMs, its day, time
     and k."""
-    destinations = tuple(
-        d for d in (config.digest_channel, *sorted(config.digest_dm_users)) if d
-    )
+    destinations = tuple(d for d in (config.digest_channel, *sorted(config.digest_dm_users)) if d)
     return DigestConfig(
         schedule=WeeklySchedule(
             weekday=config.digest_weekday, at=config.digest_time, tz=settings.digest_tz

@@ -20,9 +20,9 @@ from sqlalchemy.exc import ArgumentError, ProgrammingError
 
 from bot.config import Settings
 from bot.domain.clock import FixedClock
+from bot.processes.web import make_http_server, serve_in_thread
 from bot.storage.db import Database
 from bot.storage.migrate import upgrade
-from bot.web import make_http_server, serve_in_thread
 from bot.wiring import Reframe, build
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender

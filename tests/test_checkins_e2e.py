@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot import metrics
-from bot.cli import main as cli_main
 from bot.domain.schedule import WeeklySchedule, next_occurrence
+from bot.observability import metrics
+from bot.processes.cli import main as cli_main
 from bot.slack.checkin_blocks import NOTE_BLOCK, NOTE_INPUT, NOTE_VIEW, THE_QUESTION
 from bot.storage.models import Checkin, Rep
 from tests.conftest import RunningApp, make_settings

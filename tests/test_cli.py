@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.cli import classify_stream, main
 from bot.domain.questions import QuestionLibrary
+from bot.processes.cli import classify_stream, main
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,8 +43,11 @@ def test_classify_reports_json_that_python_refuses_and_goes_on() -> None:
     number past Python's digit limit, RecursionError for deep nesting) is a bad line
     like any other: it gets its error object and the stream goes on."""
     source = io.StringIO(
-        '{"id": ' + "1" * 5000 + ', "text": "x"}\n'
-        + "[" * 100_000 + "\n"
+        '{"id": '
+        + "1" * 5000
+        + ', "text": "x"}\n'
+        + "[" * 100_000
+        + "\n"
         + '{"id": 3, "text": "pricing call moved to Friday"}\n'
     )
     sink = io.StringIO()

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.cli import main as cli_main
 from bot.config import SettingsError, load_settings
 from bot.domain.clock import FixedClock
 from bot.domain.questions import QuestionLibrary
@@ -29,11 +28,12 @@ from bot.domain.schedule import (
     shift_week,
     week_of,
 )
+from bot.processes.cli import main as cli_main
+from bot.processes.web import make_http_server, serve_in_thread
 from bot.services.digest import DigestService
 from bot.slack.digest_blocks import DigestWording, build_digest_blocks, render_text
 from bot.storage.db import Database
 from bot.storage.models import Checkin, DigestPost, Nudge, Rep
-from bot.web import make_http_server, serve_in_thread
 from bot.wiring import Reframe, build
 from tests.conftest import make_settings
 from tests.fakes.slack_api import FakeSlack, Fault

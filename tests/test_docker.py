@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import build_parser
+from bot.processes.cli import build_parser
 
 ROOT = Path(__file__).resolve().parents[1]
 # One xdist worker for the module: the fresh install (a venv and a pip install, about 3 s)
@@ -232,7 +232,9 @@ def _run_in_image(work: Path, *args: str, **env: str) -> subprocess.CompletedPro
 
 def test_fresh_install_imports_from_its_own_site_packages(fresh_install: Path) -> None:
     result = _run_in_image(
-        fresh_install, "-c", "import bot.roles, bot.gunicorn_conf; print(bot.__file__)"
+        fresh_install,
+        "-c",
+        "import bot.processes.roles, bot.processes.gunicorn_conf; print(bot.__file__)",
     )
     assert result.returncode == 0, result.stderr
     assert str(fresh_install / "venv") in result.stdout

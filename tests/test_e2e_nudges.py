@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.domain.clock import FixedClock
+from bot.processes.web import make_http_server, serve_in_thread
 from bot.storage.models import Nudge
-from bot.web import make_http_server, serve_in_thread
 from bot.wiring import build
 from tests.conftest import RunningApp, make_settings
 from tests.fakes.slack_api import FakeSlack, Fault

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from bot.domain.clock import FixedClock
+from bot.processes.web import make_http_server, serve_in_thread
 from bot.storage.models import Channel, Nudge
-from bot.web import make_http_server, serve_in_thread
 from bot.wiring import Reframe, build
 from tests.conftest import RunningApp, make_settings
 from tests.fakes.ports import free_port

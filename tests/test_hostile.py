@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from bot.processes.web import make_http_server, serve_in_thread
 from bot.slack.checkin_blocks import NOTE_VIEW
 from bot.storage.models import Nudge, Rep
-from bot.web import make_http_server, serve_in_thread
 from bot.wiring import Reframe, build
 from tests.conftest import make_settings
 from tests.fakes.slack_api import FakeSlack

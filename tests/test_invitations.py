@@ -13,9 +13,9 @@ import pytest
 
 from bot.domain.clock import FixedClock
 from bot.domain.schedule import WeeklySchedule, next_occurrence
+from bot.processes.web import make_http_server, serve_in_thread
 from bot.slack.checkin_blocks import INVITE_DECLINE, INVITE_JOIN
 from bot.storage.models import Rep
-from bot.web import make_http_server, serve_in_thread
 from bot.wiring import Reframe, build
 from tests.conftest import RunningApp, make_settings
 from tests.fakes.slack_api import Call, FakeSlack, Fault

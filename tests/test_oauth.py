@@ -18,8 +18,8 @@ from cryptography.fernet import Fernet
 from sqlalchemy import func, select
 
 from bot.domain.clock import FixedClock
+from bot.processes.web import make_http_server, serve_in_thread
 from bot.storage.models import Nudge, bots_table, installations_table
-from bot.web import make_http_server, serve_in_thread
 from bot.wiring import build
 from tests.conftest import RunningApp, make_settings
 from tests.fakes.slack_api import FakeSlack, Fault
@@ -250,9 +250,7 @@ def test_install_page_keeps_a_team_id_and_drops_anything_else(
 def test_slack_not_answering_the_code_exchange_gets_a_page_saying_to_try_again(
     database_url: str, fake_slack: FakeSlack, clock: FixedClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with running_oauth_app(
-        database_url, fake_slack, clock, slack_oauth_timeout_seconds=0.5
-    ) as app:
+    with running_oauth_app(database_url, fake_slack, clock, slack_oauth_timeout_seconds=0.5) as app:
         start = start_install(app)
         app.fake.add_oauth_code("code-slow", team_id=NEW_TEAM, token=NEW_TOKEN)
         app.fake.fail("oauth.v2.access", Fault(200, delay=3.0))  # past the client's timeout

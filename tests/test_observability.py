@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import make_url, text
 
-from bot import metrics
 from bot.domain.clock import FixedClock
-from bot.observability import METRIC_KINDS, JsonFormatter, configure_log_format
+from bot.observability import metrics
+from bot.observability.logs import METRIC_KINDS, JsonFormatter, configure_log_format
+from bot.processes.web import make_http_server, serve_in_thread
 from bot.storage.db import Database
-from bot.web import make_http_server, serve_in_thread
 from bot.wiring import build
 from tests.conftest import RunningApp, make_settings
 from tests.fakes.slack_api import FakeSlack
@@ -78,9 +78,7 @@ def test_refused_requests_are_logged_without_trusting_their_kind(
     forged = running_app.slack.post(body, "application/json", signature="v0=" + "0" * 64)
     assert forged.status == 401
     [request] = [
-        json.loads(line)
-        for line in json_logs.getvalue().splitlines()
-        if '"slack request"' in line
+        json.loads(line) for line in json_logs.getvalue().splitlines() if '"slack request"' in line
     ]
     assert request["kind"] == "refused" and request["status"] == 401
 
@@ -151,9 +149,7 @@ def test_a_refused_request_leaves_no_trace_of_its_words(
         }
     )
     if how == "wrong secret":
-        reply = SlackSender(running_app.url, secret="not-the-secret").post(
-            body, "application/json"
-        )
+        reply = SlackSender(running_app.url, secret="not-the-secret").post(body, "application/json")
     elif how == "stale":
         reply = running_app.slack.post(body, "application/json", timestamp=1_600_000_000)
     else:

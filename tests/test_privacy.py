@@ -10,13 +10,13 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from bot.cli import main as cli_main
 from bot.domain.clock import FixedClock
+from bot.processes.cli import main as cli_main
+from bot.processes.web import make_http_server, serve_in_thread
 from bot.services.privacy import Deleted, PrivacyService, parse_age
 from bot.slack.listeners.privacy import FORGET_CANCEL, FORGET_CONFIRM
 from bot.storage.db import Database
 from bot.storage.models import Channel, Checkin, Nudge, Rep
-from bot.web import make_http_server, serve_in_thread
 from bot.wiring import build
 from tests.conftest import RunningApp, make_settings, wait_until_idle
 from tests.fakes.slack_api import FakeSlack

@@ -20,9 +20,9 @@ import pytest
 from sqlalchemy import select
 
 from bot.domain.clock import FixedClock
+from bot.processes.web import make_http_server, serve_in_thread
 from bot.storage.db import Database
 from bot.storage.models import Nudge
-from bot.web import make_http_server, serve_in_thread
 from bot.wiring import Reframe, build
 from tests.conftest import make_settings
 from tests.fakes.ports import free_port
@@ -30,7 +30,7 @@ from tests.fakes.slack_api import FakeSlack, Fault
 from tests.fakes.slack_requests import SIGNING_SECRET, SlackSender
 
 ROOT = Path(__file__).resolve().parents[1]
-GUNICORN_CONF = ROOT / "bot" / "gunicorn_conf.py"
+GUNICORN_CONF = ROOT / "bot" / "processes" / "gunicorn_conf.py"
 VENT = "their DM is a jerk tbh, he'll never give us a shot"
 
 
@@ -227,7 +227,7 @@ def test_scheduler_role_delivers_what_the_web_left_pending(
 def test_web_workers_build_the_app_without_a_scheduler(
     monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, db: Database, database_url: str
 ) -> None:
-    from bot import web_app
+    from bot.processes import web_app
 
     for key, value in _env(fake_slack, database_url, 3000).items():
         monkeypatch.setenv(key, value)
@@ -245,7 +245,7 @@ def test_gunicorn_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("PORT", "8123")
     monkeypatch.setenv("WEB_CONCURRENCY", "5")
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "/tmp/reframe-test-metrics")
-    import bot.gunicorn_conf as conf
+    import bot.processes.gunicorn_conf as conf
 
     conf = importlib.reload(conf)
     assert conf.bind == "0.0.0.0:8123"
@@ -278,7 +278,8 @@ def test_gunicorn_settings_are_the_settings_objects(
     monkeypatch.setenv("WEB_CONCURRENCY", "4")
     conf = runpy.run_path(str(GUNICORN_CONF))
     assert [conf[name] for name in names] == ["0.0.0.0:3000", 4, 3, 12]
-    assert conf["logconfig_dict"]["formatters"]["json"]["()"] == "bot.observability.JsonFormatter"
+    formatter = conf["logconfig_dict"]["formatters"]["json"]["()"]
+    assert formatter == "bot.observability.logs.JsonFormatter"
 
 
 def test_role_commands_refuse_to_start_without_credentials(tmp_path: Path) -> None:
@@ -326,7 +327,7 @@ def test_a_signal_caught_by_another_thread_still_stops_the_process() -> None:
     # The kernel may hand SIGTERM to any thread; the main thread must still see it.
     script = (
         "import signal, threading\n"
-        "from bot.roles import stop_on_signals, wait_for\n"
+        "from bot.processes.roles import stop_on_signals, wait_for\n"
         "stop = stop_on_signals()\n"
         "def other() -> None:\n"
         "    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)\n"

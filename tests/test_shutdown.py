@@ -34,9 +34,7 @@ def test_a_stop_during_a_long_send_ends_promptly_and_loses_nothing(
     database_url: str, fake_slack: FakeSlack, clock: FixedClock
 ) -> None:
     # 100 check-ins at 4 a second would take 25 s to send: longer than a container's grace.
-    slow = make_settings(
-        database_url, fake_slack, checkin_post_rate=4.0, checkin_join_mode="auto"
-    )
+    slow = make_settings(database_url, fake_slack, checkin_post_rate=4.0, checkin_join_mode="auto")
     first = build(slow, clock=clock)
     for user in REPS:
         fake_slack.add_user(user, tz="UTC")

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import metrics
 from bot.domain.clock import FixedClock
-from bot.web import make_http_server, serve_in_thread
+from bot.observability import metrics
+from bot.processes.web import make_http_server, serve_in_thread
 from bot.wiring import build
 from tests.conftest import make_settings
 from tests.fakes.ports import free_port

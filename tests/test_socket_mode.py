@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.domain.clock import FixedClock
-from bot.socket_mode import SocketModeLink
+from bot.processes.socket_mode import SocketModeLink
 from bot.wiring import build
 from tests.conftest import make_settings
 from tests.fakes.ports import free_port

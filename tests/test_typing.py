@@ -51,7 +51,7 @@ def test_the_domain_gets_every_flag_strict_would_give_it() -> None:
 
 def test_strictness_stays_in_the_domain_and_mypy_checks_bot() -> None:
     options = project_options()
-    outside = options.clone_for_module("bot.cli")
+    outside = options.clone_for_module("bot.processes.cli")
     assert not outside.disallow_untyped_calls and not outside.warn_return_any
     assert outside.check_untyped_defs and outside.warn_unused_ignores
     assert options.files == ["bot"]

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from bot.cli import main as cli_main
 from bot.domain.schedule import shift_week, week_of
 from bot.domain.workspace_settings import SettingsInvalid, changes, parse_submission
+from bot.processes.cli import main as cli_main
 from bot.slack.settings_blocks import SETTINGS_EDIT, SETTINGS_VIEW
 from bot.storage.models import Nudge, Rep, SettingsChange, WorkspaceSettings
 from bot.wiring import workspace_defaults

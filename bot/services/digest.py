@@ -422,9 +422,7 @@ class DigestService:
             if not self._update(claim, delivered=",".join(delivered)):
                 return  # another process took the claim over: it owns the rest
         if not failures:
-            self._update(
-                claim, status=DigestState.SENT, sent_at=self._clock.now(), last_error=None
-            )
+            self._update(claim, status=DigestState.SENT, sent_at=self._clock.now(), last_error=None)
             tick.posted.append((claim.team_id, claim.week))
             log.info("team digest posted", extra={"team_id": claim.team_id, "week": claim.week})
             return

@@ -18,13 +18,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, case, or_, select, true, update
 from sqlalchemy.orm import Session
 
-from bot import metrics
 from bot.domain.clock import Clock
 from bot.domain.cooldown import CooldownPolicy
 from bot.domain.detection import Detection, detect
 from bot.domain.questions import QuestionLibrary, move_scores
 from bot.domain.statuses import DeliveryMode, NudgeFeedback, NudgeState, NudgeTrigger
 from bot.domain.traps import Trap
+from bot.observability import metrics
 from bot.services.channels import ChannelDirectory
 from bot.services.ports import DeliveryFailed, NudgeSender, OutgoingNudge
 from bot.storage import repos

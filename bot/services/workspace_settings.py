@@ -96,9 +96,7 @@ class WorkspaceSettingsService:
 
     # -- changing -------------------------------------------------------------
 
-    def update(
-        self, team_id: str, user_id: str, submitted: dict[str, str | None]
-    ) -> list[Change]:
+    def update(self, team_id: str, user_id: str, submitted: dict[str, str | None]) -> list[Change]:
         """Apply a settings admin's submission; raises SettingsInvalid. Returns what
         changed, each change recorded with who and when."""
         now = self._clock.now()

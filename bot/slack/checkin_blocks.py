@@ -207,9 +207,7 @@ def build_note_modal(content: CheckinContent, checkin: CheckinView) -> View:
                     placeholder=PlainTextObject(text=content.note["placeholder"]),
                 ),
             ),
-            ContextBlock(
-                elements=[_md(f"The {week_label(checkin.week)}. Only you can see this.")]
-            ),
+            ContextBlock(elements=[_md(f"The {week_label(checkin.week)}. Only you can see this.")]),
         ],
     )
 
@@ -251,8 +249,7 @@ def build_invitation_answered_blocks(*, joined: bool, schedule: str) -> list[Blo
         f"You're in. Your first check-in comes {schedule}; "
         "change the day and time with `/reframe checkin fri 4:30pm`."
         if joined
-        else "No check-ins, then. I won't ask again; `/reframe checkin on` if you change "
-        "your mind."
+        else "No check-ins, then. I won't ask again; `/reframe checkin on` if you change your mind."
     )
     return [SectionBlock(text=_md(text))]
 

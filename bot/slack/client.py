@@ -21,8 +21,8 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
-from bot import metrics
 from bot.domain.statuses import DeliveryMode
+from bot.observability import metrics
 from bot.services.ports import DeliveryFailed, OutgoingNudge, SlackUnavailable
 from bot.slack.blocks import build_nudge_blocks
 
@@ -154,7 +154,10 @@ def build_web_client(
     """
     # slack-sdk annotates timeout as int; it hands it to urllib, which takes a float.
     client = WebClient(
-        token=token, base_url=base_url, timeout=timeout, logger=logger  # type: ignore[arg-type]
+        token=token,
+        base_url=base_url,
+        timeout=timeout,  # type: ignore[arg-type]
+        logger=logger,
     )
     if not retries:
         client.retry_handlers = []

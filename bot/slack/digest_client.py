@@ -9,8 +9,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
-from bot import metrics
 from bot.domain.digest import Digest
+from bot.observability import metrics
 from bot.services.ports import DeliveryFailed
 from bot.slack.client import delivery_failure
 from bot.slack.digest_blocks import DigestWording, build_digest_blocks, digest_summary

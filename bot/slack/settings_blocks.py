@@ -168,9 +168,7 @@ def build_settings_modal(config: WorkspaceConfig) -> View:
                 "nudge_cooldown_hours",
                 text("nudge_cooldown_hours", _number(config.nudge_cooldown_hours)),
             ),
-            field(
-                "nudge_daily_limit", text("nudge_daily_limit", str(config.nudge_daily_limit))
-            ),
+            field("nudge_daily_limit", text("nudge_daily_limit", str(config.nudge_daily_limit))),
             field(
                 "visible_mode_by",
                 choice("visible_mode_by", VISIBLE_CHOICES, config.visible_mode_by),

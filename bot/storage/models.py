@@ -196,9 +196,7 @@ class Checkin(Base):
     # The rep's own reflection, kept for them (the one free text we store).
     note: Mapped[str | None] = mapped_column(Text)
     note_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    reminder_status: Mapped[ReminderState | None] = mapped_column(
-        StrEnumType(ReminderState, 16)
-    )
+    reminder_status: Mapped[ReminderState | None] = mapped_column(StrEnumType(ReminderState, 16))
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     is_manual: Mapped[bool] = mapped_column(Boolean, server_default=false())
     # When the week ends in the rep's zone: a check-in not sent by then is missed.

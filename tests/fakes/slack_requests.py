@@ -179,7 +179,6 @@ class SlackSender:
             urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
         )
 
-
     def view_submission(
         self,
         callback_id: str,

@@ -38,7 +38,6 @@ from sqlalchemy import Select, and_, case, func, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from bot import metrics
 from bot.domain.clock import Clock
 from bot.domain.schedule import (
     WeeklySchedule,
@@ -48,6 +47,7 @@ from bot.domain.schedule import (
     retry_backoff,
 )
 from bot.domain.statuses import CheckinState, ReminderState
+from bot.observability import metrics
 from bot.services.checkins.ports import CheckinSlack, OutgoingCheckin, PostedMessage, RepProfile
 from bot.services.checkins.results import SentCheckin, TickReport
 from bot.services.ports import DeliveryFailed, PostPacer
@@ -364,9 +364,7 @@ class CheckinDelivery:
                 "week": due.week,
                 "due_at": catch_up_time(now, due, schedule.tz),
                 "expires_at": due.ends_at,
-                "status": CheckinState.SKIPPED
-                if skip_week == due.week
-                else CheckinState.PENDING,
+                "status": CheckinState.SKIPPED if skip_week == due.week else CheckinState.PENDING,
                 "attempts": 0,
                 "is_manual": False,
             }

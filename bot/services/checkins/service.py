@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import metrics
 from bot.caches import TeamSet
 from bot.domain.clock import Clock
 from bot.domain.schedule import (
@@ -26,6 +25,7 @@ from bot.domain.schedule import (
     zone,
 )
 from bot.domain.statuses import CheckinAnswer, CheckinState, InviteAnswer, JoinMode
+from bot.observability import metrics
 from bot.services.checkins.delivery import CheckinDelivery
 from bot.services.checkins.results import (
     ANSWERS,
@@ -455,8 +455,8 @@ def describe_status(status: CheckinStatus) -> str:
     schedule = status.schedule
     # Until Slack has told us the rep's zone the schedule is kept in their own local
     # time, which is where it will run: never name a zone that later moves.
-    when = schedule.describe() if status.tz_known else schedule.describe_local(
-        "in your own time zone"
+    when = (
+        schedule.describe() if status.tz_known else schedule.describe_local("in your own time zone")
     )
     if not status.enabled:
         return (

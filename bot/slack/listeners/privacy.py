@@ -126,9 +126,7 @@ class Uninstall:
             log.warning("uninstall event without a team id; nothing deleted")
             return
         if self.installation_store is not None:
-            self.installation_store.delete_all(
-                enterprise_id=context.enterprise_id, team_id=team_id
-            )
+            self.installation_store.delete_all(enterprise_id=context.enterprise_id, team_id=team_id)
         self.privacy.forget_team(team_id)
         self.on_workspace_removed(team_id)
 

@@ -3,7 +3,7 @@
 gthread gives a connection a thread once its first byte arrives, and that thread then
 reads the headers and the body for as long as the client takes. Here each request
 must arrive whole within HTTP_READ_TIMEOUT_SECONDS of being handed to the thread
-pool (see bot/request_deadline.py); a client still sending after that is closed.
+pool (see bot/processes/request_deadline.py); a client still sending after that is closed.
 A buffering proxy in front (nginx, an ALB) is still the first defence: see README.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 from gunicorn.workers.gthread import ThreadWorker
 
 from bot.config import load_settings
-from bot.request_deadline import DeadlineSocket
-from bot.web import cut_off_slow_request
+from bot.processes.request_deadline import DeadlineSocket
+from bot.processes.web import cut_off_slow_request
 
 log = logging.getLogger(__name__)
 

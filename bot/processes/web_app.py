@@ -1,4 +1,4 @@
-"""The WSGI app factory for gunicorn: `bot.web_app:create_app()`.
+"""The WSGI app factory for gunicorn: `bot.processes.web_app:create_app()`.
 
 gunicorn calls it once in every worker, after the fork, so each worker owns
 its engine, HTTP clients and background pool (none of them survive a fork).
@@ -13,7 +13,7 @@ import logging
 
 from bot.config import configure_logging, load_settings, require_slack_credentials
 from bot.domain.detection import default_detector
-from bot.observability import ObservedWSGI
+from bot.observability.logs import ObservedWSGI
 from bot.wiring import Reframe, build
 
 log = logging.getLogger(__name__)

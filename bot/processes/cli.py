@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train_detector.set_defaults(handler=run_train_detector, passes_options_on=True)
 
-    from bot import roles  # web and scheduler: the production process roles
+    from bot.processes import roles  # web and scheduler: the production process roles
 
     roles.add_parsers(sub)
     return parser

@@ -2,7 +2,7 @@
 
 Services call `count("nudges_sent")`-style functions and know nothing else about
 Prometheus. Under gunicorn with several workers each worker has its own
-counters; when PROMETHEUS_MULTIPROC_DIR is set (bot/gunicorn_conf.py sets it)
+counters; when PROMETHEUS_MULTIPROC_DIR is set (bot/processes/gunicorn_conf.py sets it)
 prometheus-client's multiprocess mode sums them across workers at scrape time.
 """
 

@@ -20,8 +20,8 @@ from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
-from bot import metrics
-from bot.request_deadline import DeadlineReader, DeadlineSocket
+from bot.observability import metrics
+from bot.processes.request_deadline import DeadlineReader, DeadlineSocket
 
 log = logging.getLogger(__name__)
 

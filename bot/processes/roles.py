@@ -8,13 +8,12 @@ twice. `python app.py` remains the all-in-one process (web and scheduler).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -28,8 +27,8 @@ from bot.config import (
 
 log = logging.getLogger("bot")
 
-GUNICORN_CONFIG = "python:bot.gunicorn_conf"
-WSGI_FACTORY = "bot.web_app:create_app()"
+GUNICORN_CONFIG = "python:bot.processes.gunicorn_conf"
+WSGI_FACTORY = "bot.processes.web_app:create_app()"
 
 
 def add_parsers(sub: Any) -> None:
@@ -37,7 +36,8 @@ def add_parsers(sub: Any) -> None:
     web = sub.add_parser(
         "web",
         help="serve Slack's requests with gunicorn (no scheduler); migrates first",
-        description="Runs migrations once, then execs gunicorn with bot/gunicorn_conf.py. "
+        description="Runs migrations once, then execs gunicorn with "
+        "bot/processes/gunicorn_conf.py. "
         "PORT, WEB_CONCURRENCY and WEB_THREADS set the bind port, workers and threads; "
         "GUNICORN_CMD_ARGS passes any other gunicorn option (e.g. '--log-level debug').",
     )
@@ -186,7 +186,8 @@ def _migrate(settings: Settings) -> bool:
 
 
 def run_scheduler(args: argparse.Namespace) -> int:
-    from bot.web import make_http_server, serve_in_thread
+    from bot.observability.health import HealthWSGI
+    from bot.processes.web import make_http_server, serve_in_thread
     from bot.wiring import build
 
     settings = _settings()
@@ -230,44 +231,6 @@ def stop_on_signals() -> threading.Event:
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
     return stop
-
-
-class HealthWSGI:
-    """The only HTTP of the scheduler and of a Socket Mode process: liveness,
-    readiness (every named check must pass) and metrics."""
-
-    def __init__(
-        self, *, live: Callable[[], bool], ready: Mapping[str, Callable[[], bool]]
-    ) -> None:
-        self._live = live
-        self._ready = ready
-
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        path = environ.get("PATH_INFO", "/")
-        if path == "/metrics":
-            from bot import metrics
-
-            body, content_type = metrics.render()
-            start_response("200 OK", [("Content-Type", content_type)])
-            return [body]
-        if path == "/healthz":
-            ok = self._live()
-            return _json(start_response, ok, {"ok": ok})
-        if path == "/readyz":
-            checks = {name: check() for name, check in self._ready.items()}
-            ok = all(checks.values())
-            return _json(start_response, ok, {"ok": ok, **checks})
-        start_response("404 Not Found", [("Content-Type", "text/plain")])
-        return [b"not found"]
-
-
-def _json(start_response: Callable[..., Any], ok: bool, payload: dict[str, Any]) -> list[bytes]:
-    body = json.dumps(payload).encode()
-    start_response(
-        "200 OK" if ok else "503 Service Unavailable",
-        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
-    )
-    return [body]
 
 
 def wait_for(stop: threading.Event, tick: Callable[[], None] | None = None) -> None:

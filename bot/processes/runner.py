@@ -13,16 +13,16 @@ from bot.config import (
     load_settings,
     require_slack_credentials,
 )
-from bot.roles import (
-    HealthWSGI,
+from bot.observability.health import HealthWSGI
+from bot.processes.roles import (
     credentials_accepted,
     detector_ready,
     or_explain,
     stop_on_signals,
     wait_for,
 )
-from bot.socket_mode import SocketModeLink, check_app_token, explain_refused_app_token
-from bot.web import WSGIApp, make_http_server, serve_in_thread
+from bot.processes.socket_mode import SocketModeLink, check_app_token, explain_refused_app_token
+from bot.processes.web import WSGIApp, make_http_server, serve_in_thread
 from bot.wiring import Reframe, build
 
 log = logging.getLogger("bot")

@@ -25,7 +25,7 @@ workers = _settings.web_concurrency
 # for CPU (the detector) across cores. gthread, plus a limit on how long a client
 # may take to send its request (HTTP_READ_TIMEOUT_SECONDS): gthread itself lets a
 # client that sends a byte at a time hold a thread for as long as it likes.
-worker_class = "bot.gunicorn_worker.BoundedThreadWorker"
+worker_class = "bot.processes.gunicorn_worker.BoundedThreadWorker"
 threads = _settings.web_threads
 graceful_timeout = _settings.web_graceful_timeout
 # Slack gives up after 3 s; a request still running after 30 s is stuck.
@@ -45,7 +45,7 @@ if _settings.log_format == "json":
         "version": 1,
         "disable_existing_loggers": False,
         "root": {"level": "INFO", "handlers": []},
-        "formatters": {"json": {"()": "bot.observability.JsonFormatter"}},
+        "formatters": {"json": {"()": "bot.observability.logs.JsonFormatter"}},
         "handlers": {
             "json_stderr": {
                 "class": "logging.StreamHandler",
@@ -82,13 +82,13 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
 
 def worker_exit(server: Any, worker: Any) -> None:
     """In the worker, after it stopped taking requests: finish deliveries in flight."""
-    from bot import web_app
+    from bot.processes import web_app
 
     web_app.shutdown()
 
 
 def child_exit(server: Any, worker: Any) -> None:
     """In the master: forget the dead worker's live metrics."""
-    from bot import metrics
+    from bot.observability import metrics
 
     metrics.worker_exited(worker.pid)

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot import metrics
-from bot.web import parse_as_bolt
+from bot.observability import metrics
+from bot.processes.web import parse_as_bolt
 
 log = logging.getLogger(__name__)
 
