@@ -99,17 +99,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--cprofile", type=int, default=0, metavar="N")
     parser.add_argument("--database", default="reframe_bench_path")
+    parser.add_argument(
+        "--vents", type=int, default=200, help="vents from new reps, whole path incl. delivery"
+    )
     args = parser.parse_args(argv)
 
-    fake = FakeSlack().start()
-    for i, channel in enumerate(CHANNELS):
-        fake.add_channel(channel, f"deal-bench-{i:03d}")
+    # In a child process: what the fake Slack spends answering is not the bot's CPU.
+    api_url, fake = _fake_slack_elsewhere()
     database_url, _admin = _prepare_database(args.database)
     os.environ.update(
         {
             "SLACK_BOT_TOKEN": "xoxb-bench",
             "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": fake.api_url,
+            "SLACK_API_URL": api_url,
             "DATABASE_URL": database_url,
             "LOG_FORMAT": "json",
             "LOG_LEVEL": "INFO",
@@ -204,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for name, us in best.items():
         print(f"  {us:8.1f} us  {name}")
+    if args.vents:
+        vent_path(reframe, signer, args.vents, args.events)
     if args.cprofile:
         profile = cProfile.Profile()
         calls = layers["Reframe: whole WSGI app (ObservedWSGI)"]
@@ -217,8 +221,66 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ncProfile of the whole app, {len(calls)} events (times inflated by cProfile)")
         print(out.getvalue())
     reframe.shutdown()
-    fake.stop()
+    fake.terminate()
+    fake.join(5)
     return 0
+
+
+def _serve_fake_slack(conn: Any) -> None:
+    fake = FakeSlack().start()
+    for i, channel in enumerate(CHANNELS):
+        fake.add_channel(channel, f"deal-bench-{i:03d}")
+    conn.send(fake.api_url)
+    conn.recv()  # until the parent closes its end (or ends this process)
+
+
+def _fake_slack_elsewhere() -> tuple[str, Any]:
+    import multiprocessing
+
+    parent, child = multiprocessing.Pipe()
+    process = multiprocessing.get_context("fork").Process(
+        target=_serve_fake_slack, args=(child,), daemon=True
+    )
+    process.start()
+    return str(parent.recv()), process
+
+
+def vent_path(reframe: Any, signer: Any, vents: int, offset: int) -> None:
+    """Vents from reps never seen before, through the whole WSGI app and on to the
+    fake Slack (another process): CPU of this process (every thread: the request,
+    the background delivery, the invitation and profile lookup), SQL statements
+    and transactions per vent."""
+    from sqlalchemy import event
+
+    from benchmarks.load import is_vent
+
+    numbers = [i for i in range(offset + 1, offset + 100 * vents) if is_vent(i, 10)][:vents]
+    environs = [environ_for(event_body(i, 10), signer) for i in numbers]
+    counts = {"statements": 0, "transactions": 0}
+
+    def statement(*_: Any) -> None:
+        counts["statements"] += 1
+
+    def begin(*_: Any) -> None:
+        counts["transactions"] += 1
+
+    engine = reframe.db.engine
+    event.listen(engine, "before_cursor_execute", statement)
+    event.listen(engine, "begin", begin)
+    cpu, wall = time.process_time(), time.perf_counter()
+    for make in environs:
+        call_wsgi(reframe.wsgi, make)
+    reframe.background.wait_idle(timeout=120)
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    event.remove(engine, "before_cursor_execute", statement)
+    event.remove(engine, "begin", begin)
+    print(
+        f"\n{vents} vents from new reps, whole path (request, then delivery in the background):"
+        f"\n  {1000 * cpu / vents:8.2f} ms CPU per vent (this process, all threads)"
+        f"\n  {1000 * wall / vents:8.2f} ms wall per vent"
+        f"\n  {counts['statements'] / vents:8.1f} SQL statements per vent"
+        f"\n  {counts['transactions'] / vents:8.1f} transactions per vent"
+    )
 
 
 if __name__ == "__main__":

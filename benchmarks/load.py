@@ -24,8 +24,12 @@ Each step is a separate generator process (no GIL shared with what it measures):
 an open loop that sends signed events on a fixed schedule over keep-alive
 connections; an event whose turn comes while every connection waits is sent
 late (its lateness is reported), and one not sent within the step is not sent.
-1 event in `--vent-every` is a vent from a rep never seen before (no cooldown
-in the way); the rest is chatter from 500 reps over 40 deal channels.
+1 event in `--vent-every` is a vent; the rest is chatter from 500 reps over 40
+deal channels. Vents come from a team of `--vent-reps` reps (default 2,000), each
+seen twice in the warm-up, as in a team that uses Reframe, with Reframe's per-rep
+limits lifted so that every vent is owed exactly one nudge; `--vent-reps 0` makes
+every vent come from a rep never seen before, so each also pays for enrolment,
+the invitation and a profile lookup (the worst case: a whole team's first day).
 
 Per step: events/s answered 200, ack latency p50/p99 (from send to answer),
 errors (non-200, refused or dropped connections, no answer in 10 s), CPU
@@ -99,8 +103,24 @@ def is_vent(i: int, vent_every: int) -> bool:
     return vent_every > 0 and i % vent_every == 0
 
 
-def vent_user(i: int) -> str:
-    return f"UVENT{i:08d}"
+# How many reps the vents come from (`--vent-reps`), read by the generator processes
+# (spawned: they get it through the environment). 0: every vent from a rep never seen.
+VENT_REPS_ENV = "REFRAME_BENCH_VENT_REPS"
+
+
+def vent_reps() -> int:
+    return int(os.environ.get(VENT_REPS_ENV, "0"))
+
+
+def vent_user(i: int, vent_every: int) -> str:
+    """Event i's rep: a new one, or the pool's reps in turn (7919 is prime, so
+    consecutive vents go round the whole pool before a rep vents again)."""
+    pool = vent_reps()
+    return f"UVENT{i:08d}" if pool <= 0 else f"UVENT{(i // vent_every * 7919) % pool:08d}"
+
+
+def message_ts(i: int) -> str:
+    return f"{1700000000 + i // 1_000_000}.{i % 1_000_000:06d}"
 
 
 def event_body(i: int, vent_every: int) -> str:
@@ -110,9 +130,9 @@ def event_body(i: int, vent_every: int) -> str:
         "type": "message",
         "channel": CHANNELS[i % len(CHANNELS)],
         "channel_type": "channel",
-        "user": vent_user(i) if vent else f"UCHAT{i % CHAT_REPS:04d}",
+        "user": vent_user(i, vent_every) if vent else f"UCHAT{i % CHAT_REPS:04d}",
         "text": VENTS[i % len(VENTS)] if vent else CHATTER[i % len(CHATTER)],
-        "ts": f"{1700000000 + i // 1_000_000}.{i % 1_000_000:06d}",
+        "ts": message_ts(i),
     }
     return json.dumps(
         {
@@ -536,6 +556,10 @@ def _servers(
         "LOG_LEVEL": args.log_level,
         "PYTHONPATH": str(ROOT),
     }
+    if args.vent_reps > 0:
+        # Every vent deserves its nudge (the count of lost and doubled needs one per
+        # vent): no per-channel cooldown, no daily limit. The bare app ignores these.
+        env.update({"NUDGE_CHANNEL_COOLDOWN_HOURS": "0", "NUDGE_DAILY_LIMIT": "1000000"})
     for name in ("PROMETHEUS_MULTIPROC_DIR", "SLACK_APP_TOKEN", "SLACK_CLIENT_ID"):
         env.pop(name, None)
     from bot.processes.roles import GUNICORN_CONFIG
@@ -614,39 +638,41 @@ class Profiler:
 
 
 class Nudges:
-    """Counts the nudges the fake Slack received, per rep (vents are one rep each)."""
+    """Counts the nudges the fake Slack received, per vent (a nudge replies in the
+    thread of the message it answers: its thread_ts is the vent's ts)."""
 
     def __init__(self, fake: FakeSlack) -> None:
         self._fake = fake
         self._seen = 0
-        self.per_user: Counter[str] = Counter()
+        self.per_message: Counter[str] = Counter()
 
     def update(self) -> None:
         with self._fake.lock:
             calls = self._fake.state.calls[self._seen :]
             self._seen += len(calls)
         for call in calls:
-            user = call.params.get("user")
+            user, ts = call.params.get("user"), call.params.get("thread_ts")
             if (
                 call.method == "chat.postEphemeral"
                 and isinstance(user, str)
                 and user.startswith("UVENT")
+                and isinstance(ts, str)
             ):
-                self.per_user[user] += 1
+                self.per_message[ts] += 1
 
     def settle(self, vents: list[int], timeout: float = 30) -> tuple[int, int]:
         """(lost, doubled) among these vents, once every one has its nudge or `timeout`."""
-        users = [vent_user(i) for i in vents]
+        stamps = [message_ts(i) for i in vents]
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             self.update()
-            if all(self.per_user[u] for u in users):
+            if all(self.per_message[ts] for ts in stamps):
                 break
             time.sleep(0.2)
         time.sleep(1)  # anything beyond one per vent would be a double
         self.update()
-        lost = sum(1 for u in users if not self.per_user[u])
-        doubled = sum(self.per_user[u] - 1 for u in users if self.per_user[u] > 1)
+        lost = sum(1 for ts in stamps if not self.per_message[ts])
+        doubled = sum(self.per_message[ts] - 1 for ts in stamps if self.per_message[ts] > 1)
         return lost, doubled
 
 
@@ -889,8 +915,14 @@ PostgreSQL's bench backends and this process (other people's work on the machine
 
 def warm_up(server: Server, run: Run, vent_every: int, nudges: Nudges, connections: int) -> None:
     """Every chat rep in every channel once per worker, and a few vents: caches
-    (channel names, known reps, auth.test, settings) filled, code paths taken."""
+    (channel names, known reps, auth.test, settings) filled, code paths taken.
+    With a pool of venting reps (`--vent-reps`), each of them vents twice first:
+    enrolled, invited and known to both workers, as the reps of a team in use are."""
     rate, duration = 250.0, 2 * CHAT_REPS * 2 / 250.0
+    pool = vent_reps()
+    if pool > 0:
+        rate = 1000.0
+        duration = max(duration, 2 * pool * vent_every / rate)
     first = run.take(int(rate * duration))
     result = run_generator(
         server.port, first, int(rate * duration), rate, duration, vent_every, connections
@@ -917,6 +949,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO", help="LOG_LEVEL of both servers")
     parser.add_argument(
         "--vent-every", type=int, default=10, help="1 event in N is a vent (0: none)"
+    )
+    parser.add_argument(
+        "--vent-reps",
+        type=int,
+        default=2000,
+        help="vents come from this many reps of the team, each seen before the measured steps "
+        "(Reframe's per-rep limits lifted so every vent is nudged); 0: each vent from a rep "
+        "never seen before (enrolment and invitation on every vent)",
     )
     parser.add_argument("--connections", type=int, default=64, help="keep-alive connections")
     parser.add_argument("--cold-starts", type=int, default=2, help="starts timed per app")
@@ -951,6 +991,7 @@ def main(argv: list[str] | None = None) -> int:
         "--database", default="reframe_bench", help="PostgreSQL database (recreated)"
     )
     args = parser.parse_args(argv)
+    os.environ[VENT_REPS_ENV] = str(args.vent_reps)
     if args.profile and not args.py_spy:
         parser.error("--profile needs py-spy (pip install py-spy, or --py-spy PATH)")
     profiler = (
@@ -967,8 +1008,9 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"gunicorn: bot/processes/gunicorn_conf.py for both, {args.workers} workers x "
         f"{args.threads} threads; "
-        f"{args.duration:.0f} s per step; 1 in {args.vent_every} a vent; "
-        f"{args.connections} keep-alive connections"
+        f"{args.duration:.0f} s per step; 1 in {args.vent_every} a vent, from "
+        + (f"a team of {args.vent_reps} reps; " if args.vent_reps > 0 else "new reps; ")
+        + f"{args.connections} keep-alive connections"
     )
     fake = FakeSlack().start()
     for i, channel in enumerate(CHANNELS):

@@ -248,6 +248,8 @@ def build(
         oauth_flow=slack.oauth_flow,
         installation_store=slack.installation_store,
         listener_executor=after_ack,
+        # ReframeWSGI below verifies with this secret whenever there is one.
+        verified_before=bool(_secret(settings.slack_signing_secret)),
     )
     events.register(
         bolt,

@@ -274,11 +274,15 @@ def test_the_canary_reaches_no_log_line(
     path: Callable[[RunningApp], None],
 ) -> None:
     path(running_app)
+    # The capture hears the app's loggers (a slash command at INFO may log nothing else).
+    logging.getLogger("bot.observability.logs").info("capture check")
     running_app.reframe.after_ack.shutdown(wait=True)  # everything done after the answers
     running_app.reframe.background.shutdown(wait=True)
     output = captured_logs.getvalue()
     lines = output.splitlines()
-    assert any("slack request" in line for line in lines)  # the capture saw the requests
+    assert any("capture check" in line for line in lines)
+    if log_level == "DEBUG":  # routine acks are logged at DEBUG only
+        assert any("slack request" in line for line in lines)
     if log_format == "json":
         assert all(json.loads(line)["level"] for line in lines if line.startswith("{"))
     if log_level == "DEBUG":

@@ -71,6 +71,54 @@ def test_request_log_has_ids_and_latency_but_no_text_or_token(
         assert secret not in output
 
 
+def test_routine_acks_are_logged_at_debug_and_retries_at_info(
+    running_app: RunningApp, json_logs: io.StringIO
+) -> None:
+    event = {
+        "type": "message",
+        "channel": "C0DEAL",
+        "channel_type": "channel",
+        "user": "U0ROUTINE",
+        "text": "sent the revised quote over this morning",
+        "ts": "1700000600.000001",
+    }
+    assert running_app.slack.event(event, event_id="Ev0ROUTINE").status == 200
+    assert running_app.slack.event(event, event_id="Ev0ROUTINE", retry=1).status == 200
+    requests = [
+        json.loads(line) for line in json_logs.getvalue().splitlines() if '"slack request"' in line
+    ]
+    assert [(r["level"], r.get("retry")) for r in requests] == [("DEBUG", None), ("INFO", "1")]
+    assert all(r["event_id"] == "Ev0ROUTINE" and r["kind"] == "message" for r in requests)
+
+
+def test_at_info_a_routine_ack_writes_no_line_but_is_counted(running_app: RunningApp) -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    root = logging.getLogger()
+    old_level, old_handlers = root.level, root.handlers[:]
+    root.handlers, root.level = [handler], logging.INFO
+    try:
+        text = running_app.slack.get("/metrics").body.decode()
+        line = 'reframe_slack_requests_total{kind="message",status="200"}'
+        counted = _sample(text, line)
+        reply = running_app.slack.message("moved the demo to thursday", user="U0QUIET")
+        assert reply.status == 200
+        refused = running_app.slack.post("{}", "application/json", signature="v0=" + "0" * 64)
+        assert refused.status == 401
+    finally:
+        root.handlers, root.level = old_handlers, old_level
+    logged = stream.getvalue()
+    assert logged.count("slack request") == 1  # the refusal, not the routine ack
+    assert _sample(running_app.slack.get("/metrics").body.decode(), line) == counted + 1
+
+
+def _sample(text: str, name: str) -> float:
+    for row in text.splitlines():
+        if row.startswith(name + " "):
+            return float(row.split()[-1])
+    return 0.0
+
+
 def test_refused_requests_are_logged_without_trusting_their_kind(
     running_app: RunningApp, json_logs: io.StringIO
 ) -> None:

@@ -282,6 +282,27 @@ def test_gunicorn_settings_are_the_settings_objects(
     assert formatter == "bot.observability.logs.JsonFormatter"
 
 
+def test_gunicorn_builds_access_log_entries_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from gunicorn.config import Config
+
+    from bot.processes.gunicorn_worker import AppLogger
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOG_FORMAT", "json")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    conf = runpy.run_path(str(GUNICORN_CONF))
+    assert conf["logger_class"] == "bot.processes.gunicorn_worker.AppLogger"
+    cfg = Config()
+    cfg.set("logconfig_dict", conf["logconfig_dict"])
+    logger = AppLogger.__new__(AppLogger)  # the property only; setup() would reconfigure logging
+    logger.cfg = cfg
+    assert not logger.access_log_enabled  # gunicorn's own Logger says True here
+    cfg.set("accesslog", "-")
+    assert logger.access_log_enabled
+
+
 def test_role_commands_refuse_to_start_without_credentials(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL"))}
     for role in ("web", "scheduler"):

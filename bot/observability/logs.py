@@ -6,7 +6,6 @@ reach the logs by accident.
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 import re
@@ -15,8 +14,10 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from slack_bolt.request import BoltRequest
+
 from bot.observability import metrics
-from bot.processes.web import parse_as_bolt
+from bot.processes.web import BOLT_REQUEST, RAW_BODY, parse_as_bolt
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ def configure_log_format(fmt: str) -> None:
 # -- one log line and one metric per Slack request ------------------------------
 
 _ID = re.compile(r"^[A-Za-z0-9._/-]{1,64}$")
+# An answer slower than this is logged at INFO whatever its status (Slack waits 3 s).
+SLOW_REQUEST_SECONDS = 1.0
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -97,7 +100,6 @@ class ObservedWSGI:
         if environ.get("PATH_INFO") != "/slack/events" or environ.get("REQUEST_METHOD") != "POST":
             return self.app(environ, start_response)
         started = self._timer()
-        raw = _read_body(environ)
         seen: dict[str, int] = {}
 
         def recording_start_response(status: str, headers: Any, *rest: Any) -> Any:
@@ -107,11 +109,11 @@ class ObservedWSGI:
         try:
             result = self.app(environ, recording_start_response)
         finally:
-            self._record(environ, raw, seen.get("status", 500), self._timer() - started)
+            self._record(environ, seen.get("status", 500), self._timer() - started)
         return result
 
-    def _record(self, environ: dict[str, Any], raw: bytes, status: int, seconds: float) -> None:
-        ids = request_ids(raw, environ.get("CONTENT_TYPE", ""))
+    def _record(self, environ: dict[str, Any], status: int, seconds: float) -> None:
+        ids = _ids_of(environ)
         # Only verified requests may name their kind; a label per forged type
         # would let anyone grow the metrics without bound.
         kind = ids.get("kind", "unknown") if status < 400 else "refused"
@@ -119,7 +121,15 @@ class ObservedWSGI:
             kind = "other"  # labels come from a fixed set, whatever a payload names
         metrics.slack_request(kind, status, seconds)
         retry = environ.get("HTTP_X_SLACK_RETRY_NUM")
-        log.info(
+        # A quick 2xx is routine: counted above, and logged only at DEBUG (at a
+        # thousand events a second one line each is most of the log). Refusals,
+        # errors, Slack's retries and slow answers are logged at INFO.
+        routine = status < 300 and not retry and seconds < SLOW_REQUEST_SECONDS
+        level = logging.DEBUG if routine else logging.INFO
+        if not log.isEnabledFor(level):
+            return
+        log.log(
+            level,
             "slack request",
             extra={
                 "team_id": ids.get("team_id"),
@@ -132,16 +142,15 @@ class ObservedWSGI:
         )
 
 
-def _read_body(environ: dict[str, Any]) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return b""
-    if length <= 0 or length > 1_000_000:  # the app answers these itself
-        return b""
-    raw = environ["wsgi.input"].read(length)
-    environ["wsgi.input"] = io.BytesIO(raw)
-    return raw
+def _ids_of(environ: dict[str, Any]) -> dict[str, str]:
+    """The ids of the request the app parsed, or (a refused request) of its raw body."""
+    request = environ.get(BOLT_REQUEST)
+    if isinstance(request, BoltRequest) and isinstance(request.body, dict):
+        return ids_in(request.body)
+    raw = environ.get(RAW_BODY)
+    if not isinstance(raw, bytes) or not raw:
+        return {}
+    return request_ids(raw, environ.get("CONTENT_TYPE", ""))
 
 
 # Every kind Reframe listens to or Slack sends it; anything else is counted as "other".
@@ -170,9 +179,10 @@ METRIC_KINDS = frozenset(
 def request_ids(raw: bytes, content_type: str) -> dict[str, str]:
     """team_id, event_id and kind of a Slack payload, when they look like ids."""
     parsed = parse_as_bolt(raw, content_type)
-    if parsed is None:
-        return {}
-    body = parsed[0]
+    return {} if parsed is None else ids_in(parsed[0])
+
+
+def ids_in(body: dict[str, Any]) -> dict[str, str]:
     event = body.get("event")
     team = body.get("team")
     candidates = {

@@ -38,6 +38,8 @@ preload_app = False
 # gunicorn's access log would add the same line without those fields.
 accesslog = None
 errorlog = "-"
+# ...and builds no access-log entry per request unless --access-logfile asks for one.
+logger_class = "bot.processes.gunicorn_worker.AppLogger"
 # LOG_FORMAT=json: gunicorn's own lines (start, workers booting and exiting) are
 # JSON too, so a log pipeline reads one format.
 if _settings.log_format == "json":

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 from bot.config import load_settings
@@ -19,6 +20,17 @@ from bot.processes.request_deadline import DeadlineSocket
 from bot.processes.web import cut_off_slow_request
 
 log = logging.getLogger(__name__)
+
+
+class AppLogger(Logger):
+    """gunicorn's logger with its access log on only when one is asked for
+    (`--access-logfile`). gunicorn otherwise builds an access-log entry for every
+    request whenever any logging config is given (LOG_FORMAT=json gives one, for
+    gunicorn's own lines) and then drops it: the app logs Slack requests itself."""
+
+    @property
+    def access_log_enabled(self) -> bool:
+        return bool(self.cfg.accesslog)
 
 
 class BoundedThreadWorker(ThreadWorker):

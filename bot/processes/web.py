@@ -15,8 +15,9 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from slack_bolt import App, BoltContext
+from slack_bolt import App, BoltContext, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.adapter.wsgi.http_request import WsgiHttpRequest
 from slack_bolt.request import BoltRequest
 from slack_sdk.signature import SignatureVerifier
 
@@ -35,6 +36,10 @@ DEFAULT_READ_TIMEOUT = 2.0
 SHUTDOWN_POLL_SECONDS = 0.05
 # Slack's ids (T…, U…, C…, E…) are short; the database keeps 32 characters of them.
 MAX_ID_CHARS = 32
+# What ReframeWSGI leaves in the WSGI environ of a POST for the layers around and
+# inside it: the body as read, and (once it verified and parsed) Bolt's request.
+RAW_BODY = "reframe.raw_body"
+BOLT_REQUEST = "reframe.bolt_request"
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -50,9 +55,11 @@ class ReframeWSGI:
         metrics: Callable[[], tuple[bytes, str]] | None = None,
         signing_secret: str = "",
     ) -> None:
-        self._slack = SlackRequestHandler(bolt_app)
+        self._slack = _PreparedRequestHandler(bolt_app)
         # Checked here, before Bolt: Bolt logs a refused request's whole body, and a rep's
         # words must not reach the logs because a clock drifted or a secret was rotated.
+        # The Bolt app is built with its own check off (bot/slack/app.py) when this one
+        # is on: the same HMAC over the same bytes once per request, not twice.
         self._verifier = SignatureVerifier(signing_secret) if signing_secret else None
         self._live = live
         self._ready = ready
@@ -88,13 +95,17 @@ class ReframeWSGI:
                 # The server stopped reading a body that did not arrive in time.
                 log.info("refused a request whose body did not arrive in full")
                 return _json(start_response, 400, {"ok": False, "error": "incomplete body"})
+            environ[RAW_BODY] = raw
             if self._verifier is not None and not self._signed(raw, stamp, environ):
                 log.info("refused a request whose signature did not verify")
                 return _json(start_response, 401, {"ok": False, "error": "invalid signature"})
-            if not _is_slack_shaped(raw, environ.get("CONTENT_TYPE", "")):
+            request = prepare_bolt_request(raw, environ)
+            if request is None or not is_slack_shaped(request):
                 # Bolt would fail on it; nothing Slack sends looks like this.
                 log.warning("refused a request body that is not a Slack payload")
                 return _json(start_response, 400, {"ok": False, "error": "malformed body"})
+            # Parsed once: Bolt dispatches this request, and the request log reads its ids.
+            environ[BOLT_REQUEST] = request
         return self._slack(environ, start_response)
 
     def _signed(self, raw: bytes, stamp: str | None, environ: dict[str, Any]) -> bool:
@@ -106,17 +117,13 @@ class ReframeWSGI:
             return False
 
 
-def _is_slack_shaped(raw: bytes, content_type: str) -> bool:
-    """Does the body parse the way Bolt will parse it, into the shape Slack sends?
+def is_slack_shaped(request: BoltRequest) -> bool:
+    """Is the body Bolt parsed of the shape Slack sends?
 
-    Only shapes are checked here; Bolt still verifies the signature of
-    everything that passes.
+    Only shapes are checked here; the signature was checked before.
     """
-    parsed = parse_as_bolt(raw, content_type)
-    if parsed is None:
-        return False
-    body, context = parsed
-    if not body:
+    body, context = request.body, request.context
+    if not isinstance(body, dict) or not body:
         return False
     if not _ids_fit(context, body):
         return False
@@ -134,20 +141,43 @@ def _is_slack_shaped(raw: bytes, content_type: str) -> bool:
     return _interaction_is_slack_shaped(body)
 
 
-def parse_as_bolt(raw: bytes, content_type: str) -> tuple[dict[str, Any], BoltContext] | None:
-    """The body and context Bolt makes of a request (its public BoltRequest, which the
-    WSGI adapter builds too), or None where Bolt would fail on it.
+def prepare_bolt_request(raw: bytes, environ: dict[str, Any]) -> BoltRequest | None:
+    """The request Bolt's WSGI adapter would build from this environ (its public
+    BoltRequest, with the same headers and query), or None where Bolt would fail on it.
 
-    Bolt reads team, user and channel ids from the body before it checks the
-    signature, and crashes on wrong types (authorizations=true…).
+    Bolt reads team, user and channel ids from the body before any listener runs,
+    and crashes on wrong types (authorizations=true…).
     """
+    try:
+        return BoltRequest(
+            body=raw.decode("utf-8"),
+            query=environ.get("QUERY_STRING", ""),
+            headers=WsgiHttpRequest(environ).get_headers(),
+        )
+    except Exception:  # noqa: BLE001 - whatever Bolt would choke on is not Slack's
+        return None  # not UTF-8, not JSON (or nested too deep), ids of the wrong type
+
+
+def parse_as_bolt(raw: bytes, content_type: str) -> tuple[dict[str, Any], BoltContext] | None:
+    """The body and context Bolt makes of a body, or None where Bolt would fail on it."""
     try:
         request = BoltRequest(body=raw.decode("utf-8"), headers={"content-type": content_type})
     except Exception:  # noqa: BLE001 - whatever Bolt would choke on is not Slack's
-        return None  # not UTF-8, not JSON (or nested too deep), ids of the wrong type
+        return None
     if not isinstance(request.body, dict):
         return None
     return request.body, request.context
+
+
+class _PreparedRequestHandler(SlackRequestHandler):
+    """Bolt's WSGI adapter, dispatching the request ReframeWSGI already parsed and
+    checked instead of parsing the body a second time (OAuth pages are unchanged)."""
+
+    def dispatch(self, request: WsgiHttpRequest) -> BoltResponse:
+        prepared = request.environ.get(BOLT_REQUEST)
+        if isinstance(prepared, BoltRequest):
+            return self.app.dispatch(prepared)
+        return super().dispatch(request)
 
 
 def _ids_fit(context: BoltContext, body: dict[str, Any]) -> bool:

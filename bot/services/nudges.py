@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, case, or_, select, true, update
+from sqlalchemy import BindParameter, ColumnElement, bindparam, case, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from bot.domain.clock import Clock
@@ -28,7 +28,7 @@ from bot.observability import metrics
 from bot.services.channels import ChannelDirectory
 from bot.services.ports import DeliveryFailed, NudgeSender, OutgoingNudge
 from bot.storage import repos
-from bot.storage.db import Database
+from bot.storage.db import Database, UTCDateTime
 from bot.storage.models import Nudge, Rep
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,52 @@ class FeedbackResult:
     paused_until: datetime | None = None
     question: str | None = None
     trigger: NudgeTrigger | None = None  # COMMAND: the rating was on a /reframe answer
+
+
+def _claimable(
+    now: datetime | BindParameter[datetime], lease_ended: datetime | BindParameter[datetime]
+) -> ColumnElement[bool]:
+    """Pending and due, or claimed by a worker whose lease ran out."""
+    return or_(
+        (Nudge.status == NudgeState.PENDING)
+        & or_(Nudge.next_attempt_at.is_(None), Nudge.next_attempt_at <= now),
+        (Nudge.status == NudgeState.SENDING) & (Nudge.claimed_at < lease_ended),
+    )
+
+
+# Built once (bound parameters): every nudge runs both.
+_CLAIM = (
+    update(Nudge)
+    .where(
+        Nudge.id == bindparam("nudge_id"),
+        _claimable(
+            bindparam("now", type_=UTCDateTime()), bindparam("lease_ended", type_=UTCDateTime())
+        ),
+    )
+    .values(
+        status=NudgeState.SENDING,
+        claimed_at=bindparam("now", type_=UTCDateTime()),
+        attempts=Nudge.attempts + 1,
+        in_doubt=case((Nudge.status == NudgeState.SENDING, true()), else_=Nudge.in_doubt),
+    )
+    .returning(Nudge)
+)
+_FINISH = (
+    update(Nudge)
+    .where(
+        Nudge.id == bindparam("nudge_id"),
+        Nudge.attempts == bindparam("claimed_attempts"),
+        # A write retried after a lost commit finds its own status already there.
+        Nudge.status.in_((NudgeState.SENDING, bindparam("new_status"))),
+    )
+    .values(
+        status=bindparam("new_status"),
+        last_error=bindparam("new_last_error"),
+        sent_at=bindparam("new_sent_at", type_=UTCDateTime()),
+        next_attempt_at=bindparam("new_next_attempt_at", type_=UTCDateTime()),
+        in_doubt=bindparam("new_in_doubt"),
+    )
+)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -140,8 +186,9 @@ class NudgeService:
         # allows one writer at a time).
         policy = self._policy_for(message.team_id)
         with self._db.transaction() as session:
-            repos.ensure_rep(session, team_id=message.team_id, user_id=message.user_id, now=now)
-            rep = repos.lock_rep(session, team_id=message.team_id, user_id=message.user_id)
+            rep = repos.lock_or_create_rep(
+                session, team_id=message.team_id, user_id=message.user_id, now=now
+            )
             checked = message.trigger == NudgeTrigger.MESSAGE
             if checked and not self._may_nudge(session, rep, message, now, policy):
                 return None
@@ -159,24 +206,21 @@ class NudgeService:
                 heard=detection.traps,
                 move_scores=move_scores(feedback, self._library),
             )
-            inserted = session.execute(
-                repos.insert_ignoring_conflicts(
-                    session,
-                    Nudge,
-                    team_id=message.team_id,
-                    channel_id=message.channel_id,
-                    user_id=message.user_id,
-                    message_ts=message.ts,
-                    thread_ts=message.thread_ts,
-                    trigger=message.trigger,
-                    traps=",".join(detection.traps),
-                    question_id=question.id,
-                    delivery=delivery,
-                    status=NudgeState.PENDING,
-                    attempts=0,
-                    created_at=now,
-                ).returning(Nudge.id)
-            ).scalar_one_or_none()
+            inserted = repos.insert_nudge(
+                session,
+                team_id=message.team_id,
+                channel_id=message.channel_id,
+                user_id=message.user_id,
+                message_ts=message.ts,
+                thread_ts=message.thread_ts,
+                trigger=message.trigger,
+                traps=",".join(detection.traps),
+                question_id=question.id,
+                delivery=delivery,
+                status=NudgeState.PENDING,
+                attempts=0,
+                created_at=now,
+            )
         if inserted is None:
             log.info("nudge already recorded for this message; not sending another")
             return None
@@ -295,11 +339,7 @@ class NudgeService:
 
     @staticmethod
     def _claimable(now: datetime) -> ColumnElement[bool]:
-        return or_(
-            (Nudge.status == NudgeState.PENDING)
-            & or_(Nudge.next_attempt_at.is_(None), Nudge.next_attempt_at <= now),
-            (Nudge.status == NudgeState.SENDING) & (Nudge.claimed_at < now - CLAIM_LEASE),
-        )
+        return _claimable(now, now - CLAIM_LEASE)
 
     def _claim(self, nudge_id: int, now: datetime) -> Nudge | None:
         """Atomically take the nudge; only one process can win.
@@ -308,22 +348,13 @@ class NudgeService:
         mid-send: Slack may have the post, so the nudge is now in doubt.
         """
         with self._db.transaction() as session:
-            claimed = session.execute(
-                update(Nudge)
-                .where(Nudge.id == nudge_id, self._claimable(now))
-                .values(
-                    status=NudgeState.SENDING,
-                    claimed_at=now,
-                    attempts=Nudge.attempts + 1,
-                    in_doubt=case(
-                        (Nudge.status == NudgeState.SENDING, true()), else_=Nudge.in_doubt
-                    ),
-                )
-                .returning(Nudge.id)
-            ).scalar_one_or_none()
-            if claimed is None:
-                return None
-            return session.get(Nudge, nudge_id, populate_existing=True)
+            # One statement: the claim returns the row as it now stands (the ORM
+            # object is refreshed from RETURNING, not by a second SELECT).
+            return session.scalars(
+                _CLAIM,
+                {"nudge_id": nudge_id, "now": now, "lease_ended": now - CLAIM_LEASE},
+                execution_options={"populate_existing": True},
+            ).one_or_none()
 
     def _failed(self, claim: _Claim, failure: DeliveryFailed, *, in_doubt: bool = False) -> str:
         in_doubt = in_doubt or failure.maybe_delivered
@@ -365,26 +396,19 @@ class NudgeService:
         froze) finds another worker took the nudge over: it writes nothing, and the
         new owner, seeing the nudge in doubt, looks before posting.
         """
-        change = (
-            update(Nudge)
-            .where(
-                Nudge.id == claim.nudge_id,
-                Nudge.attempts == claim.attempts,
-                # A write retried after a lost commit finds its own status already there.
-                Nudge.status.in_((NudgeState.SENDING, status)),
-            )
-            .values(
-                status=status,
-                last_error=error[:200] if error else None,
-                sent_at=sent_at,
-                next_attempt_at=next_attempt_at,
-                in_doubt=in_doubt,
-            )
-        )
+        values = {
+            "nudge_id": claim.nudge_id,
+            "claimed_attempts": claim.attempts,
+            "new_status": status,
+            "new_last_error": error[:200] if error else None,
+            "new_sent_at": sent_at,
+            "new_next_attempt_at": next_attempt_at,
+            "new_in_doubt": in_doubt,
+        }
         # Slack may already have the message: losing this write to a dropped
         # connection or a restarting server would let the sweep send it again.
         # (SQLAlchemy types execute() as Result; an UPDATE's is a CursorResult.)
-        written = self._db.write_retrying(lambda session: session.execute(change).rowcount)  # type: ignore[attr-defined]
+        written = self._db.write_retrying(lambda session: session.execute(_FINISH, values).rowcount)  # type: ignore[attr-defined]
         if not written:
             metrics.count("nudge_claims_lost")
             log.error(
@@ -411,8 +435,7 @@ class NudgeService:
             nudge.feedback_at = now
             paused_until = None
             if choice == NudgeFeedback.PAUSE:
-                repos.ensure_rep(session, team_id=team_id, user_id=user_id, now=now)
-                rep = repos.lock_rep(session, team_id=team_id, user_id=user_id)
+                rep = repos.lock_or_create_rep(session, team_id=team_id, user_id=user_id, now=now)
                 paused_until = now + PAUSE_LENGTH
                 rep.nudges_paused_until = paused_until
         question = self._library.get(nudge.question_id)

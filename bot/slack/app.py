@@ -21,6 +21,7 @@ def build_bolt_app(
     oauth_flow: Any = None,
     installation_store: Any = None,
     listener_executor: Executor | None = None,
+    verified_before: bool = False,
 ) -> App:
     """A Bolt app that records its decisions before answering Slack.
 
@@ -29,6 +30,11 @@ def build_bolt_app(
     finds the record. Slow work (posting to Slack) comes after the answer: on a
     background pool, or in a lazy listener run on `listener_executor`
     (listeners/after_ack.py).
+
+    `verified_before`: every HTTP request reaches this app through ReframeWSGI
+    (bot/processes/web.py), which checks its signature with the same secret before
+    Bolt sees it, so Bolt does not compute the same HMAC again. (Socket Mode's
+    requests carry no signature; Bolt never checks those.)
     """
     _quiet_token_warning()
     app = App(
@@ -40,6 +46,7 @@ def build_bolt_app(
         installation_store=installation_store,
         listener_executor=listener_executor,
         process_before_response=True,
+        request_verification_enabled=not verified_before,
         raise_error_for_unhandled_request=False,
         # The token is checked when the first request arrives, not at import,
         # so the process starts (and /healthz answers) while Slack is unreachable.

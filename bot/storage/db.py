@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, DateTime, Engine, String, create_engine, event, make_url, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -28,6 +28,14 @@ STATEMENT_TIMEOUT_SECONDS = 15
 POOL_TIMEOUT_SECONDS = 10
 # /readyz waits this long for the database to answer `SELECT 1`.
 PING_TIMEOUT_SECONDS = 2.0
+
+# A pooled connection that sat unused this long is pinged before it is handed out
+# (a server restart or a proxy's idle timeout meanwhile would fail its first
+# statement). One used more recently is not: pinging at every checkout cost a
+# round trip per transaction, five per nudge. A server that restarts under steady
+# traffic fails the statements in flight either way; the first such failure
+# invalidates the whole pool, and Slack's retry or write_retrying runs them again.
+PING_AFTER_IDLE_SECONDS = 5.0
 
 # How long a write that must not be lost keeps trying while the database restarts.
 # Well inside a nudge claim's two-minute lease.
@@ -83,12 +91,15 @@ class StrEnumType(TypeDecorator[E]):
         return None if value is None else self.enum(value)
 
 
-def create_db_engine(url: str, *, echo: bool = False) -> Engine:
+def create_db_engine(
+    url: str, *, echo: bool = False, ping_after_idle: float = PING_AFTER_IDLE_SECONDS
+) -> Engine:
     """An engine tuned for our two databases.
 
     SQLite (the embedded default) runs in WAL mode and takes the write lock at
     BEGIN, so concurrent writers queue instead of failing half-way; PostgreSQL
-    gets pre-ping so a restarted server costs one reconnect, not an error.
+    pings a connection that sat idle before using it, so a server restarted while
+    the bot was quiet costs one reconnect, not an error.
     """
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -100,17 +111,42 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         _make_sqlite_serialisable(engine, in_memory=":memory:" in url or url == "sqlite://")
         return engine
     # hide_parameters: an error message never carries a note, a token or an id's value.
-    return create_engine(
+    engine = create_engine(
         url,
         echo=echo,
         hide_parameters=True,
-        pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
         # A request waits this long for a free connection, then fails (Slack retries).
         pool_timeout=POOL_TIMEOUT_SECONDS,
         connect_args=_postgres_timeouts(url),
     )
+    _ping_when_idle(engine, ping_after_idle)
+    return engine
+
+
+def _ping_when_idle(engine: Engine, idle_after: float) -> None:
+    """pool_pre_ping, for connections that have been idle `idle_after` seconds.
+
+    A checkout listener that raises DisconnectionError makes the pool throw the
+    connection away and hand out a fresh one (SQLAlchemy's documented way).
+    """
+
+    @event.listens_for(engine.pool, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine.pool, "checkout")
+    def _taken(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_after:
+            return  # new, or in use a moment ago
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:  # noqa: BLE001 - any failure: a fresh connection
+            raise DisconnectionError("idle connection did not answer a ping") from error
+        if not alive:
+            raise DisconnectionError("idle connection did not answer a ping")
 
 
 def _postgres_timeouts(url: str) -> dict[str, Any]:

@@ -1,10 +1,16 @@
-"""Small repositories: the queries the services need, each scoped by team."""
+"""Small repositories: the queries the services need, each scoped by team.
+
+The statements a vent runs every time are built once, here, with bound
+parameters: building a statement (SQLAlchemy's operator overloading, coercions)
+cost more CPU than sending it, and a statement object built once also keeps its
+cache key, so the compiled SQL is found without walking it again."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Insert, select
+from sqlalchemy import Insert, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -15,27 +21,87 @@ from bot.storage.models import Channel, Nudge, Rep
 
 def insert_ignoring_conflicts(session: Session, model: type, **values: object) -> Insert:
     """INSERT … ON CONFLICT DO NOTHING for the session's dialect."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return module.insert(model).values(**values).on_conflict_do_nothing()
+    return _insert_ignoring(session, model).values(**values)
+
+
+@cache
+def _insert_ignoring_for(dialect: str, model: type) -> Insert:
+    module = postgresql if dialect == "postgresql" else sqlite
+    return module.insert(model).on_conflict_do_nothing()
+
+
+def _insert_ignoring(session: Session, model: type) -> Insert:
+    """INSERT … ON CONFLICT DO NOTHING without values: execute it with a dict of them."""
+    return _insert_ignoring_for(session.get_bind().dialect.name, model)
+
+
+def insert_nudge(session: Session, **values: object) -> int | None:
+    """The new nudge's id, or None when the message already has its nudge."""
+    statement = _insert_nudge_for(session.get_bind().dialect.name)
+    return session.execute(statement, values).scalar_one_or_none()
+
+
+@cache
+def _insert_nudge_for(dialect: str) -> Insert:
+    return _insert_ignoring_for(dialect, Nudge).returning(Nudge.id)
 
 
 def ensure_rep(session: Session, *, team_id: str, user_id: str, now: datetime) -> None:
     """Create the rep's row if it is new; safe under concurrent first messages."""
     session.execute(
-        insert_ignoring_conflicts(session, Rep, team_id=team_id, user_id=user_id, created_at=now)
+        _insert_ignoring(session, Rep), {"team_id": team_id, "user_id": user_id, "created_at": now}
     )
+
+
+_REP_FOR_UPDATE = (
+    select(Rep)
+    .where(Rep.team_id == bindparam("team_id"), Rep.user_id == bindparam("user_id"))
+    .with_for_update()
+)
 
 
 def lock_rep(session: Session, *, team_id: str, user_id: str) -> Rep:
     """The rep's row, locked until the transaction ends (PostgreSQL; SQLite
     transactions already hold the write lock), so that two processes deciding
     about the same rep take turns and the cooldown holds."""
-    rep = session.scalars(
-        select(Rep).where(Rep.team_id == team_id, Rep.user_id == user_id).with_for_update()
-    ).one_or_none()
+    rep = session.scalars(_REP_FOR_UPDATE, {"team_id": team_id, "user_id": user_id}).one_or_none()
     if rep is None:
         raise LookupError(f"rep {team_id}/{user_id} does not exist")
     return rep
+
+
+def lock_or_create_rep(session: Session, *, team_id: str, user_id: str, now: datetime) -> Rep:
+    """`lock_rep`, creating the row first when the rep is new: one statement for a
+    rep already known (nearly every call), three for a new one."""
+    rep = session.scalars(_REP_FOR_UPDATE, {"team_id": team_id, "user_id": user_id}).one_or_none()
+    if rep is not None:
+        return rep
+    ensure_rep(session, team_id=team_id, user_id=user_id, now=now)
+    return lock_rep(session, team_id=team_id, user_id=user_id)
+
+
+_RECENT_NUDGES = select(Nudge.channel_id, Nudge.created_at).where(
+    Nudge.team_id == bindparam("team_id"),
+    Nudge.user_id == bindparam("user_id"),
+    Nudge.trigger == bindparam("trigger"),
+    Nudge.created_at > bindparam("since"),
+)
+_RECENT_QUESTIONS = (
+    select(Nudge.question_id)
+    .where(Nudge.team_id == bindparam("team_id"), Nudge.user_id == bindparam("user_id"))
+    .order_by(Nudge.created_at.desc(), Nudge.id.desc())
+    .limit(bindparam("limit"))
+)
+_RECENT_FEEDBACK = (
+    select(Nudge.question_id, Nudge.feedback)
+    .where(
+        Nudge.team_id == bindparam("team_id"),
+        Nudge.user_id == bindparam("user_id"),
+        Nudge.feedback.in_((NudgeFeedback.HELPFUL, NudgeFeedback.NOT_FOR_ME)),
+    )
+    .order_by(Nudge.feedback_at.desc(), Nudge.id.desc())
+    .limit(bindparam("limit"))
+)
 
 
 def recent_nudges(
@@ -47,12 +113,8 @@ def recent_nudges(
     trigger: NudgeTrigger = NudgeTrigger.MESSAGE,
 ) -> list[PastNudge]:
     rows = session.execute(
-        select(Nudge.channel_id, Nudge.created_at).where(
-            Nudge.team_id == team_id,
-            Nudge.user_id == user_id,
-            Nudge.trigger == trigger,
-            Nudge.created_at > since,
-        )
+        _RECENT_NUDGES,
+        {"team_id": team_id, "user_id": user_id, "trigger": trigger, "since": since},
     )
     return [PastNudge(channel_id=channel_id, at=at) for channel_id, at in rows]
 
@@ -62,12 +124,7 @@ def recent_question_ids(
 ) -> list[str]:
     """Questions this rep has been asked, newest first (for rotation)."""
     return list(
-        session.scalars(
-            select(Nudge.question_id)
-            .where(Nudge.team_id == team_id, Nudge.user_id == user_id)
-            .order_by(Nudge.created_at.desc(), Nudge.id.desc())
-            .limit(limit)
-        )
+        session.scalars(_RECENT_QUESTIONS, {"team_id": team_id, "user_id": user_id, "limit": limit})
     )
 
 
@@ -76,14 +133,7 @@ def recent_feedback(
 ) -> list[tuple[str, str]]:
     """(question id, "helpful" | "not_for_me") for this rep's latest rated nudges."""
     rows = session.execute(
-        select(Nudge.question_id, Nudge.feedback)
-        .where(
-            Nudge.team_id == team_id,
-            Nudge.user_id == user_id,
-            Nudge.feedback.in_((NudgeFeedback.HELPFUL, NudgeFeedback.NOT_FOR_ME)),
-        )
-        .order_by(Nudge.feedback_at.desc(), Nudge.id.desc())
-        .limit(limit)
+        _RECENT_FEEDBACK, {"team_id": team_id, "user_id": user_id, "limit": limit}
     )
     return [(question_id, feedback) for question_id, feedback in rows if feedback]
 

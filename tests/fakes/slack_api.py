@@ -204,6 +204,12 @@ class FakeSlack:
         with self.lock:
             fault = self.state.faults[method].popleft() if self.state.faults[method] else None
             limited = self._over_rate_limit(method)
+        if fault is not None and fault.delay and not fault.error and fault.status == 200:
+            # A slow answer to a call Slack carried out: like Slack, the fake acts
+            # first (a post is in the channel's history at once) and answers late.
+            answered = self._carry_out(method, params, headers, limited)
+            time.sleep(fault.delay)
+            return answered
         if fault is not None:
             if fault.delay:
                 time.sleep(fault.delay)
@@ -220,6 +226,11 @@ class FakeSlack:
                     extra,
                     {"ok": False, "error": "ratelimited" if fault.status == 429 else "fatal_error"},
                 )
+        return self._carry_out(method, params, headers, limited)
+
+    def _carry_out(
+        self, method: str, params: dict[str, Any], headers: dict[str, str], limited: bool
+    ) -> tuple[int, dict[str, str], dict[str, Any]]:
         if limited:
             with self.lock:
                 self.state.rejected[method] += 1
