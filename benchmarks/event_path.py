@@ -119,7 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             "PROMETHEUS_MULTIPROC_DIR": tempfile.mkdtemp(prefix="reframe-metrics-"),
         }
     )
+    from slack_bolt import BoltContext
     from slack_bolt.adapter.wsgi import SlackRequestHandler
+    from slack_bolt.request import BoltRequest
     from slack_sdk.signature import SignatureVerifier
 
     from benchmarks import bare_bolt
@@ -144,9 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     bodies = [event_body(i, 0) for i in range(1, args.events + 1)]
     environs = [environ_for(body, signer) for body in bodies]
     payloads = [json.loads(body) for body in bodies]
-    messages = [
-        message_from_event(p, p["event"], "UBOT") for p in payloads
-    ]  # what the listener gets
+
+    def listener_context(payload: dict[str, Any]) -> BoltContext:
+        """What the listener gets: the context Bolt builds from the payload."""
+        context = BoltRequest(body=payload, mode="socket_mode").context
+        context["bot_user_id"] = "UBOT"
+        return context
+
+    messages = [message_from_event(p["event"], listener_context(p)) for p in payloads]
     bolt_only = SlackRequestHandler(reframe.bolt)
     observed = reframe.wsgi
     inner = reframe.wsgi.app

@@ -7,10 +7,20 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
 
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from bot.domain.content import invalid, known, names_in
 from bot.domain.traps import TRAP_PRIORITY, Trap
 
+CONTENT_FILE = "bot/content/questions.json"
 MAX_QUESTION_CHARS = 200
 MIN_QUESTIONS_PER_TRAP = 4
 MIN_REFLECTIVE_QUESTIONS = 6
@@ -69,26 +79,28 @@ class QuestionLibrary:
     def load(cls) -> QuestionLibrary:
         """Read and validate bot/content/questions.json shipped with the package."""
         raw = resources.files("bot.content").joinpath("questions.json").read_text("utf-8")
-        return cls.from_data(json.loads(raw))
+        return cls.from_data(json.loads(raw), origin=CONTENT_FILE)
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> QuestionLibrary:
-        """Build from the JSON structure; raises ValueError listing every problem found."""
-        problems = _problems_in(data)
-        if problems:
-            raise ValueError("invalid question library: " + "; ".join(problems))
+    def from_data(cls, data: object, *, origin: str = CONTENT_FILE) -> QuestionLibrary:
+        """Build from the JSON structure; raises ValueError naming the file and, for
+        each problem, the entry and field."""
+        try:
+            parsed = QuestionFile.model_validate(data, context=_references(data))
+        except ValidationError as error:
+            raise invalid("question library", origin, error, data) from None
         questions = [
             Question(
-                id=entry["id"],
-                move=entry["move"],
-                traps=tuple(Trap(code) for code in entry["traps"]),
-                text=entry["text"],
-                source=entry["source"],
-                needs=tuple(Trap(code) for code in entry.get("needs", [])),
+                id=entry.id,
+                move=entry.move,
+                traps=entry.traps,
+                text=entry.text,
+                source=entry.source,
+                needs=entry.needs,
             )
-            for entry in data["questions"]
+            for entry in parsed.questions
         ]
-        return cls(questions, data["moves"], data["sources"])
+        return cls(questions, parsed.moves, parsed.sources)
 
     @property
     def questions(self) -> tuple[Question, ...]:
@@ -214,81 +226,132 @@ def _least_recent(
     return best
 
 
-def _problems_in(data: Mapping[str, Any]) -> list[str]:
-    sources = data.get("sources")
-    moves = data.get("moves")
-    entries = data.get("questions")
-    if not (isinstance(sources, dict) and isinstance(moves, dict) and isinstance(entries, list)):
-        return ["expected 'sources' and 'moves' objects and a 'questions' list"]
-    problems = [f"unknown move {name!r} in moves" for name in moves if name not in KNOWN_MOVES]
-    problems += [f"move {name!r} has no description" for name in KNOWN_MOVES - moves.keys()]
+# -- the file's shape and rules (pydantic) -------------------------------------------------
+
+
+class QuestionEntry(BaseModel):
+    """One entry of `questions`; `move` and `source` must name the file's own lists."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    move: str
+    traps: tuple[Trap, ...]
+    text: str
+    source: str
+    needs: tuple[Trap, ...] = ()
+
+    @field_validator("id")
+    @classmethod
+    def _kebab_case(cls, qid: str) -> str:
+        if not _KEBAB_ID.match(qid):
+            raise ValueError(f"question id {qid!r} is not kebab-case")
+        return qid
+
+    @field_validator("move")
+    @classmethod
+    def _known_move(cls, move: str, info: ValidationInfo) -> str:
+        if move not in known(info, "moves"):
+            raise ValueError(f"unknown move {move!r}")
+        return move
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, source: str, info: ValidationInfo) -> str:
+        if source not in known(info, "sources"):
+            raise ValueError(f"unknown source {source!r}")
+        return source
+
+    @field_validator("traps", "needs", mode="before")
+    @classmethod
+    def _known_traps(cls, codes: object) -> object:
+        # Our words for an unknown code, not pydantic's list of every enum value.
+        if isinstance(codes, list):
+            unknown = [code for code in codes if code not in _TRAP_CODES]
+            if unknown:
+                raise ValueError(", ".join(f"unknown trap {code!r}" for code in unknown))
+        return codes
+
+    @field_validator("text")
+    @classmethod
+    def _one_short_question(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("text is missing")
+        problems = []
+        if len(text) >= MAX_QUESTION_CHARS:
+            problems.append(f"text is {len(text)} chars, must be under {MAX_QUESTION_CHARS}")
+        if not text.endswith("?") or text.count("?") != 1:
+            problems.append("text must be a single question ending in '?'")
+        if _QUOTE_MARKS.search(text):
+            problems.append("text must not contain quote marks")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return text
+
+    @model_validator(mode="after")
+    def _needs_what_it_fits(self) -> QuestionEntry:
+        if not set(self.needs) <= set(self.traps):
+            raise ValueError("needs must list traps the question fits")
+        return self
+
+
+class QuestionFile(BaseModel):
+    """bot/content/questions.json: where questions come from, the moves, the questions."""
+
+    sources: dict[str, str]
+    moves: dict[str, str]
+    questions: list[QuestionEntry]
+
+    @field_validator("moves")
+    @classmethod
+    def _the_known_moves(cls, moves: dict[str, str]) -> dict[str, str]:
+        problems = [f"unknown move {name!r} in moves" for name in moves if name not in KNOWN_MOVES]
+        problems += [
+            f"move {name!r} has no description" for name in sorted(KNOWN_MOVES - moves.keys())
+        ]
+        if problems:
+            raise ValueError("; ".join(problems))
+        return moves
+
+    @field_validator("questions")
+    @classmethod
+    def _unique_and_enough(cls, questions: list[QuestionEntry]) -> list[QuestionEntry]:
+        problems = _duplicate_problems(questions) + _coverage_problems(questions)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return questions
+
+
+_TRAP_CODES = frozenset(trap.value for trap in Trap)
+
+
+def _references(data: object) -> dict[str, frozenset[str]]:
+    """The names entries may use, read before validation: an entry cannot see its siblings."""
+    raw = data if isinstance(data, dict) else {}
+    return {"moves": names_in(raw.get("moves")), "sources": names_in(raw.get("sources"))}
+
+
+def _duplicate_problems(questions: Sequence[QuestionEntry]) -> list[str]:
     seen: set[str] = set()
-    for entry in entries:
-        problems += _entry_problems(entry, moves, sources, seen)
-    problems += _coverage_problems(entries)
-    return problems
-
-
-def _entry_problems(
-    entry: Any, moves: Mapping[str, str], sources: Mapping[str, str], seen: set[str]
-) -> list[str]:
-    if not isinstance(entry, dict):
-        return [f"question entry {entry!r} is not an object"]
-    qid = str(entry.get("id", ""))
-    problems: list[str] = []
-    if not _KEBAB_ID.match(qid):
-        problems.append(f"question id {qid!r} is not kebab-case")
-    if qid in seen:
-        problems.append(f"duplicate question id {qid!r}")
-    seen.add(qid)
-    if entry.get("move") not in moves:
-        problems.append(f"{qid}: unknown move {entry.get('move')!r}")
-    if entry.get("source") not in sources:
-        problems.append(f"{qid}: unknown source {entry.get('source')!r}")
-    traps = entry.get("traps")
-    if not isinstance(traps, list):
-        problems.append(f"{qid}: traps must be a list")
-    else:
-        known = {trap.value for trap in Trap}
-        problems += [f"{qid}: unknown trap {code!r}" for code in traps if code not in known]
-        needs = entry.get("needs", [])
-        valid = isinstance(needs, list) and all(isinstance(code, str) for code in needs)
-        if not valid or not set(needs) <= {code for code in traps if isinstance(code, str)}:
-            problems.append(f"{qid}: needs must list traps the question fits")
-    problems += _text_problems(qid, entry.get("text"))
-    return problems
-
-
-def _text_problems(qid: str, text: Any) -> list[str]:
-    if not isinstance(text, str) or not text.strip():
-        return [f"{qid}: text is missing"]
     problems = []
-    if len(text) >= MAX_QUESTION_CHARS:
-        problems.append(f"{qid}: text is {len(text)} chars, must be under {MAX_QUESTION_CHARS}")
-    if not text.endswith("?") or text.count("?") != 1:
-        problems.append(f"{qid}: text must be a single question ending in '?'")
-    if _QUOTE_MARKS.search(text):
-        problems.append(f"{qid}: text must not contain quote marks")
+    for question in questions:
+        if question.id in seen:
+            problems.append(f"duplicate question id {question.id!r}")
+        seen.add(question.id)
     return problems
 
 
-def _coverage_problems(entries: list[Any]) -> list[str]:
-    valid = [entry for entry in entries if isinstance(entry, dict)]
+def _coverage_problems(questions: Sequence[QuestionEntry]) -> list[str]:
     problems = []
     for trap in TRAP_PRIORITY:
         # Count what can be asked when this trap is the only one heard.
-        count = sum(
-            1
-            for entry in valid
-            if trap.value in (entry.get("traps") or [])
-            and all(code == trap.value for code in entry.get("needs") or [])
-        )
+        count = sum(1 for q in questions if trap in q.traps and set(q.needs) <= {trap})
         if count < MIN_QUESTIONS_PER_TRAP:
             needed = MIN_QUESTIONS_PER_TRAP
             problems.append(f"trap {trap.value} has {count} questions, needs {needed}")
-    used_moves = {entry.get("move") for entry in valid}
+    used_moves = {question.move for question in questions}
     problems += [f"move {move!r} has no question" for move in sorted(KNOWN_MOVES - used_moves)]
-    reflective = sum(1 for entry in valid if entry.get("traps") == [])
+    reflective = sum(1 for question in questions if not question.traps)
     if reflective < MIN_REFLECTIVE_QUESTIONS:
         problems.append(f"only {reflective} reflective questions, needs {MIN_REFLECTIVE_QUESTIONS}")
     return problems

@@ -9,8 +9,16 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any
+from typing import Annotated
 
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -26,6 +34,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot.domain.content import invalid, known, names_in
 from bot.domain.schedule import week_label
 from bot.services.checkins import ANSWERS, NOTE_MAX_CHARS, CheckinView, HomeSummary
 from bot.services.checkins import describe_status as describe_checkin_status
@@ -40,6 +49,8 @@ PAUSE_ACTION, RESUME_ACTION = "checkin_home_pause", "checkin_home_resume"
 INVITE_JOIN, INVITE_DECLINE = "checkin_invite_join", "checkin_invite_decline"
 INVITE_TEXT = "Would a weekly one-question check-in help? Join, or No thanks."
 BUTTON_LIMIT = 75
+MODAL_TITLE_LIMIT = 24
+CONTENT_FILE = "bot/content/checkin.json"
 SECTION_LIMIT = 3000
 
 
@@ -63,72 +74,114 @@ class CheckinContent:
     @classmethod
     def load(cls) -> CheckinContent:
         raw = resources.files("bot.content").joinpath("checkin.json").read_text("utf-8")
-        return cls.from_data(json.loads(raw))
+        return cls.from_data(json.loads(raw), origin=CONTENT_FILE)
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> CheckinContent:
-        """Build from the JSON structure; raises ValueError listing every problem."""
-        problems = _problems_in(data)
-        if problems:
-            raise ValueError("invalid check-in content: " + "; ".join(problems))
+    def from_data(cls, data: object, *, origin: str = CONTENT_FILE) -> CheckinContent:
+        """Build from the JSON structure; raises ValueError naming the file and, for
+        each problem, the field."""
+        try:
+            parsed = CheckinFile.model_validate(data, context={"sources": _sources_in(data)})
+        except ValidationError as error:
+            raise invalid("check-in content", origin, error, data) from None
         answers = {
-            code: AnswerContent(entry["label"], entry["mark"], entry["follow_up"])
-            for code, entry in data["answers"].items()
+            code: AnswerContent(entry.label, entry.mark, entry.follow_up)
+            for code, entry in parsed.answers.items()
         }
         return cls(
-            question=data["question"],
-            context=data["context"],
+            question=parsed.question,
+            context=parsed.context,
             answers=answers,
-            no_answer_mark=data["no_answer_mark"],
-            reminder=data["reminder"],
-            note=dict(data["note"]),
-            closed=data["closed"],
+            no_answer_mark=parsed.no_answer_mark,
+            reminder=parsed.reminder,
+            note=parsed.note.model_dump(),
+            closed=parsed.closed,
         )
 
 
-NOTE_KEYS = ("button", "edit_button", "title", "label", "placeholder", "saved")
+# -- the file's shape and rules (pydantic) -------------------------------------------------
 
 
-def _problems_in(data: Mapping[str, Any]) -> list[str]:
-    problems: list[str] = []
-    if data.get("question") != THE_QUESTION:
-        problems.append(f"the question must read exactly {THE_QUESTION!r}")
-    sources = data.get("sources")
-    if not isinstance(sources, dict):
-        sources = {}
-    for key in ("context", "reminder", "closed", "no_answer_mark"):
-        if not isinstance(data.get(key), str) or not data[key].strip():
-            problems.append(f"{key!r} must be a non-empty string")
-    if data.get("context_source") not in sources:
-        problems.append("'context_source' must name one of 'sources'")
-    answers = data.get("answers")
-    if not isinstance(answers, dict) or set(answers) != set(ANSWERS):
-        return [*problems, f"'answers' must have exactly {', '.join(ANSWERS)}"]
-    for code, entry in answers.items():
-        problems += _answer_problems(code, entry, sources)
-    note = data.get("note")
-    if not isinstance(note, dict) or any(not isinstance(note.get(k), str) for k in NOTE_KEYS):
-        problems.append(f"'note' must have the strings {', '.join(NOTE_KEYS)}")
-    elif any(len(note[k]) > 24 for k in ("title",)):
-        problems.append("the note modal title must be at most 24 characters")
-    return problems
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must be a non-empty string")
+    return text
 
 
-def _answer_problems(code: str, entry: Any, sources: Mapping[str, Any]) -> list[str]:
-    if not isinstance(entry, dict):
-        return [f"answer {code!r} must be an object"]
-    problems = [
-        f"answer {code!r} needs a non-empty {key!r}"
-        for key in ("label", "mark", "follow_up")
-        if not isinstance(entry.get(key), str) or not entry[key].strip()
-    ]
-    if isinstance(entry.get("label"), str) and len(entry["label"]) > BUTTON_LIMIT:
-        problems.append(f"answer {code!r} label is longer than {BUTTON_LIMIT} characters")
-    if isinstance(entry.get("follow_up"), str) and not entry["follow_up"].rstrip().endswith("?"):
-        problems.append(f"answer {code!r} follow_up must end with a question")
-    if entry.get("source") not in sources:
-        problems.append(f"answer {code!r} must name one of 'sources'")
-    return problems
+Filled = Annotated[str, AfterValidator(_not_blank)]
+
+
+class AnswerEntry(BaseModel):
+    label: Annotated[str, Field(max_length=BUTTON_LIMIT), AfterValidator(_not_blank)]  # a button
+    mark: Filled
+    follow_up: Filled
+    source: str
+
+    @field_validator("follow_up")
+    @classmethod
+    def _asks(cls, follow_up: str) -> str:
+        if not follow_up.rstrip().endswith("?"):
+            raise ValueError("follow_up must end with a question")
+        return follow_up
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, source: str, info: ValidationInfo) -> str:
+        if source not in known(info, "sources"):
+            raise ValueError("must name one of 'sources'")
+        return source
+
+
+class NoteWords(BaseModel):
+    """The note button and modal; Slack cuts a modal title at 24 characters."""
+
+    button: str
+    edit_button: str
+    title: Annotated[str, Field(max_length=MODAL_TITLE_LIMIT)]
+    label: str
+    placeholder: str
+    saved: str
+
+
+class CheckinFile(BaseModel):
+    """bot/content/checkin.json: the question (word for word), its context, the three
+    answers, the reminder and the note modal's words, each with its source."""
+
+    sources: dict[str, str]
+    question: str
+    context: Filled
+    context_source: str
+    answers: dict[str, AnswerEntry]
+    no_answer_mark: Filled
+    reminder: Filled
+    note: NoteWords
+    closed: Filled
+
+    @field_validator("question")
+    @classmethod
+    def _word_for_word(cls, question: str) -> str:
+        if question != THE_QUESTION:
+            raise ValueError(f"the question must read exactly {THE_QUESTION!r}")
+        return question
+
+    @field_validator("context_source")
+    @classmethod
+    def _known_source(cls, source: str, info: ValidationInfo) -> str:
+        if source not in known(info, "sources"):
+            raise ValueError("must name one of 'sources'")
+        return source
+
+    @field_validator("answers", mode="before")
+    @classmethod
+    def _the_three_answers(cls, answers: object) -> object:
+        if isinstance(answers, dict) and set(answers) != set(ANSWERS):
+            raise ValueError(f"'answers' must have exactly {', '.join(ANSWERS)}")
+        return answers
+
+
+def _sources_in(data: object) -> frozenset[str]:
+    """Source names, read before validation: an answer cannot see the file's `sources`."""
+    return names_in(data.get("sources") if isinstance(data, dict) else None)
 
 
 def _md(text: str) -> MarkdownTextObject:

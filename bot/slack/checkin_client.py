@@ -21,6 +21,7 @@ from bot.slack.checkin_blocks import (
     build_reminder_blocks,
 )
 from bot.slack.client import delivery_failure
+from bot.slack.message_metadata import carries, post_metadata
 
 log = logging.getLogger(__name__)
 
@@ -112,10 +113,9 @@ class SlackCheckins:
                 channel=checkin.user_id,
                 text=self._content.question,
                 blocks=build_checkin_blocks(self._content, checkin.checkin_id),
-                metadata={
-                    "event_type": METADATA_EVENT,
-                    "event_payload": {"checkin_id": checkin.checkin_id, "week": checkin.week},
-                },
+                metadata=post_metadata(
+                    METADATA_EVENT, checkin_id=checkin.checkin_id, week=checkin.week
+                ),
                 unfurl_links=False,
             )
         except (SlackClientError, OSError) as error:
@@ -137,7 +137,7 @@ class SlackCheckins:
         except (SlackClientError, OSError) as error:
             raise delivery_failure(error) from error
         for message in history.get("messages") or []:
-            if _carries(message, METADATA_EVENT, checkin_id):
+            if carries(message, METADATA_EVENT, checkin_id=checkin_id):
                 return PostedMessage(channel_id=channel_id, ts=str(message.get("ts")))
         return None
 
@@ -147,10 +147,7 @@ class SlackCheckins:
                 channel=channel_id,
                 text=self._content.reminder,
                 blocks=build_reminder_blocks(self._content),
-                metadata={
-                    "event_type": REMINDER_EVENT,
-                    "event_payload": {"checkin_id": checkin_id},
-                },
+                metadata=post_metadata(REMINDER_EVENT, checkin_id=checkin_id),
             )
         except (SlackClientError, OSError) as error:
             raise delivery_failure(error) from error
@@ -163,15 +160,6 @@ class SlackCheckins:
         except (SlackClientError, OSError) as error:
             raise delivery_failure(error) from error
         return any(
-            _carries(message, REMINDER_EVENT, checkin_id)
+            carries(message, REMINDER_EVENT, checkin_id=checkin_id)
             for message in history.get("messages") or []
         )
-
-
-def _carries(message: object, event_type: str, checkin_id: int) -> bool:
-    """Whether a message from conversations.history is our post of this kind for this check-in."""
-    metadata = message.get("metadata") if isinstance(message, dict) else None
-    if not isinstance(metadata, dict) or metadata.get("event_type") != event_type:
-        return False
-    payload = metadata.get("event_payload")
-    return isinstance(payload, dict) and payload.get("checkin_id") == checkin_id

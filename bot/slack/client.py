@@ -25,6 +25,7 @@ from bot.domain.statuses import DeliveryMode
 from bot.observability import metrics
 from bot.services.ports import DeliveryFailed, OutgoingNudge, SlackUnavailable
 from bot.slack.blocks import build_nudge_blocks
+from bot.slack.message_metadata import carries, post_metadata
 
 log = logging.getLogger(__name__)
 
@@ -302,14 +303,14 @@ class SlackGateway:
                     thread_ts=thread,
                     text=nudge.question,
                     blocks=blocks,
-                    metadata=_nudge_metadata(nudge.nudge_id),
+                    metadata=post_metadata(NUDGE_EVENT, nudge_id=nudge.nudge_id),
                 )
             else:
                 client.chat_postMessage(
                     channel=nudge.user_id,
                     text=nudge.question,
                     blocks=blocks,
-                    metadata=_nudge_metadata(nudge.nudge_id),
+                    metadata=post_metadata(NUDGE_EVENT, nudge_id=nudge.nudge_id),
                 )
         except (SlackClientError, OSError) as error:
             failure = delivery_failure(error)
@@ -346,23 +347,13 @@ class SlackGateway:
             failure = delivery_failure(error)
             metrics.slack_error(failure.reason)
             raise failure from error
-        return any(_carries_nudge(m, nudge.nudge_id) for m in page.get("messages") or [])
+        return any(
+            carries(m, NUDGE_EVENT, nudge_id=nudge.nudge_id) for m in page.get("messages") or []
+        )
 
 
 NUDGE_EVENT = "reframe_nudge"
 _LOOKUP_PAGE = 100
-
-
-def _nudge_metadata(nudge_id: int) -> dict[str, object]:
-    return {"event_type": NUDGE_EVENT, "event_payload": {"nudge_id": nudge_id}}
-
-
-def _carries_nudge(message: object, nudge_id: int) -> bool:
-    metadata = message.get("metadata") if isinstance(message, dict) else None
-    if not isinstance(metadata, dict) or metadata.get("event_type") != NUDGE_EVENT:
-        return False
-    payload = metadata.get("event_payload")
-    return isinstance(payload, dict) and payload.get("nudge_id") == nudge_id
 
 
 def _describe(error: Exception) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
@@ -14,6 +13,7 @@ from bot.observability import metrics
 from bot.services.ports import DeliveryFailed
 from bot.slack.client import delivery_failure
 from bot.slack.digest_blocks import DigestWording, build_digest_blocks, digest_summary
+from bot.slack.message_metadata import carries, post_metadata
 
 # Our posts carry this in Slack message metadata (with the week, nothing else),
 # so a retry can find an earlier post instead of posting twice.
@@ -36,7 +36,7 @@ class SlackDigests:
                 channel=destination,
                 text=digest_summary(digest),
                 blocks=build_digest_blocks(digest, self._wording),
-                metadata={"event_type": DIGEST_EVENT, "event_payload": {"week": digest.week}},
+                metadata=post_metadata(DIGEST_EVENT, week=digest.week),
                 unfurl_links=False,
                 unfurl_media=False,
             )
@@ -58,18 +58,12 @@ class SlackDigests:
             )
         except (SlackClientError, OSError) as error:
             raise _failed(error) from error
-        return any(_carries(message, week) for message in history.get("messages") or [])
+        return any(
+            carries(message, DIGEST_EVENT, week=week) for message in history.get("messages") or []
+        )
 
 
 def _failed(error: Exception) -> DeliveryFailed:
     failure = delivery_failure(error)
     metrics.slack_error(failure.reason)
     return failure
-
-
-def _carries(message: Any, week: str) -> bool:
-    metadata = message.get("metadata") if isinstance(message, dict) else None
-    if not isinstance(metadata, dict) or metadata.get("event_type") != DIGEST_EVENT:
-        return False
-    payload = metadata.get("event_payload")
-    return isinstance(payload, dict) and payload.get("week") == week

@@ -139,6 +139,32 @@ def _broken(raw: dict[str, Any], change: str) -> dict[str, Any]:
         first["text"] = 'Why did you say "jerk"?'
     elif change == "coverage":
         data["questions"] = [q for q in data["questions"] if "blaming" not in q["traps"]]
+    elif change == "kebab":
+        first["id"] = "Swap_Lean"
+    elif change == "needs":
+        first["needs"] = ["blaming"]
+    elif change == "needs-unknown":
+        first["needs"] = ["grumpiness"]
+    elif change == "traps-not-a-list":
+        first["traps"] = "labeling"
+    elif change == "no-text":
+        first["text"] = "   "
+    elif change == "text-missing":
+        del first["text"]
+    elif change == "two-questions":
+        first["text"] = "Why? And why now?"
+    elif change == "extra-move":
+        data["moves"]["pep_talk"] = "Cheer them up"
+    elif change == "undescribed-move":
+        del data["moves"]["ownership"]
+    elif change == "unused-move":
+        data["questions"] = [q for q in data["questions"] if q["move"] != "ownership"]
+    elif change == "few-reflective":
+        data["questions"] = [q for q in data["questions"] if q["traps"]]
+    elif change == "not-an-object":
+        data["questions"].append("swap-lean")
+    elif change == "no-moves":
+        del data["moves"]
     return data
 
 
@@ -153,11 +179,46 @@ def _broken(raw: dict[str, Any], change: str) -> dict[str, Any]:
         ("no-question", "ending in '?'"),
         ("quote", "quote marks"),
         ("coverage", "trap blaming has 0 questions"),
+        ("kebab", "question id 'Swap_Lean' is not kebab-case"),
+        ("needs", "needs must list traps the question fits"),
+        ("needs-unknown", r"needs: unknown trap 'grumpiness'"),
+        ("traps-not-a-list", r"\.traps: .*valid tuple"),
+        ("no-text", "text is missing"),
+        ("text-missing", r"\.text: Field required"),
+        ("two-questions", "single question ending in '?'"),
+        ("extra-move", "unknown move 'pep_talk' in moves"),
+        ("undescribed-move", "move 'ownership' has no description"),
+        ("unused-move", "move 'ownership' has no question"),
+        ("few-reflective", "only 0 reflective questions, needs 6"),
+        ("not-an-object", r"questions\[\d+\]: Input should be a valid dictionary"),
+        ("no-moves", "moves: Field required"),
     ],
 )
 def test_validation_names_the_problem(raw_data: dict[str, Any], change: str, named: str) -> None:
     with pytest.raises(ValueError, match=named):
         QuestionLibrary.from_data(_broken(raw_data, change))
+
+
+def test_a_problem_names_the_file_the_entry_and_the_field(raw_data: dict[str, Any]) -> None:
+    with pytest.raises(ValueError) as raised:
+        QuestionLibrary.from_data(_broken(raw_data, "move"))
+    assert str(raised.value) == (
+        "invalid question library (bot/content/questions.json): "
+        "questions[0] 'swap-lean'.move: unknown move 'pep_talk'"
+    )
+
+
+def test_every_broken_entry_is_reported_at_once(raw_data: dict[str, Any]) -> None:
+    data = copy.deepcopy(raw_data)
+    data["questions"][0]["source"] = "internet"
+    data["questions"][2]["traps"] = ["grumpiness"]
+    with pytest.raises(ValueError) as raised:
+        QuestionLibrary.from_data(data)
+    problems = str(raised.value).split(": ", 1)[1].split("; ")
+    assert problems == [
+        "questions[0] 'swap-lean'.source: unknown source 'internet'",
+        f"questions[2] {data['questions'][2]['id']!r}.traps: unknown trap 'grumpiness'",
+    ]
 
 
 def test_validation_accepts_the_shipped_file(raw_data: dict[str, Any]) -> None:

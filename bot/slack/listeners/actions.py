@@ -10,6 +10,7 @@ from slack_bolt import Ack, App, BoltContext
 
 from bot.services.nudges import NudgeService
 from bot.slack.blocks import NUDGE_ACTIONS, build_feedback_done_blocks
+from bot.slack.listeners.actor import team_and_user
 from bot.slack.listeners.after_ack import HANDOFF, Reply, send_reply
 
 log = logging.getLogger(__name__)
@@ -18,7 +19,6 @@ MAX_ROW_ID = 2**31
 
 def handle_nudge_feedback(
     ack: Ack,
-    body: dict[str, Any],
     action: dict[str, Any],
     context: BoltContext,
     *,
@@ -27,7 +27,7 @@ def handle_nudge_feedback(
     """Helpful / Not for me / Pause, the ack half: record the choice; `send_reply`
     shows it after Slack has its 200."""
     ack()
-    context[HANDOFF] = feedback_reply(nudges, body, action)
+    context[HANDOFF] = feedback_reply(nudges, context, action)
 
 
 def register(app: App, *, nudges: NudgeService) -> None:
@@ -35,10 +35,9 @@ def register(app: App, *, nudges: NudgeService) -> None:
         app.action(action_id)(ack=partial(handle_nudge_feedback, nudges=nudges), lazy=[send_reply])
 
 
-def feedback_reply(nudges: NudgeService, body: dict[str, Any], action: dict[str, Any]) -> Reply:
+def feedback_reply(nudges: NudgeService, context: BoltContext, action: dict[str, Any]) -> Reply:
     choice = NUDGE_ACTIONS[action["action_id"]][1]
-    team_id = (body.get("team") or {}).get("id") or body.get("team_id")
-    user_id = (body.get("user") or {}).get("id")
+    clicker = team_and_user(context)
     try:
         nudge_id = int(action.get("value", ""))
     except ValueError:
@@ -46,8 +45,9 @@ def feedback_reply(nudges: NudgeService, body: dict[str, Any], action: dict[str,
     # Row ids are database integers: a larger value is no nudge of ours.
     if not 0 <= nudge_id < MAX_ROW_ID:
         nudge_id = -1
-    if not isinstance(team_id, str) or not isinstance(user_id, str) or nudge_id < 0:
+    if clicker is None or nudge_id < 0:
         return Reply("That button didn't carry what I need; nothing was changed.")
+    team_id, user_id = clicker
     result = nudges.record_feedback(
         team_id=team_id,
         user_id=user_id,

@@ -41,6 +41,7 @@ from bot.slack.checkin_blocks import (
     build_welcome_home_view,
 )
 from bot.slack.commands import CommandReply, CommandRequest, SubcommandHandler
+from bot.slack.listeners.actor import team_and_user
 from bot.slack.listeners.after_ack import HANDOFF, Reply, acknowledge, send_reply
 
 log = logging.getLogger(__name__)
@@ -132,12 +133,6 @@ def _reply(text: str) -> CommandReply:
 # -- buttons, modal, App Home ----------------------------------------------------
 
 
-def _team_and_user(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    team = (body.get("team") or {}).get("id") or body.get("team_id")
-    user = (body.get("user") or {}).get("id")
-    return (team if isinstance(team, str) else None, user if isinstance(user, str) else None)
-
-
 def _checkin_id(value: object) -> int | None:
     try:
         return int(str(value))
@@ -173,10 +168,10 @@ def handle_checkin_answer(
     ack: Ack, body: dict[str, Any], action: dict[str, Any], context: BoltContext, *, ui: CheckinUI
 ) -> None:
     ack()
-    team_id, user_id = _team_and_user(body)
-    checkin_id = _checkin_id(action.get("value"))
-    if team_id is None or user_id is None or checkin_id is None:
+    rep, checkin_id = team_and_user(context), _checkin_id(action.get("value"))
+    if rep is None or checkin_id is None:
         return
+    team_id, user_id = rep
     outcome = ui.checkins.record_answer(
         team_id=team_id,
         user_id=user_id,
@@ -212,14 +207,19 @@ def update_checkin_dm(context: BoltContext, client: WebClient, *, ui: CheckinUI)
 
 
 def open_note_modal(
-    body: dict[str, Any], action: dict[str, Any], client: WebClient, *, ui: CheckinUI
+    body: dict[str, Any],
+    action: dict[str, Any],
+    context: BoltContext,
+    client: WebClient,
+    *,
+    ui: CheckinUI,
 ) -> None:
     # The trigger_id lives 3 seconds: this runs as soon as Slack has its answer.
-    team_id, user_id = _team_and_user(body)
-    checkin_id = _checkin_id(action.get("value"))
+    rep, checkin_id = team_and_user(context), _checkin_id(action.get("value"))
     trigger_id = body.get("trigger_id")
-    if team_id is None or user_id is None or checkin_id is None or not trigger_id:
+    if rep is None or checkin_id is None or not trigger_id:
         return
+    team_id, user_id = rep
     found = ui.checkins.view(team_id=team_id, user_id=user_id, checkin_id=checkin_id)
     if found.checkin is None:
         return
@@ -227,16 +227,16 @@ def open_note_modal(
 
 
 def handle_note_submission(
-    ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext, *, ui: CheckinUI
+    ack: Ack, view: dict[str, Any], context: BoltContext, *, ui: CheckinUI
 ) -> None:
     # A refusal can only be shown in the modal, so the note is saved before ack().
-    team_id, user_id = _team_and_user(body)
-    checkin_id = _checkin_id(view.get("private_metadata"))
+    rep, checkin_id = team_and_user(context), _checkin_id(view.get("private_metadata"))
     values = ((view.get("state") or {}).get("values") or {}).get(NOTE_BLOCK) or {}
     note = (values.get(NOTE_INPUT) or {}).get("value") or ""
-    if team_id is None or user_id is None or checkin_id is None:
+    if rep is None or checkin_id is None:
         ack(response_action="errors", errors={NOTE_BLOCK: "Something went wrong; try again."})
         return
+    team_id, user_id = rep
     outcome = ui.checkins.save_note(
         team_id=team_id, user_id=user_id, checkin_id=checkin_id, note=note
     )
@@ -252,9 +252,10 @@ def handle_invitation_answer(
 ) -> None:
     """Join or No thanks, from the invitation in a channel or from App Home."""
     ack()
-    team_id, user_id = _team_and_user(body)
-    if team_id is None or user_id is None:
+    rep = team_and_user(context)
+    if rep is None:
         return
+    team_id, user_id = rep
     value = action.get("value")
     from_home = (body.get("container") or {}).get("type") == "view"
     if not from_home and value != f"{team_id}:{user_id}":
@@ -282,38 +283,37 @@ def show_invitation_answer(
     ui: CheckinUI,
 ) -> None:
     if (body.get("container") or {}).get("type") == "view":
-        republish_home(body, client, ui=ui)
+        republish_home(context, client, ui=ui)
     else:
         send_reply(context, respond)
 
 
 def handle_app_home_opened(
-    body: dict[str, Any], event: dict[str, Any], client: WebClient, *, ui: CheckinUI
+    event: dict[str, Any], context: BoltContext, client: WebClient, *, ui: CheckinUI
 ) -> None:
-    team_id, user_id = body.get("team_id"), event.get("user")
-    if event.get("tab", "home") != "home":
-        return
-    if isinstance(team_id, str) and isinstance(user_id, str):
-        ui.publish_home(client, team_id, user_id)
+    # context.user_id is the event's `user`: the person who opened the tab.
+    if event.get("tab", "home") == "home":
+        republish_home(context, client, ui=ui)
 
 
 def handle_home_toggle(
-    ack: Ack, body: dict[str, Any], action: dict[str, Any], *, ui: CheckinUI
+    ack: Ack, action: dict[str, Any], context: BoltContext, *, ui: CheckinUI
 ) -> None:
     ack()
-    team_id, user_id = _team_and_user(body)
-    if team_id is None or user_id is None:
+    rep = team_and_user(context)
+    if rep is None:
         return
+    team_id, user_id = rep
     if action["action_id"] == PAUSE_ACTION:
         ui.checkins.turn_off(team_id, user_id)
     else:
         ui.checkins.turn_on(team_id, user_id)
 
 
-def republish_home(body: dict[str, Any], client: WebClient, *, ui: CheckinUI) -> None:
-    team_id, user_id = _team_and_user(body)
-    if team_id is not None and user_id is not None:
-        ui.publish_home(client, team_id, user_id)
+def republish_home(context: BoltContext, client: WebClient, *, ui: CheckinUI) -> None:
+    rep = team_and_user(context)
+    if rep is not None:
+        ui.publish_home(client, *rep)
 
 
 def register(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import logging
 from functools import partial
-from typing import Any, TypeGuard
+from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack, App, BoltContext
 
 from bot.services.channels import DELIVERY_MODES, ChannelDirectory
 from bot.services.ports import ChannelPermissions, SlackUnavailable
 from bot.services.reframe import Asker, ReframeService
 from bot.slack.blocks import build_reflect_blocks, build_reframe_blocks, build_text_blocks
 from bot.slack.commands import CommandReply, CommandRequest, CommandRouter, SubcommandHandler
+from bot.slack.listeners.actor import is_id
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +109,12 @@ def _reply(text: str) -> CommandReply:
     return CommandReply(text=text, blocks=build_text_blocks(text))
 
 
-def request_from_command(command: dict[str, Any]) -> CommandRequest | None:
-    team_id, user_id = command.get("team_id"), command.get("user_id")
-    channel_id, text = command.get("channel_id"), command.get("text", "")
-    if not (_is_id(team_id) and _is_id(user_id) and _is_id(channel_id)):
+def request_from_command(command: dict[str, Any], context: BoltContext) -> CommandRequest | None:
+    """The ids as Bolt read them from the form body (`team_id`, `user_id`, `channel_id`);
+    the words and the rest from the command itself."""
+    team_id, user_id, channel_id = context.team_id, context.user_id, context.channel_id
+    text = command.get("text", "")
+    if not (is_id(team_id) and is_id(user_id) and is_id(channel_id)):
         return None
     return CommandRequest(
         team_id=team_id,
@@ -123,13 +126,11 @@ def request_from_command(command: dict[str, Any]) -> CommandRequest | None:
     )
 
 
-def _is_id(value: object) -> TypeGuard[str]:
-    return isinstance(value, str) and bool(value)
-
-
-def handle_reframe_command(ack: Ack, command: dict[str, Any], *, router: CommandRouter) -> None:
+def handle_reframe_command(
+    ack: Ack, command: dict[str, Any], context: BoltContext, *, router: CommandRouter
+) -> None:
     """/reframe: the answer goes back in the acknowledgement itself."""
-    request = request_from_command(command)
+    request = request_from_command(command, context)
     if request is None:
         ack(text="That request was missing the team, user or channel; nothing was done.")
         return

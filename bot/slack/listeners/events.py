@@ -13,6 +13,7 @@ from slack_bolt import App, BoltContext
 from bot.domain.statuses import NudgeTrigger
 from bot.services.channels import ChannelDirectory
 from bot.services.nudges import IncomingMessage, NudgeService, Trigger
+from bot.slack.listeners.actor import is_id, team_of
 
 log = logging.getLogger(__name__)
 
@@ -24,19 +25,19 @@ CHANNEL_TYPES = frozenset({"channel", "group"})
 _MENTION = re.compile(r"<@[A-Z0-9]+(?:\|[^>]*)?>")
 
 
-def is_external_member(body: dict[str, Any], event: dict[str, Any]) -> bool:
-    """Someone from another organisation writing in a Slack Connect channel."""
+def is_external_member(body: dict[str, Any], event: dict[str, Any], context: BoltContext) -> bool:
+    """Someone from another organisation writing in a Slack Connect channel: their
+    `user_team` is not the workspace the event was delivered for (`context.team_id`,
+    Bolt's reading of `authorizations[0]`), whose reps Reframe serves."""
     user_team = event.get("user_team")
     return (
         bool(body.get("is_ext_shared_channel"))
         and isinstance(user_team, str)
-        and user_team != body.get("team_id")
+        and user_team != context.team_id
     )
 
 
-def message_from_event(
-    body: dict[str, Any], event: dict[str, Any], bot_user_id: str | None
-) -> IncomingMessage | None:
+def message_from_event(event: dict[str, Any], context: BoltContext) -> IncomingMessage | None:
     """The rep's message, or None when it is not a person writing in a channel."""
     subtype, channel_type = event.get("subtype"), event.get("channel_type")
     # isinstance first: a list or dict here (never from Slack) is unhashable.
@@ -47,28 +48,31 @@ def message_from_event(
     text = event.get("text")
     if not isinstance(text, str) or not text.strip():
         return None
+    bot_user_id = context.bot_user_id
     if bot_user_id and f"<@{bot_user_id}" in text:
         return None  # the app_mention event answers this one
-    return _incoming(body, event, text, NudgeTrigger.MESSAGE)
+    return _incoming(event, context, text, NudgeTrigger.MESSAGE)
 
 
-def mention_from_event(body: dict[str, Any], event: dict[str, Any]) -> IncomingMessage | None:
+def mention_from_event(event: dict[str, Any], context: BoltContext) -> IncomingMessage | None:
     text = event.get("text")
-    return _incoming(
-        body, event, _MENTION.sub(" ", text if isinstance(text, str) else ""), NudgeTrigger.MENTION
-    )
+    spoken = _MENTION.sub(" ", text if isinstance(text, str) else "")
+    return _incoming(event, context, spoken, NudgeTrigger.MENTION)
 
 
 def _incoming(
-    body: dict[str, Any], event: dict[str, Any], text: str, trigger: Trigger
+    event: dict[str, Any], context: BoltContext, text: str, trigger: Trigger
 ) -> IncomingMessage | None:
-    """Who wrote what where, or None for other bots and payloads missing an id."""
+    """Who wrote what where, or None for other bots and payloads missing an id.
+
+    In a message event Bolt's `context.user_id` is the author (`event.user`) and
+    `context.channel_id` the channel (`event.channel`)."""
     if event.get("bot_id"):
         return None
-    ids = (body.get("team_id"), event.get("channel"), event.get("user"), event.get("ts"))
-    if not all(isinstance(v, str) and v for v in ids):
+    team_id, channel_id, user_id = context.team_id, context.channel_id, context.user_id
+    ts = event.get("ts")
+    if not (is_id(team_id) and is_id(channel_id) and is_id(user_id) and is_id(ts)):
         return None
-    team_id, channel_id, user_id, ts = (str(v) for v in ids)
     thread_ts = event.get("thread_ts")
     return IncomingMessage(
         team_id=team_id,
@@ -91,10 +95,10 @@ def handle_message(
     external_members: bool,
 ) -> None:
     """A message in a channel: decided and recorded now, delivered after the answer."""
-    message = message_from_event(body, event, context.bot_user_id)
+    message = message_from_event(event, context)
     if message is None:
         return
-    if not external_members and is_external_member(body, event):
+    if not external_members and is_external_member(body, event, context):
         return  # neither nudged nor enrolled: they are not this workspace's reps
     nudge_id = nudges.on_message(message)
     if nudge_id is not None:
@@ -104,16 +108,17 @@ def handle_message(
 def handle_app_mention(
     body: dict[str, Any],
     event: dict[str, Any],
+    context: BoltContext,
     *,
     nudges: NudgeService,
     deliver: Callable[[int], object],
     external_members: bool,
 ) -> None:
     """@Reframe: always answered, privately, with what it heard."""
-    message = mention_from_event(body, event)
+    message = mention_from_event(event, context)
     if message is None:
         return
-    if not external_members and is_external_member(body, event):
+    if not external_members and is_external_member(body, event, context):
         return
     nudge_id = nudges.on_message(message)
     if nudge_id is not None:
@@ -121,12 +126,13 @@ def handle_app_mention(
 
 
 def handle_channel_rename(
-    body: dict[str, Any], event: dict[str, Any], *, channels: ChannelDirectory
+    event: dict[str, Any], context: BoltContext, *, channels: ChannelDirectory
 ) -> None:
     """A renamed channel may become, or stop being, a deal channel."""
     channel = event.get("channel") or {}
-    team_id = body.get("team_id")
-    if isinstance(channel, dict) and isinstance(team_id, str):
+    team_id = team_of(context)
+    # The channel's id and its new name, read together from the event's `channel`.
+    if isinstance(channel, dict) and team_id is not None:
         channel_id, name = channel.get("id"), channel.get("name")
         if isinstance(channel_id, str) and isinstance(name, str):
             channels.renamed(team_id, channel_id, name)

@@ -21,6 +21,7 @@ from slack_sdk.oauth.installation_store import InstallationStore
 
 from bot.services.privacy import Deleted, PrivacyService
 from bot.slack.commands import CommandReply, CommandRequest, SubcommandHandler
+from bot.slack.listeners.actor import team_and_user, team_of
 from bot.slack.listeners.after_ack import HANDOFF, Reply, send_reply
 
 log = logging.getLogger(__name__)
@@ -121,8 +122,8 @@ class Uninstall:
     on_workspace_removed: Callable[[str], None]
 
     def remove_workspace(self, context: BoltContext) -> None:
-        team_id = context.team_id
-        if not team_id:
+        team_id = team_of(context)
+        if team_id is None:
             log.warning("uninstall event without a team id; nothing deleted")
             return
         if self.installation_store is not None:
@@ -143,17 +144,16 @@ def handle_tokens_revoked(
         # Without its bot token Reframe can do nothing there: same as an uninstall.
         uninstall.remove_workspace(context)
         return
-    store = uninstall.installation_store
-    if store is not None and context.team_id:
+    store, team_id = uninstall.installation_store, team_of(context)
+    if store is not None and team_id is not None:
         for user_id in tokens.get("oauth") or []:
             store.delete_installation(
-                enterprise_id=context.enterprise_id, team_id=context.team_id, user_id=user_id
+                enterprise_id=context.enterprise_id, team_id=team_id, user_id=user_id
             )
 
 
 def handle_forget_me_confirm(
     ack: Ack,
-    body: dict[str, Any],
     action: dict[str, Any],
     context: BoltContext,
     *,
@@ -161,13 +161,14 @@ def handle_forget_me_confirm(
 ) -> None:
     """The ack half: delete (only the clicker's own data); `send_reply` says so."""
     ack()
-    team_id, user_id = _actor(body)
-    if team_id is None or user_id is None or action.get("value") != owner_key(team_id, user_id):
+    clicker = team_and_user(context)
+    if clicker is None or action.get("value") != owner_key(*clicker):
         context[HANDOFF] = Reply(
             "Only the person who asked can confirm this; nothing was deleted.",
             replace_original=False,
         )
         return
+    team_id, user_id = clicker
     deleted = privacy.forget_rep(team_id=team_id, user_id=user_id)
     context[HANDOFF] = Reply(
         forgotten_text(deleted),
@@ -195,12 +196,3 @@ def register(
         ack=partial(handle_forget_me_confirm, privacy=privacy), lazy=[send_reply]
     )
     app.action(FORGET_CANCEL)(ack=handle_forget_me_cancel, lazy=[send_reply])
-
-
-def _actor(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    team_id = (body.get("team") or {}).get("id") or body.get("team_id")
-    user_id = (body.get("user") or {}).get("id")
-    return (
-        team_id if isinstance(team_id, str) and team_id else None,
-        user_id if isinstance(user_id, str) and user_id else None,
-    )

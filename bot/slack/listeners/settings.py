@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import Block
 from bot.domain.workspace_settings import SettingsInvalid
 from bot.services.ports import SlackUnavailable
 from bot.services.workspace_settings import WorkspaceSettingsService
+from bot.slack.listeners.actor import team_and_user
 from bot.slack.listeners.after_ack import HANDOFF, acknowledge
 from bot.slack.settings_blocks import (
     SETTINGS_EDIT,
@@ -100,11 +101,13 @@ class SettingsUI:
     republish_home: Callable[[WebClient, str, str], None]
 
 
-def open_settings_modal(body: dict[str, Any], client: WebClient, *, ui: SettingsUI) -> None:
-    team_id, user_id = _team_and_user(body)
-    trigger_id = body.get("trigger_id")
-    if team_id is None or user_id is None or not isinstance(trigger_id, str):
+def open_settings_modal(
+    body: dict[str, Any], context: BoltContext, client: WebClient, *, ui: SettingsUI
+) -> None:
+    admin, trigger_id = team_and_user(context), body.get("trigger_id")
+    if admin is None or not isinstance(trigger_id, str):
         return
+    team_id, user_id = admin
     try:
         if not ui.admins.allowed(team_id, user_id):
             log.warning("refused to open workspace settings for someone who is no admin")
@@ -119,12 +122,12 @@ def open_settings_modal(body: dict[str, Any], client: WebClient, *, ui: Settings
 def handle_settings_submission(
     ack: Ack, body: dict[str, Any], context: BoltContext, *, ui: SettingsUI
 ) -> None:
-    team_id, user_id = _team_and_user(body)
-    view = body.get("view") or {}
+    admin, view = team_and_user(context), body.get("view") or {}
     values = (view.get("state") or {}).get("values") or {}
-    if team_id is None or user_id is None or not isinstance(values, dict):
+    if admin is None or not isinstance(values, dict):
         ack(response_action="errors", errors={"deal_channel_patterns": "Please try again."})
         return
+    team_id, user_id = admin
     try:
         allowed = ui.admins.allowed(team_id, user_id)
     except SlackUnavailable:
@@ -174,9 +177,3 @@ def register(
         ack=partial(handle_settings_submission, ui=ui),
         lazy=[partial(show_saved_settings, ui=ui)],
     )
-
-
-def _team_and_user(body: dict[str, Any]) -> tuple[str | None, str | None]:
-    team = (body.get("team") or {}).get("id") or body.get("team_id")
-    user = (body.get("user") or {}).get("id")
-    return (team if isinstance(team, str) else None, user if isinstance(user, str) else None)
