@@ -83,6 +83,7 @@ def _claimable(
 
 
 # Built once (bound parameters): every nudge runs both.
+_NO_SYNC = {"synchronize_session": False}
 _CLAIM = (
     update(Nudge)
     .where(
@@ -353,7 +354,8 @@ class NudgeService:
             return session.scalars(
                 _CLAIM,
                 {"nudge_id": nudge_id, "now": now, "lease_ended": now - CLAIM_LEASE},
-                execution_options={"populate_existing": True},
+                # The session is new: no objects in it to bring up to date in Python.
+                execution_options={"populate_existing": True, "synchronize_session": False},
             ).one_or_none()
 
     def _failed(self, claim: _Claim, failure: DeliveryFailed, *, in_doubt: bool = False) -> str:
@@ -408,7 +410,11 @@ class NudgeService:
         # Slack may already have the message: losing this write to a dropped
         # connection or a restarting server would let the sweep send it again.
         # (SQLAlchemy types execute() as Result; an UPDATE's is a CursorResult.)
-        written = self._db.write_retrying(lambda session: session.execute(_FINISH, values).rowcount)  # type: ignore[attr-defined]
+        def write(session: Session) -> int:
+            result = session.execute(_FINISH, values, execution_options=_NO_SYNC)
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+        written = self._db.write_retrying(write)
         if not written:
             metrics.count("nudge_claims_lost")
             log.error(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -61,6 +63,39 @@ def build_nudge_blocks(
         _feedback_buttons(nudge_id),
     ]
     return blocks
+
+
+def nudge_blocks_json(
+    nudge_id: int,
+    question: str,
+    *,
+    delivery: DeliveryMode,
+    channel_id: str | None = None,
+    heard: Sequence[Trap] = (),
+) -> list[dict[str, Any]]:
+    """`build_nudge_blocks` as the JSON Slack receives, for posting.
+
+    The SDK validates every block each time it turns one into JSON, which cost
+    more CPU than the rest of a nudge's delivery. The blocks depend on the nudge
+    only through the buttons' value, so the JSON is made once per question and
+    place, and each nudge gets a copy with its id in the buttons.
+    """
+    frame = _nudge_frame(
+        question, delivery, channel_id if delivery == DeliveryMode.DM else None, tuple(heard)
+    )
+    value = str(nudge_id)
+    blocks = [dict(block) for block in frame]
+    buttons = blocks[-1]
+    buttons["elements"] = [{**button, "value": value} for button in buttons["elements"]]
+    return blocks
+
+
+@lru_cache(maxsize=1024)
+def _nudge_frame(
+    question: str, delivery: DeliveryMode, channel_id: str | None, heard: tuple[Trap, ...]
+) -> tuple[dict[str, Any], ...]:
+    blocks = build_nudge_blocks(0, question, delivery=delivery, channel_id=channel_id, heard=heard)
+    return tuple(block.to_dict() for block in blocks)
 
 
 def _feedback_buttons(nudge_id: int) -> ActionsBlock:

@@ -24,7 +24,7 @@ from slack_sdk.http_retry.state import RetryState
 from bot.domain.statuses import DeliveryMode
 from bot.observability import metrics
 from bot.services.ports import DeliveryFailed, OutgoingNudge, SlackUnavailable
-from bot.slack.blocks import build_nudge_blocks
+from bot.slack.blocks import nudge_blocks_json
 from bot.slack.message_metadata import carries, post_metadata
 
 log = logging.getLogger(__name__)
@@ -277,7 +277,7 @@ class SlackGateway:
         return str(name) if name else None
 
     def send_nudge(self, nudge: OutgoingNudge) -> None:
-        blocks = build_nudge_blocks(
+        blocks = nudge_blocks_json(
             nudge.nudge_id,
             nudge.question,
             delivery=nudge.delivery,

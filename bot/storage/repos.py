@@ -26,8 +26,11 @@ def insert_ignoring_conflicts(session: Session, model: type, **values: object) -
 
 @cache
 def _insert_ignoring_for(dialect: str, model: type) -> Insert:
+    # On the model's Table, not the mapped class: a plain Core INSERT, without the
+    # ORM's bulk-insert bookkeeping (a third of the statement's CPU).
     module = postgresql if dialect == "postgresql" else sqlite
-    return module.insert(model).on_conflict_do_nothing()
+    table = model.__table__  # type: ignore[attr-defined]
+    return module.insert(table).on_conflict_do_nothing()
 
 
 def _insert_ignoring(session: Session, model: type) -> Insert:
@@ -43,7 +46,7 @@ def insert_nudge(session: Session, **values: object) -> int | None:
 
 @cache
 def _insert_nudge_for(dialect: str) -> Insert:
-    return _insert_ignoring_for(dialect, Nudge).returning(Nudge.id)
+    return _insert_ignoring_for(dialect, Nudge).returning(Nudge.__table__.c.id)
 
 
 def ensure_rep(session: Session, *, team_id: str, user_id: str, now: datetime) -> None:
