@@ -257,9 +257,11 @@ class CheckinDelivery:
         failed is asked about again once that claim is older than the lease.
         """
         now = self._clock.now()
+        # Written as the partial indexes' conditions (ACTIVE_REP, UNKNOWN_REP), so that
+        # PostgreSQL reads only the reps to look up ("IS true" would not match them).
         stale_rep = and_(
             Rep.checkins_enrolled_at.is_not(None),
-            Rep.checkins_enabled.is_(True),
+            Rep.checkins_enabled,
             or_(
                 Rep.tz_checked_at.is_(None),
                 Rep.tz_checked_at < now - PROFILE_MAX_AGE,
