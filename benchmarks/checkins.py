@@ -1,12 +1,16 @@
-"""Weekly check-ins at scale: 5,000 reps, two scheduler processes, one PostgreSQL.
+"""Weekly check-ins at scale: two scheduler processes, one PostgreSQL, several sizes.
 
-    python -m benchmarks.checkins [--reps 5000] [--rate 50] [--post-rate R] [--database-url URL]
+    python -m benchmarks.checkins [--reps 5000 20000 100000] [--rate 50] [--post-rate R]
+                                  [--database-url URL]
 
 The fake Slack Web API (tests/fakes/slack_api.py) runs in this process and
 answers chat.postMessage beyond `--rate` per second with 429 + Retry-After.
 Two real subprocesses each build the bot through the composition root and run
-check-in ticks until nothing is left. The report: DMs sent, duplicates, lost,
-wall time against the rate-limit lower bound (reps / rate), peak memory.
+check-in ticks until nothing is left. The report, per size: DMs sent, duplicates,
+lost, wall time against the rate-limit lower bound (reps / rate), how long the
+due tick took to plan every rep, how long an idle tick takes (nobody due: it
+should not grow with the number of reps), and peak memory per process; then one
+table of all sizes.
 
 The bot paces its posts at CHECKIN_POST_RATE (`--post-rate`, by default 95% of
 `--rate`: the operator set it a little under the workspace's limit, as the
@@ -55,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--deadline", type=float, default=600.0)
     worker.add_argument("--profiles-only", action="store_true")
     worker.add_argument("--post-rate", type=float, default=10.0)
-    parser.add_argument("--reps", type=int, default=5000)
+    parser.add_argument("--reps", type=int, nargs="+", default=[5000])
     parser.add_argument("--rate", type=float, default=50.0, help="chat.postMessage per second")
     parser.add_argument(
         "--post-rate",
@@ -77,9 +81,30 @@ def main(argv: list[str] | None = None) -> int:
             return run_profile_warmup(args.database_url, args.api_url, args.post_rate)
         return run_worker(args.database_url, args.api_url, args.deadline, args.post_rate)
     post_rate = args.post_rate if args.post_rate is not None else round(args.rate * 0.95, 3)
-    return run_benchmark(
-        args.reps, args.rate, post_rate, args.processes, args.database_url, args.cold
+    rows = []
+    for reps in args.reps:
+        rows.append(
+            run_benchmark(reps, args.rate, post_rate, args.processes, args.database_url, args.cold)
+        )
+        print()
+    print_table(rows, args.rate, args.processes)
+    return 0 if all(row["ok"] for row in rows) else 1
+
+
+def print_table(rows: list[dict[str, Any]], rate: float, processes: int) -> None:
+    print(f"summary: {processes} scheduler processes, chat.postMessage limited to {rate:g}/s")
+    head = (
+        "| reps | sent | doubled | lost | floor s | wall s | vs floor | first-last DM "
+        "| plan (due tick) s | idle tick ms | peak RSS MB per process |"
     )
+    print(head)
+    print("|" + " --- |" * (head.count("|") - 1))
+    for row in rows:
+        print(
+            f"| {row['reps']:,} | {row['sent']:,} | {row['doubled']} | {row['lost']} "
+            f"| {row['floor']:.1f} | {row['wall']:.1f} | {row['vs_floor']:+.1f}% "
+            f"| {row['span_vs_floor']:+.1f}% | {row['plan']} | {row['idle']} | {row['rss']} |"
+        )
 
 
 # -- the parent: fake Slack, data, two workers, the report ---------------------
@@ -87,11 +112,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_benchmark(
     reps: int, rate: float, post_rate: float, processes: int, database_url: str, cold: bool
-) -> int:
+) -> dict[str, Any]:
     from tests.fakes.slack_api import FakeSlack
 
     users = [f"U{i:06d}" for i in range(reps)]
-    prepare_database(database_url, users)
+    prepare_database(database_url, users, looked_up=not cold)
     fake = FakeSlack().start()
     for i, user in enumerate(users):
         zone = ZONES[i % len(ZONES)]
@@ -102,21 +127,20 @@ def run_benchmark(
         f"CHECKIN_POST_RATE={post_rate:g}"
     )
     pace = ("--post-rate", str(post_rate))
-    if not cold:
-        warmup = time.monotonic()
-        spawn_worker(database_url, fake.api_url, "--profiles-only", *pace).communicate()
-        print(f"profiles looked up before the due time in {time.monotonic() - warmup:.1f} s")
     started = time.time()
     workers = [spawn_worker(database_url, fake.api_url, *pace) for _ in range(processes)]
     results = [json.loads(w.communicate()[0].strip().splitlines()[-1]) for w in workers]
     ended = time.time()
     fake.stop()
-    ok = report(fake, users, results, (started, ended), rate, database_url)
-    return 0 if ok else 1
+    return report(fake, users, results, (started, ended), rate, database_url)
 
 
-def prepare_database(url: str, users: list[str]) -> None:
-    """A clean schema with every rep enrolled a week ago, as on_rep_seen leaves them."""
+def prepare_database(url: str, users: list[str], *, looked_up: bool) -> None:
+    """A clean schema with every rep enrolled a week ago, as on_rep_seen leaves them,
+    and (`looked_up`) as the scheduler's ticks leave them in the days before the
+    due time: eligibility and zone known, next_due_at set. The due time here is
+    the enrolment time ("look at once", as migration 0008 leaves existing reps),
+    so the due tick computes every rep's schedule as well as planning it."""
     from bot.storage.db import Database
     from bot.storage.migrate import upgrade
 
@@ -128,18 +152,30 @@ def prepare_database(url: str, users: list[str]) -> None:
                 connection.execute(text("CREATE SCHEMA public"))
         upgrade(db.engine)
         enrolled = AT - timedelta(days=7)
+        checked = AT - timedelta(hours=12)
         rows = [
-            {"team_id": TEAM, "user_id": user, "created_at": enrolled, "enrolled": enrolled}
-            for user in users
+            {
+                "team_id": TEAM,
+                "user_id": user,
+                "created_at": enrolled,
+                "enrolled": enrolled,
+                "eligible": True if looked_up else None,
+                "tz": ZONES[i % len(ZONES)] if looked_up else None,
+                "checked": checked if looked_up else None,
+                "next_due_at": enrolled if looked_up else None,
+            }
+            for i, user in enumerate(users)
         ]
         with db.engine.begin() as connection:
             connection.execute(
                 text(
-                    "INSERT INTO reps (team_id, user_id, created_at, checkins_enrolled_at) "
-                    "VALUES (:team_id, :user_id, :created_at, :enrolled)"
+                    "INSERT INTO reps (team_id, user_id, created_at, checkins_enrolled_at, "
+                    "eligible, tz, tz_checked_at, next_due_at) VALUES (:team_id, :user_id, "
+                    ":created_at, :enrolled, :eligible, :tz, :checked, :next_due_at)"
                 ),
                 rows,
             )
+            connection.execute(text("ANALYZE") if db.is_postgres else text("SELECT 1"))
     finally:
         db.dispose()
 
@@ -158,7 +194,7 @@ def report(
     rate: float,
     database_url: str,
 ) -> bool:
-    """Print the report; False when a rep got two DMs or none."""
+    """Print the report; the summary row (ok: False when a rep got two DMs or none)."""
     from bot.slack.checkin_client import METADATA_EVENT
 
     calls = [
@@ -170,9 +206,23 @@ def report(
     duplicates = sum(count - 1 for count in per_user.values() if count > 1)
     lost = sum(1 for user in users if per_user[user] == 0)
     bound = len(users) / rate
+    row: dict[str, Any] = {
+        "reps": len(users),
+        "sent": len(calls),
+        "doubled": duplicates,
+        "lost": lost,
+        "floor": bound,
+        "wall": span[1] - span[0],
+        "vs_floor": ((span[1] - span[0]) / bound - 1) * 100,
+        "span_vs_floor": 0.0,
+        "plan": [r.get("plan_s") for r in results],
+        "idle": [r.get("idle_tick_ms") for r in results],
+        "rss": [r["max_rss_mb"] for r in results],
+        "ok": False,
+    }
     if not calls:
         print("DMs sent:            0  (nothing was sent)")
-        return False
+        return row
     first, last = min(c.at for c in calls), max(c.at for c in calls)
     wall = span[1] - span[0]
     statuses = database_statuses(database_url)
@@ -202,10 +252,16 @@ def report(
     )
     print(f"pace at the end:     {final_pace(database_url)}")
     print(
+        f"due tick planning:   {row['plan']} s per process (every rep, claimed with SKIP LOCKED)"
+    )
+    print(f"idle tick:           {row['idle']} ms per process (nobody due)")
+    print(
         f"peak memory:         workers {[r['max_rss_mb'] for r in results]} MB, "
         f"parent (fake Slack) {max_rss_mb():.0f} MB"
     )
-    return duplicates == 0 and lost == 0
+    row["span_vs_floor"] = ((last - first) / bound - 1) * 100
+    row["ok"] = duplicates == 0 and lost == 0
+    return row
 
 
 def busiest_second(times: list[float]) -> int:
@@ -299,7 +355,13 @@ def run_worker(database_url: str, api_url: str, deadline: float, post_rate: floa
     reframe = build_bot(database_url, api_url, AT, post_rate)
     sent = ticks = 0
     stop_at = time.monotonic() + deadline
+    delivery = reframe.checkins.delivery
     try:
+        reframe.checkins.refresh_profiles()  # --cold: inside the measured run
+        # The due tick's first step, timed alone: the rest of the tick is paced posting.
+        planning = time.perf_counter()
+        delivery._plan(reframe.clock.now())
+        plan_s = round(time.perf_counter() - planning, 2)
         while time.monotonic() < stop_at:
             report = reframe.checkins.send_due()
             ticks += 1
@@ -311,9 +373,21 @@ def run_worker(database_url: str, api_url: str, deadline: float, post_rate: floa
                 break
             if not report.sent:
                 time.sleep(0.5)  # others hold the remaining claims, or a backoff runs
+        idle = []
+        for _ in range(5):  # everyone sent, nobody due: what a tick costs the rest of the week
+            started = time.perf_counter()
+            reframe.checkins.send_due()
+            idle.append(time.perf_counter() - started)
     finally:
         reframe.shutdown()
-    print(json.dumps({"sent": sent, "ticks": ticks, "max_rss_mb": round(max_rss_mb())}))
+    result = {
+        "sent": sent,
+        "ticks": ticks,
+        "plan_s": plan_s,
+        "idle_tick_ms": round(sorted(idle)[len(idle) // 2] * 1000, 1),
+        "max_rss_mb": round(max_rss_mb()),
+    }
+    print(json.dumps(result))
     return 0
 
 

@@ -291,10 +291,14 @@ def build(
     jobs = [
         Job("deliver_pending_nudges", nudges.deliver_due, settings.scheduler_tick_seconds),
         Job("send_due_checkins", checkins.send_due, settings.scheduler_tick_seconds),
-        # Retention runs itself; a purge is idempotent, so several schedulers are fine.
+        # Retention runs itself, once per period in the cluster however many
+        # schedulers run (an advisory lock and job_runs; a minute's slack for jitter).
         Job(
             "purge_expired_data",
-            lambda: privacy.purge_older_than(timedelta(days=settings.data_retention_days)),
+            lambda: privacy.purge_older_than(
+                timedelta(days=settings.data_retention_days),
+                once_per=timedelta(seconds=RETENTION_EVERY_SECONDS - 60),
+            ),
             RETENTION_EVERY_SECONDS,
         ),
     ]

@@ -225,6 +225,30 @@ def owed(now: datetime, schedule: WeeklySchedule, *, enrolled_at: datetime) -> O
     return None
 
 
+def next_look(
+    now: datetime,
+    schedule: WeeklySchedule,
+    *,
+    enrolled_at: datetime,
+    planned_weeks: frozenset[str] = frozenset(),
+) -> datetime:
+    """When the tick must next look at a rep: the due time of the first check-in
+    it owes or will owe, in UTC.
+
+    That is this week's when it has fallen due and is not planned yet (a time in
+    the past: look at once, `owed` then says what to send), else the first later
+    week not planned. Weeks due before the rep enrolled are not owed (`owed`).
+    Stored per rep (`reps.next_due_at`), so a tick reads only the reps due.
+    """
+    week = week_of(now, schedule.tz)
+    for ahead in range(3):
+        candidate = occurrence(shift_week(week, ahead), schedule)
+        if candidate.week in planned_weeks or enrolled_at > candidate.due_at:
+            continue
+        return candidate.due_at
+    return occurrence(shift_week(week, 3), schedule).due_at
+
+
 # A check-in that is late (the bot was down at its time) waits for the rep's
 # morning rather than arriving in the night: never at 3 a.m.
 QUIET_FROM, QUIET_UNTIL = time(21, 0), time(8, 0)

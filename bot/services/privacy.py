@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from bot.domain.clock import Clock
@@ -24,6 +24,7 @@ from bot.storage.models import (
     Channel,
     Checkin,
     DigestPost,
+    JobRun,
     Nudge,
     PostPace,
     Rep,
@@ -32,6 +33,11 @@ from bot.storage.models import (
 )
 
 log = logging.getLogger(__name__)
+
+RETENTION_JOB = "retention"
+# PostgreSQL advisory lock keys (one bigint namespace per database): fixed numbers,
+# so every process and every release agree on them.
+_ADVISORY_KEYS = {RETENTION_JOB: 0x5245_4652_0001}
 
 _AGE = re.compile(r"^\s*(\d+)\s*([hdw]?)\s*$", re.IGNORECASE)
 _AGE_UNITS = {"h": "hours", "d": "days", "w": "weeks", "": "days"}
@@ -130,10 +136,22 @@ class PrivacyService:
         log.info("rep data deleted", extra={"team_id": team_id, **deleted.as_dict()})
         return deleted
 
-    def purge_older_than(self, age: timedelta) -> Deleted:
-        """Retention: nudges and check-ins older than `age` go, in every workspace."""
-        cutoff = self._clock.now() - age
+    def purge_older_than(self, age: timedelta, *, once_per: timedelta | None = None) -> Deleted:
+        """Retention: nudges and check-ins older than `age` go, in every workspace.
+
+        `once_per` (the scheduler's job): one process in the cluster purges per
+        period. On PostgreSQL a transaction-scoped advisory lock lets one process
+        in and the others skip at once (none waits out a long purge); whoever
+        gets it also skips when job_runs says a purge ran within the period.
+        SQLite has one writer at a time and one process: the period is enough.
+        None (`python -m bot data purge`): purge now, only never two at once.
+        """
+        now = self._clock.now()
+        cutoff = now - age
         with self._db.transaction() as session:
+            if not _take_job(session, RETENTION_JOB, now, once_per):
+                log.info("retention purge skipped: another process ran it this period")
+                return Deleted()
             deleted = Deleted(
                 nudges=_delete(session, Nudge, Nudge.created_at < cutoff),
                 checkins=_delete(session, Checkin, Checkin.due_at < cutoff),
@@ -163,6 +181,24 @@ class PrivacyService:
                 "nudges": [_nudge(n) for n in nudges],
                 "checkins": [_checkin(c) for c in checkins],
             }
+
+
+def _take_job(session: Session, name: str, now: datetime, once_per: timedelta | None) -> bool:
+    """Whether this transaction runs the once-per-cluster job `name` (see purge_older_than)."""
+    if session.get_bind().dialect.name == "postgresql":
+        locked = session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _ADVISORY_KEYS[name]}
+        )
+        if not locked:
+            return False
+    run = session.get(JobRun, name)
+    if once_per is not None and run is not None and run.last_run_at > now - once_per:
+        return False
+    if run is None:
+        session.add(JobRun(name=name, last_run_at=now))
+    else:
+        run.last_run_at = now
+    return True
 
 
 def _delete(session: Session, model: type, condition: Any) -> int:

@@ -8,7 +8,7 @@ import threading
 import time as clock_time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -22,6 +22,7 @@ from bot.domain.workspace_settings import (
     changes,
     parse_submission,
 )
+from bot.storage import repos
 from bot.storage.db import Database
 from bot.storage.models import SettingsChange, WorkspaceSettings
 
@@ -29,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # Another process's change is seen within this long (and at once in this one).
 CACHE_SECONDS = 30.0
+CHECKIN_DEFAULTS = frozenset({"checkin_weekday", "checkin_time"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,12 @@ class WorkspaceSettingsService:
                 session.add(row)
             _store(row, after, self.defaults)
             row.updated_at, row.updated_by = now, user_id
+            if {c.setting for c in made} & CHECKIN_DEFAULTS:
+                # Reps on the workspace's day and time are due at new times: the
+                # tick looks at each again once every process's cache holds them.
+                repos.look_again_at_team(
+                    session, team_id, at=now + timedelta(seconds=CACHE_SECONDS)
+                )
             for change in made:
                 session.add(
                     SettingsChange(

@@ -51,6 +51,15 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
+# Partial-index conditions on reps, written once for the model and the migration.
+ACTIVE_REP = "checkins_enrolled_at IS NOT NULL AND checkins_enabled"
+UNKNOWN_REP = ACTIVE_REP + " AND eligible IS NULL"
+# Sent check-ins still waiting for an answer or a reminder: the reminder sweep's rows.
+AWAITING_REMINDER = (
+    "status = 'sent' AND answer IS NULL AND "
+    "(reminder_status IS NULL OR reminder_status IN ('retry', 'sending', 'resending'))"
+)
+
 ID = String(32)  # Slack ids (T…, C…, U…) are short; 32 leaves room.
 TS = String(32)  # message timestamps such as "1712345678.123456"
 
@@ -87,7 +96,24 @@ class Rep(Base):
     """A person we coach: enrolment, schedule and pauses. Never their messages."""
 
     __tablename__ = "reps"
-    __table_args__ = (one_of("invite_answer", InviteAnswer),)
+    __table_args__ = (
+        one_of("invite_answer", InviteAnswer),
+        # The tick reads only the reps whose check-in is due (bot/services/checkins/due.py).
+        Index("ix_reps_next_due_at", "next_due_at"),
+        # The profile refresh reads only reps it has to look up (delivery.py).
+        Index(
+            "ix_reps_profile_stale",
+            "tz_checked_at",
+            postgresql_where=text(ACTIVE_REP),
+            sqlite_where=text(ACTIVE_REP),
+        ),
+        Index(
+            "ix_reps_profile_unknown",
+            "tz_checked_at",
+            postgresql_where=text(UNKNOWN_REP),
+            sqlite_where=text(UNKNOWN_REP),
+        ),
+    )
 
     team_id: Mapped[str] = mapped_column(ID, primary_key=True)
     user_id: Mapped[str] = mapped_column(ID, primary_key=True)
@@ -113,6 +139,9 @@ class Rep(Base):
     # answer; None = not asked yet.
     invited_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     invite_answer: Mapped[InviteAnswer | None] = mapped_column(StrEnumType(InviteAnswer, 16))
+    # When the check-in tick next looks at this rep (UTC); None: nothing to send
+    # (not enrolled, off, or not a person who can take DMs). See checkins/due.py.
+    next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class Nudge(Base):
@@ -171,6 +200,12 @@ class Checkin(Base):
     __table_args__ = (
         UniqueConstraint("team_id", "user_id", "week", name="uq_checkins_rep_week"),
         Index("ix_checkins_status_due", "status", "due_at"),
+        Index(
+            "ix_checkins_awaiting_reminder",
+            "sent_at",
+            postgresql_where=text(AWAITING_REMINDER),
+            sqlite_where=text(AWAITING_REMINDER),
+        ),
         one_of("status", CheckinState),
         one_of("answer", CheckinAnswer),
         one_of("reminder_status", ReminderState),
@@ -235,6 +270,15 @@ class DigestPost(Base):
     # Destinations (the channel, managers' DMs) already posted to, comma-separated:
     # a retry after a partial failure posts only to the others.
     delivered: Mapped[str | None] = mapped_column(Text)
+
+
+class JobRun(Base):
+    """When a once-per-cluster job (retention) last ran, whichever process ran it."""
+
+    __tablename__ = "job_runs"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    last_run_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
 class PostPace(Base):

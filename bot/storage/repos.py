@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Insert, bindparam, select
+from sqlalchemy import Insert, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -61,6 +61,20 @@ _REP_FOR_UPDATE = (
     .where(Rep.team_id == bindparam("team_id"), Rep.user_id == bindparam("user_id"))
     .with_for_update()
 )
+def look_again_at_team(session: Session, team_id: str, *, at: datetime) -> int:
+    """The workspace's default check-in day or time changed: the check-in tick looks
+    again, at `at`, at every rep of it who follows the default (their next_due_at
+    is recomputed then). Reps with nothing to send (next_due_at NULL) stay so."""
+    result = session.execute(
+        update(Rep)
+        .where(
+            Rep.team_id == team_id,
+            Rep.next_due_at.is_not(None),
+            or_(Rep.checkin_weekday.is_(None), Rep.checkin_time.is_(None), Rep.checkin_time == ""),
+        )
+        .values(next_due_at=at)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def lock_rep(session: Session, *, team_id: str, user_id: str) -> Rep:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -13,6 +13,8 @@ from bot.domain.schedule import (
     catch_up_time,
     current_occurrence,
     effective_schedule,
+    local_to_utc,
+    next_look,
     next_occurrence,
     occurrence,
     owed,
@@ -208,3 +210,22 @@ class TestCatchUpNeverAtNight:
         assert catch_up_time(now, due, self.BERLIN) == datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
         evening = datetime(2026, 11, 23, 21, 30, tzinfo=UTC)  # 22:30 in Berlin
         assert catch_up_time(evening, due, self.BERLIN) == datetime(2026, 11, 24, 7, 0, tzinfo=UTC)
+
+
+def test_next_look_is_the_first_check_in_owed_or_to_come() -> None:
+    berlin = WeeklySchedule(weekday=0, at=time(9, 0), tz="Europe/Berlin")
+    enrolled = utc(2026, 1, 1)
+    # Before Monday's nine: this week's. After it, unplanned: this week's still (owed now).
+    assert next_look(utc(2026, 10, 19, 6), berlin, enrolled_at=enrolled) == utc(2026, 10, 19, 7)
+    assert next_look(utc(2026, 10, 20), berlin, enrolled_at=enrolled) == utc(2026, 10, 19, 7)
+    # Planned: next week's, an hour later in UTC once summer time has ended.
+    planned = frozenset({"2026-W43"})
+    at = next_look(utc(2026, 10, 19, 7), berlin, enrolled_at=enrolled, planned_weeks=planned)
+    assert at == utc(2026, 10, 26, 8)
+    # Enrolled after this week's was due: next week's (as `owed` says).
+    late = utc(2026, 10, 21)
+    assert next_look(late, berlin, enrolled_at=late) == utc(2026, 10, 26, 8)
+    # Spring forward: 02:30 does not exist on 29 March 2026 in Berlin.
+    night = WeeklySchedule(weekday=6, at=time(2, 30), tz="Europe/Berlin")
+    at = next_look(utc(2026, 3, 28), night, enrolled_at=enrolled)
+    assert at == local_to_utc(date(2026, 3, 29), time(2, 30), "Europe/Berlin")

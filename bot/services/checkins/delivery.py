@@ -28,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -42,12 +42,13 @@ from bot.domain.clock import Clock
 from bot.domain.schedule import (
     WeeklySchedule,
     catch_up_time,
-    effective_schedule,
+    next_look,
     owed,
     retry_backoff,
 )
 from bot.domain.statuses import CheckinState, ReminderState
 from bot.observability import metrics
+from bot.services.checkins import due
 from bot.services.checkins.ports import CheckinSlack, OutgoingCheckin, PostedMessage, RepProfile
 from bot.services.checkins.results import SentCheckin, TickReport
 from bot.services.ports import DeliveryFailed, PostPacer
@@ -61,11 +62,14 @@ CLAIM_LEASE = timedelta(minutes=2)
 # Eligibility and time zone are looked up again after this long.
 PROFILE_MAX_AGE = timedelta(days=1)
 PROFILE_BATCH = 2000
+# Reps planned per transaction (each batch's row locks are held until it commits).
+PLAN_BATCH = 1000
 # Slack asking us to wait longer than this ends the tick's sending; the rest
 # goes out on a later tick rather than holding claims while we sleep.
 MAX_INLINE_WAIT = 20.0
 MAX_INLINE_RATE_LIMITS = 30
 REMINDER_RETRY = timedelta(minutes=5)
+REMINDER_WINDOW = timedelta(days=8)
 _INSERT_CHUNK = 500
 
 
@@ -253,9 +257,11 @@ class CheckinDelivery:
         failed is asked about again once that claim is older than the lease.
         """
         now = self._clock.now()
+        # Written as the partial indexes' conditions (ACTIVE_REP, UNKNOWN_REP), so that
+        # PostgreSQL reads only the reps to look up ("IS true" would not match them).
         stale_rep = and_(
             Rep.checkins_enrolled_at.is_not(None),
-            Rep.checkins_enabled.is_(True),
+            Rep.checkins_enabled,
             or_(
                 Rep.tz_checked_at.is_(None),
                 Rep.tz_checked_at < now - PROFILE_MAX_AGE,
@@ -307,67 +313,105 @@ class CheckinDelivery:
                 log.info("users.info failed (%s); will ask again", failure.reason)
                 return None
             profile = RepProfile(eligible=False, tz=None)  # user_not_found and the like
+        default = self.default_for(team_id)  # before the transaction: SQLite's one writer
         with self._db.transaction() as session:
-            session.execute(
-                update(Rep)
-                .where(Rep.team_id == team_id, Rep.user_id == user_id)
-                .values(eligible=profile.eligible, tz=profile.tz, tz_checked_at=now)
-            )
+            rep = session.get(Rep, (team_id, user_id), with_for_update=True)
+            if rep is None:  # forgotten meanwhile (forget-me, uninstall)
+                return profile.eligible
+            moved = (rep.eligible, rep.tz) != (profile.eligible, profile.tz)
+            rep.eligible, rep.tz, rep.tz_checked_at = profile.eligible, profile.tz, now
+            if moved or (rep.next_due_at is None and due.is_active(rep)):
+                # A new zone moves the due time; a rep found eligible becomes due.
+                due.reschedule(session, rep, default=default, now=now)
         return profile.eligible
 
     # plan ---------------------------------------------------------------
 
     def _plan(self, now: datetime) -> int:
-        """Insert a row for every eligible rep whose check-in of this week fell due."""
-        with self._db.transaction() as session:
-            reps = session.execute(
-                select(
-                    Rep.team_id,
-                    Rep.user_id,
-                    Rep.checkin_weekday,
-                    Rep.checkin_time,
-                    Rep.tz,
-                    Rep.skip_week,
-                    Rep.checkins_enrolled_at,
-                ).where(
-                    Rep.checkins_enrolled_at.is_not(None),
-                    Rep.checkins_enabled.is_(True),
-                    Rep.eligible.is_(True),
-                )
-            ).all()
-            existing = set(
-                session.execute(
-                    select(Checkin.team_id, Checkin.user_id, Checkin.week).where(
-                        Checkin.due_at >= now - timedelta(days=8)
-                    )
-                ).all()
-            )
-        rows = list(self._rows_owed(reps, existing, now))
-        with self._db.transaction() as session:
-            for start in range(0, len(rows), _INSERT_CHUNK):
-                session.execute(_insert_new_checkins(session, rows[start : start + _INSERT_CHUNK]))
-        return len(rows)
+        """Insert this week's row for every rep whose `next_due_at` has come, and
+        move each one's `next_due_at` on; returns how many rows were new.
 
-    def _rows_owed(
-        self, reps: Iterable[Any], existing: set[Any], now: datetime
-    ) -> Iterator[dict[str, object]]:
-        for team_id, user_id, weekday, at, tz, skip_week, enrolled_at in reps:
-            schedule = effective_schedule(
-                weekday=weekday, at=at, tz=tz, default=self.default_for(team_id)
+        Only due reps are read (an index on next_due_at), in batches claimed with
+        FOR UPDATE SKIP LOCKED on PostgreSQL: processes planning at once take
+        different reps, and a rep's row and its new next_due_at are written in
+        the claim's transaction, so a rep is planned by one process once. SQLite
+        has one writer at a time. The unique (rep, week) key still stands behind
+        it all.
+        """
+        planned = 0
+        while not self._stopping.is_set():
+            # The batch's workspaces' default schedules, read first: they come from
+            # a transaction of their own, and SQLite has one writer at a time.
+            defaults = {team_id: self.default_for(team_id) for team_id in self._due_teams(now)}
+            if not defaults:
+                break
+            with self._db.transaction() as session:
+                reps = session.scalars(
+                    select(Rep)
+                    .where(Rep.next_due_at <= now, Rep.team_id.in_(defaults))
+                    .order_by(Rep.next_due_at)
+                    .limit(PLAN_BATCH)
+                    .with_for_update(skip_locked=True)
+                ).all()
+                if not reps:
+                    break
+                rows = [
+                    row
+                    for rep in reps
+                    if (row := self._row_owed(rep, defaults[rep.team_id], now)) is not None
+                ]
+                for start in range(0, len(rows), _INSERT_CHUNK):
+                    inserted = session.execute(
+                        _insert_new_checkins(session, rows[start : start + _INSERT_CHUNK])
+                    )
+                    planned += len(inserted.all())
+            if len(reps) < PLAN_BATCH:
+                break
+        return planned
+
+    def _due_teams(self, now: datetime) -> set[str]:
+        """The workspaces of the next batch of due reps."""
+        with self._db.transaction() as session:
+            batch = (
+                select(Rep.team_id)
+                .where(Rep.next_due_at <= now)
+                .order_by(Rep.next_due_at)
+                .limit(PLAN_BATCH)
+                .subquery()
             )
-            due = owed(now, schedule, enrolled_at=enrolled_at)
-            if due is None or (team_id, user_id, due.week) in existing:
-                continue
-            yield {
-                "team_id": team_id,
-                "user_id": user_id,
-                "week": due.week,
-                "due_at": catch_up_time(now, due, schedule.tz),
-                "expires_at": due.ends_at,
-                "status": CheckinState.SKIPPED if skip_week == due.week else CheckinState.PENDING,
-                "attempts": 0,
-                "is_manual": False,
-            }
+            return set(session.scalars(select(batch.c.team_id).distinct()))
+
+    def _row_owed(
+        self, rep: Rep, default: WeeklySchedule, now: datetime
+    ) -> dict[str, object] | None:
+        """The row of the check-in this rep is owed now, if any; moves rep.next_due_at
+        past it (or to the first check-in still to come)."""
+        if not due.is_active(rep):  # a row changed without going through due.py
+            rep.next_due_at = None
+            return None
+        assert rep.checkins_enrolled_at is not None
+        schedule = due.schedule_of(rep, default)
+        owed_now = owed(now, schedule, enrolled_at=rep.checkins_enrolled_at)
+        rep.next_due_at = next_look(
+            now,
+            schedule,
+            enrolled_at=rep.checkins_enrolled_at,
+            planned_weeks=frozenset() if owed_now is None else frozenset({owed_now.week}),
+        )
+        if owed_now is None:
+            return None
+        return {
+            "team_id": rep.team_id,
+            "user_id": rep.user_id,
+            "week": owed_now.week,
+            "due_at": catch_up_time(now, owed_now, schedule.tz),
+            "expires_at": owed_now.ends_at,
+            "status": CheckinState.SKIPPED
+            if rep.skip_week == owed_now.week
+            else CheckinState.PENDING,
+            "attempts": 0,
+            "is_manual": False,
+        }
 
     def _expire(self, now: datetime) -> int:
         """Check-ins whose week ended before they could be sent are missed, not sent late."""
@@ -587,6 +631,9 @@ class CheckinDelivery:
             Checkin.answer.is_(None),
             Checkin.dm_channel_id.is_not(None),
             Checkin.sent_at <= now - self._reminder_after,
+            # Implied by expires_at (a week is at most 7 days and an hour), and what
+            # lets the sweep read only recent rows (ix_checkins_awaiting_reminder).
+            Checkin.sent_at > now - REMINDER_WINDOW,
             Checkin.expires_at > now,
             or_(Checkin.next_attempt_at.is_(None), Checkin.next_attempt_at <= now),
             or_(
@@ -720,4 +767,4 @@ class _Unpaced:
 def _insert_new_checkins(session: Session, rows: list[dict[str, object]]) -> Any:
     """One multi-row INSERT that leaves rows another process planned first alone."""
     module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return module.insert(Checkin).values(rows).on_conflict_do_nothing()
+    return module.insert(Checkin).values(rows).on_conflict_do_nothing().returning(Checkin.id)

@@ -26,6 +26,7 @@ from bot.domain.schedule import (
 )
 from bot.domain.statuses import CheckinAnswer, CheckinState, InviteAnswer, JoinMode
 from bot.observability import metrics
+from bot.services.checkins import due
 from bot.services.checkins.delivery import CheckinDelivery
 from bot.services.checkins.results import (
     ANSWERS,
@@ -116,9 +117,11 @@ class CheckinService:
         if join_mode == JoinMode.MANUAL:
             return
         now = self._clock.now()
+        default = self.delivery.default_for(team_id) if join_mode == JoinMode.AUTO else None
         with self._db.transaction() as session:
-            if join_mode == JoinMode.AUTO:
-                self._enrol(session, team_id, user_id, now, asked=False)
+            if default is not None:
+                rep = self._enrol(session, team_id, user_id, now, asked=False)
+                due.reschedule(session, rep, default=default, now=now)
                 invite = False
             else:
                 invite = self._claim_invitation(session, team_id, user_id, now)
@@ -200,6 +203,7 @@ class CheckinService:
             rep.invite_answer = InviteAnswer.DECLINED
             rep.invited_at = rep.invited_at or now
             rep.checkins_enabled = False
+            due.reschedule(session, rep, default=default, now=now)
             return self._status(session, rep, now, default)
 
     def forget_cached(self, team_id: str, user_id: str | None = None) -> None:
@@ -228,6 +232,8 @@ class CheckinService:
             schedule = self._schedule_for(rep, default)
             taken = self._weeks_with_checkins(session, team_id, user_id, now)
             rep.skip_week = next_occurrence(now, schedule, taken_weeks=taken).week
+            # A skipped week still gets its row (status skipped) at its due time.
+            due.reschedule(session, rep, default=default, now=now)
             return self._status(session, rep, now, default)
 
     def status(self, team_id: str, user_id: str) -> CheckinStatus:
@@ -253,6 +259,7 @@ class CheckinService:
         default = self.delivery.default_for(team_id)
         with self._db.transaction() as session:
             rep = self._enrol(session, team_id, user_id, now)
+            due.reschedule(session, rep, default=default, now=now)
             schedule = self._schedule_for(rep, default)
             current = occurrence(week_of(now, schedule.tz), schedule)
             row = session.scalars(
@@ -382,6 +389,7 @@ class CheckinService:
             rep = self._enrol(session, team_id, user_id, now)
             for name, value in values.items():
                 setattr(rep, name, value)
+            due.reschedule(session, rep, default=default, now=now)
             return self._status(session, rep, now, default)
 
     def _schedule_for(self, rep: Rep, default: WeeklySchedule) -> WeeklySchedule:

@@ -1,0 +1,405 @@
+"""Check-ins for a large company: a tick costs O(due), not O(enrolled).
+
+`reps.next_due_at` says when the tick next looks at a rep; these tests count
+what a tick reads, follow next_due_at through DST and a change of zone, race
+planners on PostgreSQL, and run retention from two processes at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import event, func, insert, inspect, select, text, update
+from sqlalchemy.engine import Engine
+
+from bot.domain.clock import FixedClock
+from bot.domain.schedule import WeeklySchedule
+from bot.services.checkins import CheckinService
+from bot.services.privacy import PrivacyService
+from bot.storage import repos
+from bot.storage.db import Database
+from bot.storage.migrate import downgrade, upgrade
+from bot.storage.models import Checkin, JobRun, Nudge, Rep
+from tests.fakes.slack_api import FakeSlack
+from tests.test_checkins import MONDAY, TEAM, enrol, make_service, posts
+
+DUE = MONDAY + timedelta(hours=9)  # the default: Mondays 09:00 UTC
+
+
+@pytest.fixture
+def slack() -> Iterator[FakeSlack]:
+    fake = FakeSlack().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(MONDAY - timedelta(days=2))  # the Saturday before
+
+
+@pytest.fixture
+def service(db: Database, slack: FakeSlack, clock: FixedClock) -> CheckinService:
+    return make_service(db, slack, clock)
+
+
+@dataclass
+class Reads:
+    """What one engine was asked: statements, and rows PostgreSQL returned for them
+    (psycopg's rowcount is the result's size; SQLite does not say)."""
+
+    statements: list[str] = field(default_factory=list)
+    rows: int = 0
+    reps_loaded: int = 0
+
+
+@contextmanager
+def counting(engine: Engine) -> Iterator[Reads]:
+    reads = Reads()
+
+    def before(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        reads.statements.append(statement)
+
+    def after(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
+        if engine.dialect.name == "postgresql" and statement.lstrip().upper().startswith(
+            ("SELECT", "WITH")
+        ):
+            reads.rows += max(cursor.rowcount, 0)
+
+    def loaded(_target: Any, _context: Any) -> None:
+        reads.reps_loaded += 1
+
+    event.listen(engine, "before_cursor_execute", before)
+    event.listen(engine, "after_cursor_execute", after)
+    event.listen(Rep, "load", loaded)
+    try:
+        yield reads
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+        event.remove(engine, "after_cursor_execute", after)
+        event.remove(Rep, "load", loaded)
+
+
+def add_quiet_reps(db: Database, count: int, *, next_due_at: datetime) -> None:
+    """Enrolled, eligible reps whose profiles are fresh and whose check-in is not due."""
+    enrolled = MONDAY - timedelta(days=30)
+    rows = [
+        {
+            "team_id": TEAM,
+            "user_id": f"UQ{i:05d}",
+            "created_at": enrolled,
+            "checkins_enrolled_at": enrolled,
+            "checkins_enabled": True,
+            "eligible": True,
+            "tz": "UTC",
+            "tz_checked_at": DUE,
+            "next_due_at": next_due_at,
+        }
+        for i in range(count)
+    ]
+    with db.transaction() as session:
+        session.execute(insert(Rep), rows)
+
+
+def next_due(db: Database, user: str) -> datetime | None:
+    with db.transaction() as session:
+        return session.scalar(select(Rep.next_due_at).where(Rep.user_id == user))
+
+
+def test_a_tick_reads_only_the_reps_that_are_due(
+    db: Database, service: CheckinService, slack: FakeSlack, clock: FixedClock
+) -> None:
+    enrol(service, slack, "U1", "U2", "U3")
+    clock.set(DUE - timedelta(hours=1))
+    service.refresh_profiles()  # as the ticks before the due time do
+    add_quiet_reps(db, 2000, next_due_at=DUE + timedelta(days=3))
+    clock.set(DUE)
+    with counting(db.engine) as reads:
+        report = service.send_due()
+    assert sorted(s.user_id for s in report.sent) == ["U1", "U2", "U3"]
+    assert report.planned == 3
+    assert reads.reps_loaded == 3
+    if db.is_postgres:
+        assert reads.rows < 40, reads.statements  # the old tick read all 2,003 reps
+    # ...and an idle tick reads nothing at all about reps.
+    clock.advance(timedelta(minutes=1))
+    with counting(db.engine) as idle:
+        assert not service.send_due()
+    assert idle.reps_loaded == 0
+    if db.is_postgres:
+        assert idle.rows == 0, idle.statements
+    # The statements do not grow with the company either.
+    with db.transaction() as session:
+        session.execute(
+            insert(Rep),
+            [
+                {
+                    "team_id": TEAM,
+                    "user_id": f"UR{i:05d}",
+                    "created_at": DUE,
+                    "checkins_enrolled_at": DUE,
+                    "eligible": True,
+                    "tz_checked_at": DUE,
+                    "next_due_at": DUE + timedelta(days=7),
+                }
+                for i in range(3000)
+            ],
+        )
+    with counting(db.engine) as bigger:
+        assert not service.send_due()
+    assert len(bigger.statements) == len(idle.statements)
+    assert bigger.reps_loaded == 0 and bigger.rows == idle.rows
+
+
+def test_next_due_at_moves_on_after_each_week_across_the_clock_change(
+    db: Database, service: CheckinService, slack: FakeSlack, clock: FixedClock
+) -> None:
+    # Berlin leaves summer time on Sunday 25 October 2026: 09:00 is 07:00 UTC on
+    # Monday the 19th and 08:00 UTC on Monday the 26th.
+    clock.set(datetime(2026, 10, 12, 12, tzinfo=UTC))
+    enrol(service, slack, "U1", tz="Europe/Berlin")
+    assert next_due(db, "U1") is None  # eligibility not known yet: nothing to send
+    service.refresh_profiles()
+    summer = datetime(2026, 10, 19, 7, tzinfo=UTC)
+    assert next_due(db, "U1") == summer
+    clock.set(summer - timedelta(seconds=1))
+    assert not service.send_due().sent
+    clock.set(summer)
+    assert [s.week for s in service.send_due().sent] == ["2026-W43"]
+    winter = datetime(2026, 10, 26, 8, tzinfo=UTC)
+    assert next_due(db, "U1") == winter
+    clock.set(winter)
+    assert [s.week for s in service.send_due().sent] == ["2026-W44"]
+    assert next_due(db, "U1") == datetime(2026, 11, 2, 8, tzinfo=UTC)
+
+
+def test_a_new_time_zone_moves_next_due_at(
+    db: Database, service: CheckinService, slack: FakeSlack, clock: FixedClock
+) -> None:
+    enrol(service, slack, "U1", tz="Europe/Berlin")
+    service.refresh_profiles()
+    assert next_due(db, "U1") == MONDAY + timedelta(hours=8)
+    slack.add_user("U1", tz="America/Los_Angeles")  # the rep moved
+    clock.advance(timedelta(days=1, minutes=1))  # the profile is a day old
+    assert service.refresh_profiles() == 1
+    assert next_due(db, "U1") == MONDAY + timedelta(hours=17)  # 09:00 in Los Angeles
+    clock.set(MONDAY + timedelta(hours=8))
+    assert not service.send_due().sent  # Berlin's nine means nothing to them now
+    clock.set(MONDAY + timedelta(hours=17))
+    assert [s.user_id for s in service.send_due().sent] == ["U1"]
+
+
+def test_each_change_of_the_reps_own_moves_next_due_at(
+    db: Database, service: CheckinService, slack: FakeSlack, clock: FixedClock
+) -> None:
+    enrol(service, slack, "U1")
+    service.refresh_profiles()
+    assert next_due(db, "U1") == DUE
+    service.set_schedule(TEAM, "U1", 2, "16:30")  # Wednesdays
+    assert next_due(db, "U1") == MONDAY + timedelta(days=2, hours=16, minutes=30)
+    service.turn_off(TEAM, "U1")
+    assert next_due(db, "U1") is None
+    service.turn_on(TEAM, "U1")
+    assert next_due(db, "U1") == MONDAY + timedelta(days=2, hours=16, minutes=30)
+    service.skip_next(TEAM, "U1")  # the skipped week still gets its (skipped) row
+    clock.set(MONDAY + timedelta(days=2, hours=16, minutes=30))
+    report = service.send_due()
+    assert not report.sent and report.planned == 1
+    assert next_due(db, "U1") == MONDAY + timedelta(days=9, hours=16, minutes=30)
+    service.turn_off(TEAM, "U1")
+    service.turn_on(TEAM, "U1")  # this week is already planned (skipped): next week's
+    assert next_due(db, "U1") == MONDAY + timedelta(days=9, hours=16, minutes=30)
+
+
+def test_a_new_workspace_default_is_looked_at_again(
+    db: Database, slack: FakeSlack, clock: FixedClock
+) -> None:
+    defaults = {TEAM: WeeklySchedule(weekday=0, at=time(9, 0), tz="UTC")}
+    service = make_service(db, slack, clock, default_for=lambda team: defaults[team])
+    enrol(service, slack, "UDEFAULT", "UOWN")
+    service.set_schedule(TEAM, "UOWN", 4, "10:00")
+    service.refresh_profiles()
+    assert next_due(db, "UDEFAULT") == DUE
+    defaults[TEAM] = WeeklySchedule(weekday=1, at=time(11, 0), tz="UTC")  # admins: Tuesdays
+    look_at = clock.now() + timedelta(seconds=30)
+    with db.transaction() as session:
+        assert repos.look_again_at_team(session, TEAM, at=look_at) == 1
+    assert next_due(db, "UOWN") == MONDAY + timedelta(days=4, hours=10)
+    clock.set(look_at)
+    assert not service.send_due().sent
+    assert next_due(db, "UDEFAULT") == MONDAY + timedelta(days=1, hours=11)
+    clock.set(DUE)
+    assert not service.send_due().sent  # Monday's nine is not theirs any more
+    clock.set(MONDAY + timedelta(days=1, hours=11))
+    assert [s.user_id for s in service.send_due().sent] == ["UDEFAULT"]
+
+
+def test_planners_racing_on_postgres_plan_each_rep_once(
+    database_url: str, slack: FakeSlack, clock: FixedClock, service: CheckinService
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SKIP LOCKED planning is PostgreSQL's; SQLite has one writer")
+    users = [f"U{i:04d}" for i in range(300)]
+    enrol(service, slack, *users)
+    service.refresh_profiles()
+    clock.set(DUE)
+    others = [Database.connect(database_url) for _ in range(3)]
+    racers = [make_service(each, slack, clock) for each in others]
+    start = threading.Barrier(len(racers))
+    planned: list[int] = []
+
+    def plan(each: CheckinService) -> None:
+        start.wait()
+        planned.append(each.delivery._plan(clock.now()))
+
+    threads = [threading.Thread(target=plan, args=(each,)) for each in racers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(planned) == len(users)
+    for racer in racers:
+        racer.send_due()
+    for each in others:
+        each.dispose()
+    assert Counter(posts(slack)) == Counter(users)  # none twice, none lost
+    db = Database.connect(database_url)
+    try:
+        with db.transaction() as session:
+            moved = set(session.scalars(select(Rep.next_due_at).distinct()))
+    finally:
+        db.dispose()
+    assert moved == {DUE + timedelta(days=7)}
+
+
+def _old_rows(db: Database, count: int, at: datetime) -> None:
+    with db.transaction() as session:
+        session.execute(
+            insert(Nudge),
+            [
+                {
+                    "team_id": TEAM,
+                    "channel_id": "C1",
+                    "user_id": "U1",
+                    "message_ts": f"{i}.000",
+                    "trigger": "message",
+                    "traps": "t",
+                    "question_id": "q",
+                    "delivery": "ephemeral",
+                    "created_at": at,
+                }
+                for i in range(count)
+            ],
+        )
+
+
+def _nudges(db: Database) -> int:
+    with db.transaction() as session:
+        return int(session.scalar(select(func.count()).select_from(Nudge)) or 0)
+
+
+def test_retention_runs_once_per_period_in_the_cluster(db: Database, clock: FixedClock) -> None:
+    period = timedelta(hours=6)
+    year = timedelta(days=365)
+    privacy = PrivacyService(db=db, clock=clock)
+    _old_rows(db, 3, clock.now() - timedelta(days=400))
+    assert privacy.purge_older_than(year, once_per=period).nudges == 3
+    _old_rows(db, 2, clock.now() - timedelta(days=400))
+    clock.advance(timedelta(hours=5))
+    assert privacy.purge_older_than(year, once_per=period).nudges == 0  # ran this period
+    assert _nudges(db) == 2
+    clock.advance(timedelta(hours=1))
+    assert privacy.purge_older_than(year, once_per=period).nudges == 2
+    with db.transaction() as session:
+        assert session.get(JobRun, "retention") is not None
+
+
+def test_two_processes_purging_at_once_on_postgres_one_does_the_work(
+    database_url: str, clock: FixedClock
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the advisory lock is PostgreSQL's")
+    first, second = Database.connect(database_url), Database.connect(database_url)
+    try:
+        _old_rows(first, 5, clock.now() - timedelta(days=400))
+        inside = threading.Event()
+        second_done = threading.Event()
+        results: dict[str, int] = {}
+
+        def hold(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if statement.startswith("DELETE FROM nudges"):
+                inside.set()  # the first holds the lock mid-purge...
+                assert second_done.wait(30)  # ...until the second has had its turn
+
+        event.listen(first.engine, "before_cursor_execute", hold)
+
+        def purge(name: str, db: Database) -> None:
+            deleted = PrivacyService(db=db, clock=clock).purge_older_than(
+                timedelta(days=365), once_per=timedelta(hours=6)
+            )
+            results[name] = deleted.nudges
+
+        runner = threading.Thread(target=purge, args=("first", first))
+        runner.start()
+        assert inside.wait(30)
+        purge("second", second)  # at once: it does not wait for the first
+        second_done.set()
+        runner.join()
+        assert results == {"first": 5, "second": 0}
+        assert _nudges(second) == 0
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def test_the_migration_backfills_next_due_at_and_goes_back(db: Database) -> None:
+    downgrade(db.engine, "0007")
+    enrolled = MONDAY - timedelta(days=3)
+    with db.engine.begin() as connection:
+        reps = (("UON", True, True), ("UOFF", True, False), ("UBOT", False, True))
+        for user, eligible, enabled in reps:
+            connection.execute(
+                text(
+                    "INSERT INTO reps (team_id, user_id, created_at, checkins_enrolled_at, "
+                    "checkins_enabled, eligible) VALUES (:t, :u, :c, :c, :enabled, :eligible)"
+                ),
+                {
+                    "t": TEAM,
+                    "u": user,
+                    "c": enrolled.replace(tzinfo=None) if not db.is_postgres else enrolled,
+                    "enabled": enabled,
+                    "eligible": eligible,
+                },
+            )
+    upgrade(db.engine)
+    assert next_due(db, "UON") == enrolled  # "look at once": the first tick computes it
+    assert next_due(db, "UOFF") is None and next_due(db, "UBOT") is None
+    downgrade(db.engine, "0007")
+    columns = {column["name"] for column in inspect(db.engine).get_columns("reps")}
+    assert "next_due_at" not in columns
+    upgrade(db.engine)
+
+
+def test_the_first_tick_after_the_upgrade_plans_what_the_old_tick_had_not(
+    db: Database, service: CheckinService, slack: FakeSlack, clock: FixedClock
+) -> None:
+    enrol(service, slack, "UPLANNED", "UNEW")
+    service.refresh_profiles()
+    clock.set(DUE)
+    service.send_due()
+    assert sorted(posts(slack)) == ["UNEW", "UPLANNED"]
+    # As the migration leaves them: both to be looked at once, one already sent.
+    with db.transaction() as session:
+        session.execute(update(Rep).values(next_due_at=Rep.checkins_enrolled_at))
+        session.execute(update(Checkin).where(Checkin.user_id == "UNEW").values(week="2026-W47"))
+    clock.advance(timedelta(minutes=1))
+    report = service.send_due()
+    assert [s.user_id for s in report.sent] == ["UNEW"] and report.planned == 1
+    assert next_due(db, "UPLANNED") == next_due(db, "UNEW") == DUE + timedelta(days=7)
