@@ -241,11 +241,10 @@ def test_a_new_workspace_default_is_looked_at_again(
     assert [s.user_id for s in service.send_due().sent] == ["UDEFAULT"]
 
 
+@pytest.mark.postgres  # SKIP LOCKED planning is PostgreSQL's; SQLite has one writer
 def test_planners_racing_on_postgres_plan_each_rep_once(
     database_url: str, slack: FakeSlack, clock: FixedClock, service: CheckinService
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("SKIP LOCKED planning is PostgreSQL's; SQLite has one writer")
     users = [f"U{i:04d}" for i in range(300)]
     enrol(service, slack, *users)
     service.refresh_profiles()
@@ -321,11 +320,10 @@ def test_retention_runs_once_per_period_in_the_cluster(db: Database, clock: Fixe
         assert session.get(JobRun, "retention") is not None
 
 
+@pytest.mark.postgres  # the advisory lock is PostgreSQL's
 def test_two_processes_purging_at_once_on_postgres_one_does_the_work(
     database_url: str, clock: FixedClock
 ) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the advisory lock is PostgreSQL's")
     first, second = Database.connect(database_url), Database.connect(database_url)
     try:
         _old_rows(first, 5, clock.now() - timedelta(days=400))

@@ -214,7 +214,11 @@ def test_scheduler_role_delivers_what_the_web_left_pending(
         assert sender.post("{}", "application/json").status == 404  # no Slack endpoint here
         assert len(fake_slack.wait_for("chat.postEphemeral", timeout=15)) == 1
         _wait_for_status(db, "sent")
-        assert b"reframe_nudges_sent_total 1.0" in sender.get("/metrics").body
+        # Counted just after the row is written: the scrape may come in between.
+        deadline = time.monotonic() + 10
+        while b"reframe_nudges_sent_total 1.0" not in (body := sender.get("/metrics").body):
+            assert time.monotonic() < deadline, body[-400:]
+            time.sleep(0.05)
     finally:
         output = _stop(process)
     assert process.returncode == 0, output
