@@ -143,7 +143,7 @@ def create_app() -> WarmingUp:
     settings = load_settings()
     require_slack_credentials(settings)
     configure_logging(settings)
-    _warming = WarmingUp(lambda: _build(settings))
+    _warming = WarmingUp(lambda: _build(settings), wait_seconds=WARM_UP_WAIT_SECONDS)
     return _warming
 
 
