@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from apscheduler.schedulers.background import BackgroundScheduler
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.models.views import View
@@ -47,9 +47,13 @@ from bot.slack.listeners import checkins as checkin_listeners
 from bot.slack.listeners import privacy as privacy_listeners
 from bot.slack.listeners import settings as settings_listeners
 from bot.slack.settings_blocks import build_settings_home_blocks
-from bot.storage import migrate
 from bot.storage.db import Database
 from bot.storage.pacing import SharedPostPacer
+
+if TYPE_CHECKING:
+    # Alembic and APScheduler are imported where they run (migrations, the scheduler):
+    # a web worker needs neither (tests/test_footprint.py).
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
@@ -120,6 +124,8 @@ def build(
     clock = clock or SystemClock()
     db = db or connect(settings)
     if run_migrations:
+        from bot.storage import migrate
+
         migrate.upgrade(db.engine)
     library = QuestionLibrary.load()
 
@@ -470,9 +476,9 @@ def database(settings: Settings) -> Iterator[Database]:
 def migrate_database(settings: Settings, revision: str = "head") -> str:
     """Run the migrations up to `revision` (`db upgrade`, the roles before they start);
     returns where the database is, without its password."""
-    with database(settings) as db:
-        migrate.upgrade(db.engine, revision)
-        return db.engine.url.render_as_string(hide_password=True)
+    from bot.storage.migrate import upgrade_database
+
+    return upgrade_database(settings.database_url, revision)
 
 
 def build_reframe_service(

@@ -149,6 +149,20 @@ def _wait_healthy(process: subprocess.Popen[str], port: int) -> SlackSender:
     raise AssertionError("the process did not become healthy")
 
 
+def _wait_ready(process: subprocess.Popen[str], port: int) -> SlackSender:
+    """Alive (/healthz), then able to serve Slack (/readyz): a gunicorn worker answers
+    /healthz at once and builds its app just after (bot/processes/web_app.py)."""
+    sender = _wait_healthy(process, port)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(process.communicate()[0])
+        if sender.get("/readyz").status == 200:
+            return sender
+        time.sleep(0.1)
+    raise AssertionError("the process did not become ready")
+
+
 def _wait_for_status(db: Database, status: str, timeout: float = 15) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -182,7 +196,7 @@ def test_sigterm_during_a_slow_delivery_finishes_it(
     args = [str(ROOT / "app.py")] if command == ["app.py"] else command
     process = _start(args, env, tmp_path)
     try:
-        sender = _wait_healthy(process, port)
+        sender = _wait_ready(process, port)
         assert sender.message(VENT).status == 200
         _wait_for_status(db, "sending")
     finally:
@@ -237,6 +251,7 @@ def test_web_workers_build_the_app_without_a_scheduler(
         monkeypatch.setenv(key, value)
     app = web_app.create_app()
     try:
+        assert app.wait(timeout=30)  # built on a thread: /healthz answers meanwhile
         assert web_app._current is not None
         assert web_app._current.scheduler is None
         assert callable(app)
@@ -377,7 +392,7 @@ def test_role_logs_are_json_lines_without_per_tick_or_token_noise(
     env = _env(fake_slack, database_url, port, LOG_FORMAT="json", SCHEDULER_TICK_SECONDS="1")
     process = _start(["-m", "bot", role], env, tmp_path)
     try:
-        sender = _wait_healthy(process, port)
+        sender = _wait_ready(process, port)
         if role == "web":
             assert sender.message("call booked for Thursday").status == 200
         else:

@@ -21,7 +21,7 @@ from tests.conftest import make_settings
 from tests.fakes.ports import free_port
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackSender
-from tests.test_roles import _env, _start, _stop, _wait_healthy
+from tests.test_roles import _env, _start, _stop, _wait_ready
 
 VENT = "their DM is a jerk tbh, he'll never give us a shot"
 SLOW_CLIENTS = 50
@@ -172,7 +172,7 @@ def test_gunicorn_web_role_cuts_off_trickling_clients(
     )
     process = _start(["-m", "bot", "web"], env, tmp_path)
     try:
-        sender = _wait_healthy(process, port)
+        sender = _wait_ready(process, port)
         tricklers = Tricklers(port, SLOW_CLIENTS)
         try:
             _a_vent_is_answered_in_time(sender, fake_slack)

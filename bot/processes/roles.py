@@ -158,11 +158,24 @@ def detector_ready() -> bool:
     return True
 
 
+def encoder_installed() -> bool:
+    """The detector's files are there (a missing wheel is one clear line), checked
+    without loading it: each web worker loads its own after the fork."""
+    from bot.domain.detection.encoder import EncoderMissing, wordllama_dir
+
+    try:
+        wordllama_dir()
+    except EncoderMissing as problem:
+        print(f"Reframe cannot start: {problem}", file=sys.stderr)
+        return False
+    return True
+
+
 def run_web(_args: argparse.Namespace) -> int:
     settings = _settings()
     if settings is None or not serves_http(settings):
         return 2
-    if not detector_ready() or not credentials_accepted(settings):
+    if not encoder_installed() or not credentials_accepted(settings):
         return 2
     if or_explain(lambda: _migrate(settings), settings) is None:
         return 2
@@ -178,10 +191,11 @@ def run_web(_args: argparse.Namespace) -> int:
 def _migrate(settings: Settings) -> bool:
     """Once, before any worker forks; concurrent roles wait on an advisory lock.
 
-    True once the schema is current (a value, so `or_explain` can tell it ran)."""
-    from bot.wiring import migrate_database
+    True once the schema is current (a value, so `or_explain` can tell it ran).
+    Only the storage layer is imported (not bot.wiring): this process execs gunicorn next."""
+    from bot.storage.migrate import upgrade_database
 
-    migrate_database(settings)
+    upgrade_database(settings.database_url)
     return True
 
 

@@ -21,7 +21,6 @@ from bot.processes.roles import (
     stop_on_signals,
     wait_for,
 )
-from bot.processes.socket_mode import SocketModeLink, check_app_token, explain_refused_app_token
 from bot.processes.web import WSGIApp, make_http_server, serve_in_thread
 from bot.wiring import Reframe, build
 
@@ -40,6 +39,9 @@ def main() -> int:
         return 2
     socket_url = None
     if settings.slack_app_token is not None:
+        # Socket Mode's client (a WebSocket) is imported only by a process that speaks it.
+        from bot.processes.socket_mode import check_app_token, explain_refused_app_token
+
         checked = check_app_token(
             settings.slack_app_token.get_secret_value(), settings.slack_api_url
         )
@@ -75,6 +77,8 @@ def _run_http(reframe: Reframe, settings: Settings) -> int:
 def _run_socket_mode(reframe: Reframe, settings: Settings, url: str | None) -> int:
     """Slack's requests come over the WebSocket; PORT serves only the health checks
     (the container's HEALTHCHECK), /readyz failing while the socket is down."""
+    from bot.processes.socket_mode import SocketModeLink
+
     assert settings.slack_app_token is not None
     link = SocketModeLink(reframe.bolt, settings.slack_app_token.get_secret_value())
     health = HealthWSGI(

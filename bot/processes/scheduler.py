@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from apscheduler.schedulers.background import BackgroundScheduler
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,9 @@ class Job:
 def build_scheduler(jobs: list[Job]) -> BackgroundScheduler:
     """One interval job per task; a tick never overlaps itself and missed ticks
     collapse into one, because each tick reads what is due from the database."""
+    # Imported here: a web worker holds the jobs' list but never runs a scheduler.
+    from apscheduler.schedulers.background import BackgroundScheduler
+
     scheduler = BackgroundScheduler(timezone="UTC")
     for job in jobs:
         scheduler.add_job(

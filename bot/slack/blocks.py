@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -18,8 +18,12 @@ from slack_sdk.models.blocks import (
 
 from bot.domain.statuses import DeliveryMode, NudgeFeedback
 from bot.domain.traps import Trap, describe
-from bot.services.nudges import FeedbackChoice
-from bot.services.reframe import Reframe
+
+if TYPE_CHECKING:
+    # Types only: `python -m bot web` checks the bot token (bot.slack.client) before it
+    # starts gunicorn, and should not import the services and the database to do it.
+    from bot.services.nudges import FeedbackChoice
+    from bot.services.reframe import Reframe
 
 NUDGE_ACTIONS: dict[str, tuple[str, FeedbackChoice]] = {
     "nudge_helpful": ("Helpful", NudgeFeedback.HELPFUL),

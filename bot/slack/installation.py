@@ -15,9 +15,8 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 from logging import Logger
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import SecretStr
 from slack_bolt.authorization.authorize import InstallationStoreAuthorize
 from slack_bolt.oauth import OAuthFlow
@@ -38,6 +37,9 @@ from bot.caches import TeamCache
 from bot.config import Settings
 from bot.domain.clock import Clock
 from bot.slack.client import build_web_client
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +72,12 @@ class TokenCipher:
 
     def __init__(self, key: str | None) -> None:
         keys = [part.strip() for part in (key or "").split(",") if part.strip()]
-        self._fernet = MultiFernet([Fernet(k) for k in keys]) if keys else None
+        self._fernet: MultiFernet | None = None
+        if keys:
+            # Imported only with a key: most installs never encrypt, and it is 3 MB.
+            from cryptography.fernet import Fernet, MultiFernet
+
+            self._fernet = MultiFernet([Fernet(k) for k in keys])
 
     @property
     def enabled(self) -> bool:
@@ -90,6 +97,8 @@ class TokenCipher:
             # Sealed while a key was set: never hand Slack the ciphertext as a token.
             log.error("a stored Slack token is encrypted but TOKEN_ENCRYPTION_KEY is not set")
             return None
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.decrypt(value.encode()).decode()
         except InvalidToken:
