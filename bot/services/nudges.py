@@ -14,8 +14,19 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam, case, or_, select, true, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    bindparam,
+    case,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from bot.domain.clock import Clock
@@ -74,39 +85,42 @@ class FeedbackResult:
 def _claimable(
     now: datetime | BindParameter[datetime], lease_ended: datetime | BindParameter[datetime]
 ) -> ColumnElement[bool]:
-    """Pending and due, or claimed by a worker whose lease ran out."""
+    """Pending and due, or claimed by a worker whose lease ran out (table columns:
+    an ORM attribute here would turn the Core statements below into ORM ones)."""
+    c = repos.NUDGES.c
     return or_(
-        (Nudge.status == NudgeState.PENDING)
-        & or_(Nudge.next_attempt_at.is_(None), Nudge.next_attempt_at <= now),
-        (Nudge.status == NudgeState.SENDING) & (Nudge.claimed_at < lease_ended),
+        (c.status == NudgeState.PENDING)
+        & or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
+        (c.status == NudgeState.SENDING) & (c.claimed_at < lease_ended),
     )
 
 
-# Built once (bound parameters): every nudge runs both.
-_NO_SYNC = {"synchronize_session": False}
+# Built once (bound parameters), on the table (Core): every nudge runs both.
+_NUDGES = repos.NUDGES
 _CLAIM = (
-    update(Nudge)
+    update(_NUDGES)
     .where(
-        Nudge.id == bindparam("nudge_id"),
+        _NUDGES.c.id == bindparam("nudge_id"),
         _claimable(
-            bindparam("now", type_=UTCDateTime()), bindparam("lease_ended", type_=UTCDateTime())
+            bindparam("now", type_=UTCDateTime()),
+            bindparam("lease_ended", type_=UTCDateTime()),
         ),
     )
     .values(
         status=NudgeState.SENDING,
         claimed_at=bindparam("now", type_=UTCDateTime()),
-        attempts=Nudge.attempts + 1,
-        in_doubt=case((Nudge.status == NudgeState.SENDING, true()), else_=Nudge.in_doubt),
+        attempts=_NUDGES.c.attempts + 1,
+        in_doubt=case((_NUDGES.c.status == NudgeState.SENDING, true()), else_=_NUDGES.c.in_doubt),
     )
-    .returning(Nudge)
+    .returning(*_NUDGES.c)
 )
 _FINISH = (
-    update(Nudge)
+    update(_NUDGES)
     .where(
-        Nudge.id == bindparam("nudge_id"),
-        Nudge.attempts == bindparam("claimed_attempts"),
+        _NUDGES.c.id == bindparam("nudge_id"),
+        _NUDGES.c.attempts == bindparam("claimed_attempts"),
         # A write retried after a lost commit finds its own status already there.
-        Nudge.status.in_((NudgeState.SENDING, bindparam("new_status"))),
+        _NUDGES.c.status.in_((NudgeState.SENDING, bindparam("new_status"))),
     )
     .values(
         status=bindparam("new_status"),
@@ -187,14 +201,14 @@ class NudgeService:
         # allows one writer at a time).
         policy = self._policy_for(message.team_id)
         with self._db.transaction() as session:
-            rep = repos.lock_or_create_rep(
+            rep = repos.lock_rep_gate(
                 session, team_id=message.team_id, user_id=message.user_id, now=now
             )
             checked = message.trigger == NudgeTrigger.MESSAGE
             if checked and not self._may_nudge(session, rep, message, now, policy):
                 return None
-            if message.trigger == NudgeTrigger.MENTION:
-                rep.opted_out_at = None  # asking Reframe is opting in again
+            if message.trigger == NudgeTrigger.MENTION and rep.opted_out_at is not None:
+                repos.opt_back_in(session, team_id=message.team_id, user_id=message.user_id)
             used = repos.recent_question_ids(
                 session, team_id=message.team_id, user_id=message.user_id
             )
@@ -235,7 +249,7 @@ class NudgeService:
     def _may_nudge(
         self,
         session: Session,
-        rep: Rep,
+        rep: repos.RepGate,
         message: IncomingMessage,
         now: datetime,
         policy: CooldownPolicy,
@@ -283,7 +297,7 @@ class NudgeService:
             thread_ts=nudge.thread_ts,
             delivery=nudge.delivery,
             question=question.text,
-            heard=_heard(nudge) if nudge.trigger == NudgeTrigger.MENTION else (),
+            heard=_heard(nudge.traps) if nudge.trigger == NudgeTrigger.MENTION else (),
         )
         if nudge.in_doubt:
             settled = self._settle_doubt(claim, nudge, outgoing)
@@ -295,7 +309,7 @@ class NudgeService:
             return self._failed(claim, failure)
         return self._finish(claim, NudgeState.SENT, sent_at=self._clock.now())
 
-    def _settle_doubt(self, claim: _Claim, nudge: Nudge, outgoing: OutgoingNudge) -> str | None:
+    def _settle_doubt(self, claim: _Claim, nudge: Row[Any], outgoing: OutgoingNudge) -> str | None:
         """Look for the earlier attempt's post; None when it is not there (post now)."""
         try:
             found = self._sender.find_nudge(outgoing)
@@ -342,20 +356,16 @@ class NudgeService:
     def _claimable(now: datetime) -> ColumnElement[bool]:
         return _claimable(now, now - CLAIM_LEASE)
 
-    def _claim(self, nudge_id: int, now: datetime) -> Nudge | None:
+    def _claim(self, nudge_id: int, now: datetime) -> Row[Any] | None:
         """Atomically take the nudge; only one process can win.
 
         Taking over a claim whose lease ran out means its worker died or hung
         mid-send: Slack may have the post, so the nudge is now in doubt.
         """
         with self._db.transaction() as session:
-            # One statement: the claim returns the row as it now stands (the ORM
-            # object is refreshed from RETURNING, not by a second SELECT).
-            return session.scalars(
-                _CLAIM,
-                {"nudge_id": nudge_id, "now": now, "lease_ended": now - CLAIM_LEASE},
-                # The session is new: no objects in it to bring up to date in Python.
-                execution_options={"populate_existing": True, "synchronize_session": False},
+            # One statement: the claim returns the row as it now stands.
+            return session.execute(
+                _CLAIM, {"nudge_id": nudge_id, "now": now, "lease_ended": now - CLAIM_LEASE}
             ).one_or_none()
 
     def _failed(self, claim: _Claim, failure: DeliveryFailed, *, in_doubt: bool = False) -> str:
@@ -407,11 +417,12 @@ class NudgeService:
             "new_next_attempt_at": next_attempt_at,
             "new_in_doubt": in_doubt,
         }
+
         # Slack may already have the message: losing this write to a dropped
         # connection or a restarting server would let the sweep send it again.
         # (SQLAlchemy types execute() as Result; an UPDATE's is a CursorResult.)
         def write(session: Session) -> int:
-            result = session.execute(_FINISH, values, execution_options=_NO_SYNC)
+            result = session.execute(_FINISH, values)
             return int(result.rowcount)  # type: ignore[attr-defined]
 
         written = self._db.write_retrying(write)
@@ -458,5 +469,5 @@ class NudgeService:
 _TRAP_CODES = frozenset(trap.value for trap in Trap)
 
 
-def _heard(nudge: Nudge) -> tuple[Trap, ...]:
-    return tuple(Trap(code) for code in nudge.trap_codes if code in _TRAP_CODES)
+def _heard(traps: str) -> tuple[Trap, ...]:
+    return tuple(Trap(code) for code in traps.split(",") if code in _TRAP_CODES)

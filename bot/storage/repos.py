@@ -7,16 +7,60 @@ cache key, so the compiled SQL is found without walking it again."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import cast
 
-from sqlalchemy import Insert, bindparam, or_, select, update
+from sqlalchemy import Insert, Table, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.domain.cooldown import PastNudge
 from bot.domain.statuses import NudgeFeedback, NudgeTrigger
 from bot.storage.models import Channel, Nudge, Rep
+
+# The tables themselves, for statements the vent path runs on every nudge: Core
+# statements skip the ORM's per-statement bookkeeping (compile state, identity map,
+# loading objects) that cost more CPU than the round trip.
+NUDGES = cast(Table, Nudge.__table__)
+REPS = cast(Table, Rep.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class RepGate:
+    """What decides whether a rep may be nudged at all, read under the rep's lock."""
+
+    opted_out_at: datetime | None
+    nudges_paused_until: datetime | None
+
+
+_REP_GATE_FOR_UPDATE = (
+    select(REPS.c.opted_out_at, REPS.c.nudges_paused_until)
+    .where(REPS.c.team_id == bindparam("team_id"), REPS.c.user_id == bindparam("user_id"))
+    .with_for_update()
+)
+_OPT_BACK_IN = (
+    update(REPS)
+    .where(REPS.c.team_id == bindparam("b_team_id"), REPS.c.user_id == bindparam("b_user_id"))
+    .values(opted_out_at=None)
+)
+
+
+def lock_rep_gate(session: Session, *, team_id: str, user_id: str, now: datetime) -> RepGate:
+    """The rep's row locked until the transaction ends (created first if new; see
+    `lock_rep`), and what in it decides whether they may be nudged."""
+    ids = {"team_id": team_id, "user_id": user_id}
+    row = session.execute(_REP_GATE_FOR_UPDATE, ids).one_or_none()
+    if row is None:
+        ensure_rep(session, team_id=team_id, user_id=user_id, now=now)
+        row = session.execute(_REP_GATE_FOR_UPDATE, ids).one()
+    return RepGate(opted_out_at=row.opted_out_at, nudges_paused_until=row.nudges_paused_until)
+
+
+def opt_back_in(session: Session, *, team_id: str, user_id: str) -> None:
+    """Asking Reframe (an @mention) is opting in again after forget-me."""
+    session.execute(_OPT_BACK_IN, {"b_team_id": team_id, "b_user_id": user_id})
 
 
 def insert_ignoring_conflicts(session: Session, model: type, **values: object) -> Insert:
@@ -46,7 +90,7 @@ def insert_nudge(session: Session, **values: object) -> int | None:
 
 @cache
 def _insert_nudge_for(dialect: str) -> Insert:
-    return _insert_ignoring_for(dialect, Nudge).returning(Nudge.__table__.c.id)
+    return _insert_ignoring_for(dialect, Nudge).returning(NUDGES.c.id)
 
 
 def ensure_rep(session: Session, *, team_id: str, user_id: str, now: datetime) -> None:
@@ -61,6 +105,8 @@ _REP_FOR_UPDATE = (
     .where(Rep.team_id == bindparam("team_id"), Rep.user_id == bindparam("user_id"))
     .with_for_update()
 )
+
+
 def look_again_at_team(session: Session, team_id: str, *, at: datetime) -> int:
     """The workspace's default check-in day or time changed: the check-in tick looks
     again, at `at`, at every rep of it who follows the default (their next_due_at
@@ -97,26 +143,26 @@ def lock_or_create_rep(session: Session, *, team_id: str, user_id: str, now: dat
     return lock_rep(session, team_id=team_id, user_id=user_id)
 
 
-_RECENT_NUDGES = select(Nudge.channel_id, Nudge.created_at).where(
-    Nudge.team_id == bindparam("team_id"),
-    Nudge.user_id == bindparam("user_id"),
-    Nudge.trigger == bindparam("trigger"),
-    Nudge.created_at > bindparam("since"),
+_RECENT_NUDGES = select(NUDGES.c.channel_id, NUDGES.c.created_at).where(
+    NUDGES.c.team_id == bindparam("team_id"),
+    NUDGES.c.user_id == bindparam("user_id"),
+    NUDGES.c.trigger == bindparam("trigger"),
+    NUDGES.c.created_at > bindparam("since"),
 )
 _RECENT_QUESTIONS = (
-    select(Nudge.question_id)
-    .where(Nudge.team_id == bindparam("team_id"), Nudge.user_id == bindparam("user_id"))
-    .order_by(Nudge.created_at.desc(), Nudge.id.desc())
+    select(NUDGES.c.question_id)
+    .where(NUDGES.c.team_id == bindparam("team_id"), NUDGES.c.user_id == bindparam("user_id"))
+    .order_by(NUDGES.c.created_at.desc(), NUDGES.c.id.desc())
     .limit(bindparam("limit"))
 )
 _RECENT_FEEDBACK = (
-    select(Nudge.question_id, Nudge.feedback)
+    select(NUDGES.c.question_id, NUDGES.c.feedback)
     .where(
-        Nudge.team_id == bindparam("team_id"),
-        Nudge.user_id == bindparam("user_id"),
-        Nudge.feedback.in_((NudgeFeedback.HELPFUL, NudgeFeedback.NOT_FOR_ME)),
+        NUDGES.c.team_id == bindparam("team_id"),
+        NUDGES.c.user_id == bindparam("user_id"),
+        NUDGES.c.feedback.in_((NudgeFeedback.HELPFUL, NudgeFeedback.NOT_FOR_ME)),
     )
-    .order_by(Nudge.feedback_at.desc(), Nudge.id.desc())
+    .order_by(NUDGES.c.feedback_at.desc(), NUDGES.c.id.desc())
     .limit(bindparam("limit"))
 )
 
