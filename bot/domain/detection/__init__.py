@@ -72,17 +72,20 @@ class Detector:
         if is_bare_answer(typed) or is_short_without_a_target(typed):
             return SILENT
         # A long update is read piece by piece; the most vent-like piece speaks for it.
-        best: tuple[float, str, Features, list[float], dict[str, float]] | None = None
+        best: tuple[float, str, Features, list[float]] | None = None
         for piece in chunks(plain):
             feats = features(piece, self._tokenizer)
             hidden = self._head.hidden_of(feats)
-            scores = self._head.outputs_of(hidden)
-            if best is None or scores["nudge"] > best[0]:
-                best = (scores["nudge"], piece, feats, hidden, scores)
+            # The vent score alone decides which piece speaks and whether it does;
+            # the trap scores are only worked out for a vent (most messages are not).
+            nudge = self._head.output_of(hidden, "nudge")
+            if best is None or nudge > best[0]:
+                best = (nudge, piece, feats, hidden)
         assert best is not None
-        score, piece, feats, hidden, scores = best
+        score, piece, feats, hidden = best
         if score < self.nudge_threshold:
             return Detection(False, (), (), score)
+        scores = self._head.outputs_of(hidden)
         # Every trap close to the strongest one, in priority order: the first is the main trap.
         floor = self.trap_share * max(scores[t.value] for t in TRAP_PRIORITY)
         traps = tuple(t for t in TRAP_PRIORITY if scores[t.value] >= floor)

@@ -114,6 +114,11 @@ class Head:
             for name, bias, weights in zip(self.outputs, self._b2, self._w2, strict=True)
         }
 
+    def output_of(self, hidden: list[float], name: str) -> float:
+        """One output of `outputs_of`, computed alone."""
+        k = self.outputs.index(name)
+        return _sigmoid(self._b2[k] + sum(map(mul, hidden, self._w2[k])))
+
     def push_weights(self, hidden: list[float], output: str, n_grams: int) -> list[float]:
         """Per n-gram column, how much one unit moves an output's logit for this message."""
         weights = self._w2[self.outputs.index(output)]
