@@ -401,3 +401,60 @@ def test_the_first_tick_after_the_upgrade_plans_what_the_old_tick_had_not(
     report = service.send_due()
     assert [s.user_id for s in report.sent] == ["UNEW"] and report.planned == 1
     assert next_due(db, "UPLANNED") == next_due(db, "UNEW") == DUE + timedelta(days=7)
+
+
+def _checkins(db: Database, rows: list[dict[str, Any]]) -> None:
+    base = {"team_id": TEAM, "week": "2026-W48", "attempts": 0, "is_manual": False}
+    with db.transaction() as session:
+        session.execute(insert(Checkin), [{**base, **row} for row in rows])
+
+
+def test_a_claim_takes_a_check_in_whose_lease_ran_out_before_the_next_pending_one(
+    db: Database, slack: FakeSlack, clock: FixedClock
+) -> None:
+    from bot.services.checkins.delivery import CLAIM_LEASE
+
+    now = DUE + timedelta(minutes=30)
+    clock.set(now)
+    window = {"due_at": DUE, "expires_at": DUE + timedelta(hours=8)}
+    _checkins(
+        db,
+        [
+            {"user_id": "UPENDING", "status": "pending", **window},
+            {
+                "user_id": "UDIED",
+                "status": "sending",
+                "claimed_at": now - 2 * CLAIM_LEASE,
+                **window,
+            },
+            {"user_id": "UBUSY", "status": "sending", "claimed_at": now, **window},
+        ],
+    )
+    service = make_service(db, slack, clock)
+    delivery = service.delivery  # type: ignore[attr-defined]
+    claimed = []
+    for _ in range(3):
+        with db.transaction() as session:
+            claim = delivery._claim(session, now)
+        claimed.append(claim.user_id if claim else None)
+    assert claimed == ["UDIED", "UPENDING", None]  # never the one still being sent
+
+
+@pytest.mark.postgres  # the plan is PostgreSQL's
+def test_a_claim_reads_the_index_in_order_whatever_is_waiting(db: Database) -> None:
+    from bot.services.checkins.delivery import claim_candidate, claimable_checkins
+
+    window = {"due_at": DUE, "expires_at": DUE + timedelta(hours=8)}
+    _checkins(db, [{"user_id": f"U{i:05d}", "status": "pending", **window} for i in range(5000)])
+    with db.engine.connect() as connection:
+        connection.execute(text("ANALYZE checkins"))
+        for claimable in claimable_checkins(DUE + timedelta(minutes=1)):
+            compiled = claim_candidate(claimable).compile(dialect=db.engine.dialect)
+            plan = "\n".join(
+                row[0]
+                for row in connection.exec_driver_sql(
+                    "EXPLAIN " + str(compiled), compiled.construct_params()
+                )
+            )
+            assert "ix_checkins_claim" in plan, plan
+            assert "Sort" not in plan, plan  # read in order, stopped at the first free row

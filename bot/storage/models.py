@@ -199,7 +199,8 @@ class Checkin(Base):
     __tablename__ = "checkins"
     __table_args__ = (
         UniqueConstraint("team_id", "user_id", "week", name="uq_checkins_rep_week"),
-        Index("ix_checkins_status_due", "status", "due_at"),
+        # A claim reads it in order, status then due time then id (0009).
+        Index("ix_checkins_claim", "status", "due_at", "id"),
         Index(
             "ix_checkins_awaiting_reminder",
             "sent_at",

@@ -99,6 +99,31 @@ class _Claim:
 # -- the shared rate-limit pause --------------------------------------------
 
 
+def claimable_checkins(now: datetime) -> tuple[Any, Any]:
+    """(pending and due, claimed by a process whose lease ran out): what a claim takes."""
+    due = and_(Checkin.due_at <= now, Checkin.expires_at > now)
+    pending = and_(
+        Checkin.status == CheckinState.PENDING,
+        due,
+        or_(Checkin.next_attempt_at.is_(None), Checkin.next_attempt_at <= now),
+    )
+    stale = and_(
+        Checkin.status == CheckinState.SENDING, due, Checkin.claimed_at < now - CLAIM_LEASE
+    )
+    return pending, stale
+
+
+def claim_candidate(claimable: Any, *only: Any) -> Select[int]:
+    """The first free check-in of one kind (`claimable_checkins`), locked."""
+    return (
+        select(Checkin.id)
+        .where(claimable, *only)
+        .order_by(Checkin.due_at, Checkin.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
 class RateGate:
     """A "not before" time shared by every worker in the process.
 
@@ -450,44 +475,32 @@ class CheckinDelivery:
                 return
             self._send_claimed(claim, report)
 
-    @staticmethod
-    def _claimable(now: datetime) -> Any:
-        return and_(
-            Checkin.due_at <= now,
-            Checkin.expires_at > now,
-            or_(
-                (Checkin.status == CheckinState.PENDING)
-                & or_(Checkin.next_attempt_at.is_(None), Checkin.next_attempt_at <= now),
-                (Checkin.status == CheckinState.SENDING) & (Checkin.claimed_at < now - CLAIM_LEASE),
-            ),
-        )
-
     def _claim(self, session: Session, now: datetime, *only: Any) -> _Claim | None:
         """Take one due check-in; of several processes racing for it, one wins.
 
         On PostgreSQL, SKIP LOCKED lets racing workers take different rows instead
         of queueing on the same one; the WHERE is checked again by the UPDATE
-        itself, which is what makes the claim safe on any database.
+        itself, which is what makes the claim safe on any database. A claim whose
+        lease ran out (its process died) is taken first, then the next pending one:
+        each a separate statement, so each reads the (status, due_at, id) index in
+        order and stops at the first free row. One statement with both (an OR) read
+        and sorted every pending row: 135 ms a claim with 50,000 waiting.
         """
-        candidate = (
-            select(Checkin.id)
-            .where(self._claimable(now), *only)
-            .order_by(Checkin.due_at, Checkin.id)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-            .scalar_subquery()
-        )
-        row = session.execute(
-            update(Checkin)
-            .where(Checkin.id == candidate, self._claimable(now))
-            .values(
-                status=CheckinState.SENDING,
-                claimed_at=self._clock.now(),
-                attempts=Checkin.attempts + 1,
-            )
-            .returning(*_CLAIM_COLUMNS)
-        ).one_or_none()
-        return _Claim(*row) if row is not None else None
+        for claimable in reversed(claimable_checkins(now)):
+            candidate = claim_candidate(claimable, *only).scalar_subquery()
+            row = session.execute(
+                update(Checkin)
+                .where(Checkin.id == candidate, claimable)
+                .values(
+                    status=CheckinState.SENDING,
+                    claimed_at=self._clock.now(),
+                    attempts=Checkin.attempts + 1,
+                )
+                .returning(*_CLAIM_COLUMNS)
+            ).one_or_none()
+            if row is not None:
+                return _Claim(*row)
+        return None
 
     def _send_claimed(self, claim: _Claim, report: TickReport) -> None:
         if claim.attempts > 1:
