@@ -255,7 +255,10 @@ class Settings(BaseSettings):
     def credential_problems(self) -> list[str]:
         """What is missing before the bot can talk to Slack (empty when ready)."""
         problems: list[str] = []
-        if self.slack_signing_secret is None:
+        secret = self.slack_signing_secret
+        if secret is None or not secret.get_secret_value().strip():
+            # Set but empty is as bad as unset: an HMAC with an empty key is one
+            # anybody can compute, so every request could be forged.
             problems.append("SLACK_SIGNING_SECRET is not set (Basic Information > App Credentials)")
         if self.slack_bot_token is None and not (self.slack_client_id and self.slack_client_secret):
             problems.append(

@@ -84,6 +84,14 @@ def test_missing_credentials_name_every_problem_and_the_offline_way() -> None:
     )
 
 
+@pytest.mark.parametrize("secret", ["", "   "])
+def test_an_empty_signing_secret_is_a_missing_one(secret: str) -> None:
+    # An HMAC keyed with nothing is one anybody can compute: every request forgeable.
+    settings = Settings(_env_file=None, slack_bot_token="xoxb-1", slack_signing_secret=secret)  # type: ignore[call-arg]
+    with pytest.raises(SettingsError, match="SLACK_SIGNING_SECRET"):
+        require_slack_credentials(settings)
+
+
 def test_wrong_kind_of_token_is_refused() -> None:
     settings = Settings(_env_file=None, slack_bot_token="xoxp-user", slack_signing_secret="s")  # type: ignore[call-arg]
     with pytest.raises(SettingsError, match="xoxb-"):

@@ -81,3 +81,17 @@ def test_sqlite_engines_are_not_pinged(tmp_path: object) -> None:
         assert _one(engine) == 1
     assert pings[0] == 0
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_failed_ping_renews_every_pooled_connection(database_url: str) -> None:
+    engine = create_db_engine(database_url, ping_after_idle=0.0)
+    pings = _pings(engine)
+    with engine.connect() as first, engine.connect() as second:  # two in the pool
+        assert first.execute(text("SELECT 1")).scalar_one() == 1
+        assert second.execute(text("SELECT 1")).scalar_one() == 1
+    _kill_other_backends(database_url)
+    assert _one(engine) == 1  # pinged, dead: the whole pool is renewed
+    assert _one(engine) == 1  # the other pooled connection was recycled, not pinged
+    assert pings[0] == 1
+    engine.dispose()

@@ -336,3 +336,39 @@ def test_a_timestamp_of_thousands_of_digits_is_a_400(app: App) -> None:
         body, "application/json", headers={"X-Slack-Request-Timestamp": "9" * 5000}
     )
     assert reply.status == 400
+
+
+def test_without_a_signing_secret_no_slack_request_gets_through() -> None:
+    """A ReframeWSGI built with no secret refuses Slack's POSTs instead of passing
+    them to Bolt (which would check them against an empty key anybody can use)."""
+    import hashlib
+    import hmac
+    import io
+
+    from bot.processes.web import ReframeWSGI
+
+    dispatched: list[object] = []
+
+    class NoBolt:
+        def dispatch(self, request: object) -> None:  # pragma: no cover - must not run
+            dispatched.append(request)
+
+    wsgi = ReframeWSGI(NoBolt(), live=lambda: True, ready=lambda: True)  # type: ignore[arg-type]
+    body = b'{"type":"event_callback","team_id":"T1","event":{"type":"message"}}'
+    stamp = "1700000000"
+    basestring = f"v0:{stamp}:{body.decode()}".encode()
+    signature = "v0=" + hmac.new(b"", basestring, hashlib.sha256).hexdigest()
+    statuses: list[str] = []
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/slack/events",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_X_SLACK_REQUEST_TIMESTAMP": stamp,
+        "HTTP_X_SLACK_SIGNATURE": signature,  # signed with the empty key
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.input": io.BytesIO(body),
+    }
+    wsgi(environ, lambda status, headers, *rest: statuses.append(status))
+    assert statuses and statuses[0].startswith("401")
+    assert dispatched == []

@@ -96,7 +96,12 @@ class ReframeWSGI:
                 log.info("refused a request whose body did not arrive in full")
                 return _json(start_response, 400, {"ok": False, "error": "incomplete body"})
             environ[RAW_BODY] = raw
-            if self._verifier is not None and not self._signed(raw, stamp, environ):
+            if self._verifier is None:
+                # Without a signing secret nothing Slack sends can be told from a
+                # forgery (the start-up refuses an empty SLACK_SIGNING_SECRET).
+                log.error("refused a Slack request: no signing secret to verify it with")
+                return _json(start_response, 401, {"ok": False, "error": "no signing secret"})
+            if not self._signed(raw, stamp, environ):
                 log.info("refused a request whose signature did not verify")
                 return _json(start_response, 401, {"ok": False, "error": "invalid signature"})
             request = prepare_bolt_request(raw, environ)

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, DateTime, Engine, String, create_engine, event, make_url, text
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -141,12 +141,15 @@ def _ping_when_idle(engine: Engine, idle_after: float) -> None:
         returned = record.info.get("returned_at")
         if returned is None or time.monotonic() - returned < idle_after:
             return  # new, or in use a moment ago
+        # InvalidatePoolError, as pool_pre_ping does: the pool hands out a fresh
+        # connection and recycles every other pooled one (a dead server killed them
+        # all), including those returned less than `idle_after` ago.
         try:
             alive = engine.dialect.do_ping(dbapi_connection)
         except Exception as error:  # noqa: BLE001 - any failure: a fresh connection
-            raise DisconnectionError("idle connection did not answer a ping") from error
+            raise InvalidatePoolError("idle connection did not answer a ping") from error
         if not alive:
-            raise DisconnectionError("idle connection did not answer a ping")
+            raise InvalidatePoolError("idle connection did not answer a ping")
 
 
 def _postgres_timeouts(url: str) -> dict[str, Any]:
