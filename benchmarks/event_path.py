@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import bare_bolt
     from bot.config import configure_logging, load_settings
     from bot.domain.detection import default_detector, detect
-    from bot.observability.logs import ObservedWSGI, request_ids
+    from bot.observability.logs import ObservedWSGI, ids_in
     from bot.observability.metrics import slack_request
     from bot.slack.listeners.events import message_from_event
     from bot.wiring import build
@@ -187,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
             verifier.is_valid, [(r, s[0], s[1]) for r, s in zip(raws, stamps, strict=True)]
         ),
         "  JSON parse of the body (json.loads)": each(json.loads, [(b,) for b in bodies]),
-        "  request_ids (ObservedWSGI's own parse)": each(
-            request_ids, [(r, "application/json") for r in raws]
+        "  ids_in (the request log's ids, from the parsed body)": each(
+            ids_in, [(p,) for p in payloads]
         ),
         "  one JSON log line (logger.info, extra)": [
             partial(log.info, "slack request", extra=log_extra) for _ in bodies

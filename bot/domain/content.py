@@ -8,9 +8,9 @@ the entry's id when it has one: `questions[3] 'swap-lean'.move: unknown move 'pe
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import ValidationError, ValidationInfo
+from pydantic import AfterValidator, ValidationError, ValidationInfo
 
 
 def names_in(value: object) -> frozenset[str]:
@@ -26,6 +26,16 @@ def known(info: ValidationInfo, kind: str) -> frozenset[str]:
     context = info.context if isinstance(info.context, Mapping) else {}
     names = context.get(kind)
     return names if isinstance(names, frozenset) else frozenset()
+
+
+def _names_a_source(source: str, info: ValidationInfo) -> str:
+    if source not in known(info, "sources"):
+        raise ValueError("must name one of 'sources'")
+    return source
+
+
+# A field holding the name of one of the file's own `sources`.
+SourceName = Annotated[str, AfterValidator(_names_a_source)]
 
 
 def problems(error: ValidationError, data: object) -> list[str]:

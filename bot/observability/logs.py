@@ -17,7 +17,7 @@ from typing import Any
 from slack_bolt.request import BoltRequest
 
 from bot.observability import metrics
-from bot.processes.web import BOLT_REQUEST, RAW_BODY, parse_as_bolt
+from bot.processes.web import BOLT_REQUEST, RAW_BODY, prepare_bolt_request
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +143,13 @@ class ObservedWSGI:
 
 
 def _ids_of(environ: dict[str, Any]) -> dict[str, str]:
-    """The ids of the request the app parsed, or (a refused request) of its raw body."""
+    """The ids of the request the app parsed, or (a refused request) of its raw body,
+    parsed the way the app would have."""
     request = environ.get(BOLT_REQUEST)
-    if isinstance(request, BoltRequest) and isinstance(request.body, dict):
-        return ids_in(request.body)
-    raw = environ.get(RAW_BODY)
-    if not isinstance(raw, bytes) or not raw:
-        return {}
-    return request_ids(raw, environ.get("CONTENT_TYPE", ""))
+    if not isinstance(request, BoltRequest):
+        raw = environ.get(RAW_BODY)
+        request = prepare_bolt_request(raw, environ) if isinstance(raw, bytes) and raw else None
+    return ids_in(request.body) if request is not None and isinstance(request.body, dict) else {}
 
 
 # Every kind Reframe listens to or Slack sends it; anything else is counted as "other".
@@ -176,13 +175,8 @@ METRIC_KINDS = frozenset(
 )
 
 
-def request_ids(raw: bytes, content_type: str) -> dict[str, str]:
-    """team_id, event_id and kind of a Slack payload, when they look like ids."""
-    parsed = parse_as_bolt(raw, content_type)
-    return {} if parsed is None else ids_in(parsed[0])
-
-
 def ids_in(body: dict[str, Any]) -> dict[str, str]:
+    """team_id, event_id and kind of a Slack payload, when they look like ids."""
     event = body.get("event")
     team = body.get("team")
     candidates = {

@@ -163,17 +163,6 @@ def prepare_bolt_request(raw: bytes, environ: dict[str, Any]) -> BoltRequest | N
         return None  # not UTF-8, not JSON (or nested too deep), ids of the wrong type
 
 
-def parse_as_bolt(raw: bytes, content_type: str) -> tuple[dict[str, Any], BoltContext] | None:
-    """The body and context Bolt makes of a body, or None where Bolt would fail on it."""
-    try:
-        request = BoltRequest(body=raw.decode("utf-8"), headers={"content-type": content_type})
-    except Exception:  # noqa: BLE001 - whatever Bolt would choke on is not Slack's
-        return None
-    if not isinstance(request.body, dict):
-        return None
-    return request.body, request.context
-
-
 class _PreparedRequestHandler(SlackRequestHandler):
     """Bolt's WSGI adapter, dispatching the request ReframeWSGI already parsed and
     checked instead of parsing the body a second time (OAuth pages are unchanged)."""

@@ -340,7 +340,7 @@ class NudgeService:
             ids = list(
                 session.scalars(
                     select(Nudge.id)
-                    .where(self._claimable(now))
+                    .where(_claimable(now, now - CLAIM_LEASE))
                     .order_by(Nudge.created_at)
                     .limit(limit)
                 )
@@ -351,10 +351,6 @@ class NudgeService:
                 break
             sent += self.deliver(nudge_id) == NudgeState.SENT
         return sent
-
-    @staticmethod
-    def _claimable(now: datetime) -> ColumnElement[bool]:
-        return _claimable(now, now - CLAIM_LEASE)
 
     def _claim(self, nudge_id: int, now: datetime) -> Row[Any] | None:
         """Atomically take the nudge; only one process can win.
@@ -452,7 +448,8 @@ class NudgeService:
             nudge.feedback_at = now
             paused_until = None
             if choice == NudgeFeedback.PAUSE:
-                rep = repos.lock_or_create_rep(session, team_id=team_id, user_id=user_id, now=now)
+                repos.ensure_rep(session, team_id=team_id, user_id=user_id, now=now)
+                rep = repos.lock_rep(session, team_id=team_id, user_id=user_id)
                 paused_until = now + PAUSE_LENGTH
                 rep.nudges_paused_until = paused_until
         question = self._library.get(nudge.question_id)

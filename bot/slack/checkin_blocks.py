@@ -16,7 +16,6 @@ from pydantic import (
     BaseModel,
     Field,
     ValidationError,
-    ValidationInfo,
     field_validator,
 )
 from slack_sdk.models.blocks import (
@@ -34,7 +33,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.domain.content import invalid, known, names_in
+from bot.domain.content import SourceName, invalid, names_in
 from bot.domain.schedule import week_label
 from bot.services.checkins import ANSWERS, NOTE_MAX_CHARS, CheckinView, HomeSummary
 from bot.services.checkins import describe_status as describe_checkin_status
@@ -115,7 +114,7 @@ class AnswerEntry(BaseModel):
     label: Annotated[str, Field(max_length=BUTTON_LIMIT), AfterValidator(_not_blank)]  # a button
     mark: Filled
     follow_up: Filled
-    source: str
+    source: SourceName
 
     @field_validator("follow_up")
     @classmethod
@@ -123,13 +122,6 @@ class AnswerEntry(BaseModel):
         if not follow_up.rstrip().endswith("?"):
             raise ValueError("follow_up must end with a question")
         return follow_up
-
-    @field_validator("source")
-    @classmethod
-    def _known_source(cls, source: str, info: ValidationInfo) -> str:
-        if source not in known(info, "sources"):
-            raise ValueError("must name one of 'sources'")
-        return source
 
 
 class NoteWords(BaseModel):
@@ -150,7 +142,7 @@ class CheckinFile(BaseModel):
     sources: dict[str, str]
     question: str
     context: Filled
-    context_source: str
+    context_source: SourceName
     answers: dict[str, AnswerEntry]
     no_answer_mark: Filled
     reminder: Filled
@@ -163,13 +155,6 @@ class CheckinFile(BaseModel):
         if question != THE_QUESTION:
             raise ValueError(f"the question must read exactly {THE_QUESTION!r}")
         return question
-
-    @field_validator("context_source")
-    @classmethod
-    def _known_source(cls, source: str, info: ValidationInfo) -> str:
-        if source not in known(info, "sources"):
-            raise ValueError("must name one of 'sources'")
-        return source
 
     @field_validator("answers", mode="before")
     @classmethod

@@ -133,16 +133,6 @@ def lock_rep(session: Session, *, team_id: str, user_id: str) -> Rep:
     return rep
 
 
-def lock_or_create_rep(session: Session, *, team_id: str, user_id: str, now: datetime) -> Rep:
-    """`lock_rep`, creating the row first when the rep is new: one statement for a
-    rep already known (nearly every call), three for a new one."""
-    rep = session.scalars(_REP_FOR_UPDATE, {"team_id": team_id, "user_id": user_id}).one_or_none()
-    if rep is not None:
-        return rep
-    ensure_rep(session, team_id=team_id, user_id=user_id, now=now)
-    return lock_rep(session, team_id=team_id, user_id=user_id)
-
-
 _RECENT_NUDGES = select(NUDGES.c.channel_id, NUDGES.c.created_at).where(
     NUDGES.c.team_id == bindparam("team_id"),
     NUDGES.c.user_id == bindparam("user_id"),
