@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from slack_bolt import App
@@ -261,7 +262,7 @@ def build(
         bolt,
         nudges=nudges,
         channels=channels,
-        deliver=lambda nudge_id: background.submit(nudges.deliver, nudge_id),
+        deliver=partial(nudges.deliver_on, background),
         external_members=settings.nudge_external_members,
     )
     commands.register(bolt, router=router)

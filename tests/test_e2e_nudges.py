@@ -264,18 +264,22 @@ def test_app_mention_answers_privately_in_thread(running_app: RunningApp) -> Non
 def test_crashed_delivery_is_recovered_by_the_sweep(
     running_app: RunningApp, mode: str, posts: int
 ) -> None:
-    """A process claims a nudge and dies before posting. After the lease the sweep
-    looks in the thread, finds nothing and posts once; an ephemeral nudge cannot be
-    looked up, so it is dropped as unconfirmed rather than risk showing it twice."""
+    """A process records a nudge (recording claims it) and dies before posting.
+    After the lease the sweep looks in the thread, finds nothing and posts once; an
+    ephemeral nudge cannot be looked up, so it is dropped as unconfirmed rather
+    than risk showing it twice."""
     app = running_app
     nudges = app.reframe.nudges
     from bot.services.nudges import IncomingMessage
 
-    nudge_id = nudges.on_message(IncomingMessage("T0TEAM", "C0DEAL", "U0REP", "1.9", None, VENT))
-    assert nudge_id is not None
+    recorded = nudges.on_message(IncomingMessage("T0TEAM", "C0DEAL", "U0REP", "1.9", None, VENT))
+    assert recorded is not None
+    nudge_id = recorded.claim.nudge_id
     with app.reframe.db.transaction() as session:
-        session.get_one(Nudge, nudge_id).delivery = mode
-    assert nudges._claim(nudge_id, app.clock.now()) is not None
+        row = session.get_one(Nudge, nudge_id)
+        row.delivery = mode
+        assert (row.status, row.attempts, row.in_doubt) == ("sending", 1, False)
+    assert nudges._claim(nudge_id, app.clock.now()) is None  # already this process's
     app.reframe.run_jobs_once()
     method = "chat.postMessage" if mode == "thread" else "chat.postEphemeral"
     assert app.fake.calls(method) == []  # the claim is still fresh

@@ -3,12 +3,13 @@ taken over and writes nothing, and the new owner looks before it posts."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from bot.domain.cooldown import CooldownPolicy
-from bot.services.nudges import CLAIM_LEASE, IncomingMessage, NudgeService
+from bot.services.nudges import CLAIM_LEASE, IncomingMessage, NudgeService, RecordedNudge
 from bot.services.ports import OutgoingNudge
 from bot.slack.client import MAX_INLINE_RETRY_AFTER, build_web_client
 from bot.storage.models import Nudge
@@ -48,14 +49,16 @@ def service(app: RunningApp, sender: Recorder) -> NudgeService:
     )
 
 
-def record(worker: NudgeService, delivery: str = "ephemeral") -> int:
-    message = IncomingMessage("T0TEAM", "C0DEAL", "U0SLOW", "1700000300.000001", None, VENT)
-    nudge_id = worker.on_message(message)
-    assert nudge_id is not None
+def record(
+    worker: NudgeService, delivery: str = "ephemeral", user: str = "U0SLOW"
+) -> RecordedNudge:
+    message = IncomingMessage("T0TEAM", "C0DEAL", user, f"1700000300.{len(user):06d}", None, VENT)
+    recorded = worker.on_message(message)
+    assert recorded is not None
     if delivery != "ephemeral":
         with worker._db.transaction() as session:  # noqa: SLF001 - set up the row's mode
-            session.get_one(Nudge, nudge_id).delivery = delivery
-    return nudge_id
+            session.get_one(Nudge, recorded.claim.nudge_id).delivery = delivery
+    return recorded
 
 
 def status(app: RunningApp, nudge_id: int) -> tuple[str, bool, int]:
@@ -76,8 +79,9 @@ def test_a_worker_that_outlives_its_lease_writes_nothing(running_app: RunningApp
         outcomes["b"] = b.deliver(nudge_id)
 
     a = service(running_app, Recorder(shows, during=hang_past_the_lease))
-    nudge_id = record(a)
-    outcomes["a"] = a.deliver(nudge_id)
+    recorded = record(a)
+    nudge_id = recorded.claim.nudge_id
+    outcomes["a"] = a.deliver_recorded(recorded)
     # B could not tell whether A's ephemeral post showed, so it did not post again.
     assert outcomes == {"b": "unconfirmed", "a": "claim_lost"}
     assert shows == {nudge_id: 1}
@@ -89,7 +93,7 @@ def test_a_thread_nudge_taken_over_after_a_crash_is_found_not_reposted(
 ) -> None:
     shows: dict[int, int] = {}
     a = service(running_app, Recorder(shows))
-    nudge_id = record(a, delivery="thread")
+    nudge_id = record(a, delivery="thread").claim.nudge_id
     # A posted, then died before writing "sent": the row stays claimed.
     with running_app.reframe.db.transaction() as session:
         row = session.get_one(Nudge, nudge_id)
@@ -120,3 +124,63 @@ def test_one_send_cannot_outlast_the_claim_lease() -> None:
     )
     worst = calls * client.timeout + waits
     assert worst < CLAIM_LEASE.total_seconds() * 0.75, worst
+
+
+def test_recording_claims_the_nudge_and_delivering_it_reads_nothing_back(
+    running_app: RunningApp,
+) -> None:
+    """One transaction records the nudge already claimed for attempt 1; posting it
+    then runs one statement (marking it sent), no claim and no read."""
+    from sqlalchemy import event
+
+    shows: dict[int, int] = {}
+    worker = service(running_app, Recorder(shows))
+    recorded = record(worker)
+    nudge_id = recorded.claim.nudge_id
+    assert status(running_app, nudge_id) == ("sending", False, 1)
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement.split()[0])
+
+    engine = running_app.reframe.db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert worker.deliver_recorded(recorded) == "sent"
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert [s for s in statements if s not in ("BEGIN", "COMMIT")] == ["UPDATE"]
+    assert shows == {nudge_id: 1}
+    assert status(running_app, nudge_id) == ("sent", False, 1)
+    # The sweep finds nothing left to do.
+    running_app.clock.advance(CLAIM_LEASE + timedelta(seconds=1))
+    assert worker.deliver_due() == 0 and shows == {nudge_id: 1}
+
+
+def test_a_delivery_that_never_starts_gives_its_claim_back(running_app: RunningApp) -> None:
+    """Stopping: queued deliveries are cancelled, and one refused outright. Their
+    nudges go back to pending (not in doubt), and the sweep posts each once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shows: dict[int, int] = {}
+    worker = service(running_app, Recorder(shows))
+    refused, queued = record(worker), record(worker, user="U0OTHERREP")
+    stopped = ThreadPoolExecutor(max_workers=1)
+    stopped.shutdown()
+    worker.deliver_on(stopped, refused)  # submit raises: nothing was started
+
+    blocking = ThreadPoolExecutor(max_workers=1)
+    gate = threading.Event()
+    blocking.submit(gate.wait)
+    worker.deliver_on(blocking, queued)
+    blocking.shutdown(wait=False, cancel_futures=True)
+    gate.set()
+    blocking.shutdown(wait=True)
+    for recorded in (refused, queued):
+        assert status(running_app, recorded.claim.nudge_id) == ("pending", False, 0)
+    assert shows == {}
+    assert worker.deliver_due() == 2
+    assert shows == {refused.claim.nudge_id: 1, queued.claim.nudge_id: 1}
+    # A released claim is only given back once: the second call finds it gone.
+    worker.release(refused)
+    assert status(running_app, refused.claim.nudge_id) == ("sent", False, 1)

@@ -210,15 +210,19 @@ def test_sigterm_during_a_slow_delivery_finishes_it(
 def test_scheduler_role_delivers_what_the_web_left_pending(
     tmp_path: Path, fake_slack: FakeSlack, db: Database, database_url: str
 ) -> None:
-    # A web process recorded the nudge, then Slack failed it: it waits for a sweep.
+    # A web process recorded the nudge and was stopped before its delivery started:
+    # the claim is given back and the nudge waits, pending, for a sweep.
     from bot.services.nudges import IncomingMessage
 
     reframe = build(make_settings(database_url, fake_slack), db=db)
-    nudge_id = reframe.nudges.on_message(
+    recorded = reframe.nudges.on_message(
         IncomingMessage("T0TEAM", "C0DEAL", "U0REP", "1700000400.000001", None, VENT)
     )
+    assert recorded is not None
+    reframe.background.shutdown()  # stopping: the delivery is refused, never started
+    reframe.nudges.deliver_on(reframe.background, recorded)
     reframe.shutdown()
-    assert nudge_id is not None
+    assert [(n.status, n.attempts) for n in nudges(db)] == [("pending", 0)]
     port = free_port()
     env = _env(fake_slack, database_url, port, SCHEDULER_TICK_SECONDS="1")
     process = _start(["-m", "bot", "scheduler"], env, tmp_path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
+    Connection,
     Row,
     bindparam,
     case,
@@ -27,10 +29,9 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.orm import Session
 
 from bot.domain.clock import Clock
-from bot.domain.cooldown import CooldownPolicy
+from bot.domain.cooldown import CooldownPolicy, PastNudge
 from bot.domain.detection import Detection, detect
 from bot.domain.questions import QuestionLibrary, move_scores
 from bot.domain.statuses import DeliveryMode, NudgeFeedback, NudgeState, NudgeTrigger
@@ -71,6 +72,17 @@ class _Claim:
 
     nudge_id: int
     attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedNudge:
+    """A nudge just recorded, already claimed by this process for its first attempt
+    (one transaction records and claims it), with what posting it needs: delivering
+    it reads nothing back."""
+
+    claim: _Claim
+    outgoing: OutgoingNudge
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +144,19 @@ _FINISH = (
 )
 
 
+# A recorded nudge whose delivery never started (the process is stopping): its
+# first attempt was never made, so it goes back to pending, not in doubt.
+_RELEASE = (
+    update(_NUDGES)
+    .where(
+        _NUDGES.c.id == bindparam("nudge_id"),
+        _NUDGES.c.attempts == bindparam("claimed_attempts"),
+        _NUDGES.c.status == NudgeState.SENDING,
+    )
+    .values(status=NudgeState.PENDING, attempts=_NUDGES.c.attempts - 1, claimed_at=None)
+)
+
+
 def backoff(attempts: int) -> timedelta:
     """15 s, 30 s, 60 s, 120 s… between delivery attempts."""
     return timedelta(seconds=15 * 2 ** max(0, attempts - 1))
@@ -171,12 +196,13 @@ class NudgeService:
 
     # -- deciding ---------------------------------------------------------
 
-    def on_message(self, message: IncomingMessage) -> int | None:
-        """Record a nudge for this message if it deserves one; return its id.
+    def on_message(self, message: IncomingMessage) -> RecordedNudge | None:
+        """Record a nudge for this message if it deserves one, claimed for delivery.
 
         Returns None when the bot stays silent: not a deal channel, no trap,
         the rep paused us or heard from us recently, or the message already
-        has its nudge (a retry or a duplicate delivery).
+        has its nudge (a retry or a duplicate delivery). Hand what it returns to
+        `deliver_recorded` (or `deliver_on`).
         """
         if message.trigger == NudgeTrigger.MESSAGE:
             if not self._channels.is_deal_channel(message.team_id, message.channel_id):
@@ -195,45 +221,52 @@ class NudgeService:
 
     def _record(
         self, message: IncomingMessage, detection: Detection, delivery: DeliveryMode
-    ) -> int | None:
+    ) -> RecordedNudge | None:
+        """One transaction of four statements on a Core connection: the rep's row
+        locked (decisions about one rep take turns), its history read in one round
+        trip, the nudge inserted already claimed for its first attempt."""
         now = self._clock.now()
         # Read before the transaction (the settings have one of their own; SQLite
         # allows one writer at a time).
         policy = self._policy_for(message.team_id)
-        with self._db.transaction() as session:
-            rep = repos.lock_rep_gate(
-                session, team_id=message.team_id, user_id=message.user_id, now=now
+        who = {"team_id": message.team_id, "user_id": message.user_id}
+        traps = ",".join(detection.traps)
+        with self._db.connection() as connection:
+            rep = repos.lock_rep_gate(connection, **who, now=now)
+            history = repos.rep_history(
+                connection,
+                team_id=message.team_id,
+                user_id=message.user_id,
+                since=now - policy.lookback,
             )
-            checked = message.trigger == NudgeTrigger.MESSAGE
-            if checked and not self._may_nudge(session, rep, message, now, policy):
+            if message.trigger == NudgeTrigger.MESSAGE and not self._may_nudge(
+                rep, message, now, policy, history.nudges
+            ):
                 return None
             if message.trigger == NudgeTrigger.MENTION and rep.opted_out_at is not None:
-                repos.opt_back_in(session, team_id=message.team_id, user_id=message.user_id)
-            used = repos.recent_question_ids(
-                session, team_id=message.team_id, user_id=message.user_id
-            )
-            feedback = repos.recent_feedback(
-                session, team_id=message.team_id, user_id=message.user_id
-            )
+                repos.opt_back_in(connection, **who)
             question = self._library.choose(
                 detection.main_trap,
-                used,
+                history.question_ids,
                 heard=detection.traps,
-                move_scores=move_scores(feedback, self._library),
+                move_scores=move_scores(history.feedback, self._library),
             )
             inserted = repos.insert_nudge(
-                session,
-                team_id=message.team_id,
+                connection,
+                **who,
                 channel_id=message.channel_id,
-                user_id=message.user_id,
                 message_ts=message.ts,
                 thread_ts=message.thread_ts,
                 trigger=message.trigger,
-                traps=",".join(detection.traps),
+                traps=traps,
                 question_id=question.id,
                 delivery=delivery,
-                status=NudgeState.PENDING,
-                attempts=0,
+                # Claimed by this process for its first attempt, so delivering it
+                # needs no claim of its own. Should the process die before posting,
+                # the sweep takes it over when the lease ends, as any claim.
+                status=NudgeState.SENDING,
+                attempts=1,
+                claimed_at=now,
                 created_at=now,
             )
         if inserted is None:
@@ -244,29 +277,75 @@ class NudgeService:
             "nudge recorded",
             extra={"team_id": message.team_id, "nudge_id": inserted, "traps": detection.traps},
         )
-        return inserted
+        outgoing = OutgoingNudge(
+            nudge_id=inserted,
+            team_id=message.team_id,
+            channel_id=message.channel_id,
+            user_id=message.user_id,
+            message_ts=message.ts,
+            thread_ts=message.thread_ts,
+            delivery=delivery,
+            question=question.text,
+            heard=_heard(traps) if message.trigger == NudgeTrigger.MENTION else (),
+        )
+        return RecordedNudge(_Claim(inserted, attempts=1), outgoing, created_at=now)
 
     def _may_nudge(
         self,
-        session: Session,
         rep: repos.RepGate,
         message: IncomingMessage,
         now: datetime,
         policy: CooldownPolicy,
+        history: list[PastNudge],
     ) -> bool:
         if rep.opted_out_at is not None:
             return False  # forget-me: left out until they ask for Reframe again
         if rep.nudges_paused_until is not None and rep.nudges_paused_until > now:
             return False
-        history = repos.recent_nudges(
-            session,
-            team_id=message.team_id,
-            user_id=message.user_id,
-            since=now - policy.lookback,
-        )
         return policy.allows(now=now, channel_id=message.channel_id, history=history)
 
     # -- delivering -------------------------------------------------------
+
+    def deliver_on(self, executor: Executor, recorded: RecordedNudge) -> None:
+        """Deliver a recorded nudge on `executor` (after Slack has its answer). If
+        the executor never runs it (the process is stopping), the claim is let go
+        at once, so the sweep sends it without treating it as in doubt."""
+
+        def never_ran(done: Future[Any]) -> None:
+            if done.cancelled():
+                self.release(recorded)
+
+        try:
+            future = executor.submit(self.deliver_recorded, recorded)
+        except RuntimeError:  # a stdlib executor already shut down refuses outright
+            self.release(recorded)
+            return
+        future.add_done_callback(never_ran)
+
+    def deliver_recorded(self, recorded: RecordedNudge) -> str:
+        """Post a nudge `on_message` recorded and claimed, and mark it. Returns the
+        nudge's status afterwards."""
+        if self._clock.now() - recorded.created_at > self._window:
+            return self._finish(
+                recorded.claim, NudgeState.EXPIRED, error="older than the delivery window"
+            )
+        return self._post(recorded.claim, recorded.outgoing)
+
+    def release(self, recorded: RecordedNudge) -> None:
+        """Give back the claim of a recorded nudge whose delivery never started."""
+        claim = recorded.claim
+        values = {"nudge_id": claim.nudge_id, "claimed_attempts": claim.attempts}
+
+        def write(connection: Connection) -> int:
+            return int(connection.execute(_RELEASE, values).rowcount)
+
+        try:
+            released = self._db.write_retrying_core(write)
+        except Exception:  # noqa: BLE001 - the lease ends anyway; the sweep settles it then
+            log.exception("could not give back a nudge's claim", extra={"nudge_id": claim.nudge_id})
+            return
+        if released:
+            log.info("nudge left pending for the sweep", extra={"nudge_id": claim.nudge_id})
 
     def deliver(self, nudge_id: int) -> str:
         """Claim, post, mark. Returns the nudge's status afterwards (or 'not_claimed').
@@ -303,6 +382,9 @@ class NudgeService:
             settled = self._settle_doubt(claim, nudge, outgoing)
             if settled is not None:
                 return settled
+        return self._post(claim, outgoing)
+
+    def _post(self, claim: _Claim, outgoing: OutgoingNudge) -> str:
         try:
             self._sender.send_nudge(outgoing)
         except DeliveryFailed as failure:
@@ -358,9 +440,9 @@ class NudgeService:
         Taking over a claim whose lease ran out means its worker died or hung
         mid-send: Slack may have the post, so the nudge is now in doubt.
         """
-        with self._db.transaction() as session:
+        with self._db.connection() as connection:
             # One statement: the claim returns the row as it now stands.
-            return session.execute(
+            return connection.execute(
                 _CLAIM, {"nudge_id": nudge_id, "now": now, "lease_ended": now - CLAIM_LEASE}
             ).one_or_none()
 
@@ -416,12 +498,10 @@ class NudgeService:
 
         # Slack may already have the message: losing this write to a dropped
         # connection or a restarting server would let the sweep send it again.
-        # (SQLAlchemy types execute() as Result; an UPDATE's is a CursorResult.)
-        def write(session: Session) -> int:
-            result = session.execute(_FINISH, values)
-            return int(result.rowcount)  # type: ignore[attr-defined]
+        def write(connection: Connection) -> int:
+            return int(connection.execute(_FINISH, values).rowcount)
 
-        written = self._db.write_retrying(write)
+        written = self._db.write_retrying_core(write)
         if not written:
             metrics.count("nudge_claims_lost")
             log.error(

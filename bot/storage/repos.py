@@ -10,9 +10,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Insert, Table, bindparam, or_, select, update
+from sqlalchemy import (
+    Connection,
+    Insert,
+    Select,
+    String,
+    Table,
+    bindparam,
+    literal_column,
+    null,
+    or_,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy import (
+    cast as sql_cast,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -25,6 +41,14 @@ from bot.storage.models import Channel, Nudge, Rep
 # loading objects) that cost more CPU than the round trip.
 NUDGES = cast(Table, Nudge.__table__)
 REPS = cast(Table, Rep.__table__)
+
+# Where a query runs: an ORM session, or on the vent path a Core connection
+# (`Database.connection`), which skips the session's bookkeeping.
+Runs = Connection | Session
+
+
+def _dialect_name(runs: Runs) -> str:
+    return runs.dialect.name if isinstance(runs, Connection) else runs.get_bind().dialect.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +71,7 @@ _OPT_BACK_IN = (
 )
 
 
-def lock_rep_gate(session: Session, *, team_id: str, user_id: str, now: datetime) -> RepGate:
+def lock_rep_gate(session: Runs, *, team_id: str, user_id: str, now: datetime) -> RepGate:
     """The rep's row locked until the transaction ends (created first if new; see
     `lock_rep`), and what in it decides whether they may be nudged."""
     ids = {"team_id": team_id, "user_id": user_id}
@@ -58,12 +82,12 @@ def lock_rep_gate(session: Session, *, team_id: str, user_id: str, now: datetime
     return RepGate(opted_out_at=row.opted_out_at, nudges_paused_until=row.nudges_paused_until)
 
 
-def opt_back_in(session: Session, *, team_id: str, user_id: str) -> None:
+def opt_back_in(session: Runs, *, team_id: str, user_id: str) -> None:
     """Asking Reframe (an @mention) is opting in again after forget-me."""
     session.execute(_OPT_BACK_IN, {"b_team_id": team_id, "b_user_id": user_id})
 
 
-def insert_ignoring_conflicts(session: Session, model: type, **values: object) -> Insert:
+def insert_ignoring_conflicts(session: Runs, model: type, **values: object) -> Insert:
     """INSERT … ON CONFLICT DO NOTHING for the session's dialect."""
     return _insert_ignoring(session, model).values(**values)
 
@@ -77,14 +101,14 @@ def _insert_ignoring_for(dialect: str, model: type) -> Insert:
     return module.insert(table).on_conflict_do_nothing()
 
 
-def _insert_ignoring(session: Session, model: type) -> Insert:
+def _insert_ignoring(session: Runs, model: type) -> Insert:
     """INSERT … ON CONFLICT DO NOTHING without values: execute it with a dict of them."""
-    return _insert_ignoring_for(session.get_bind().dialect.name, model)
+    return _insert_ignoring_for(_dialect_name(session), model)
 
 
-def insert_nudge(session: Session, **values: object) -> int | None:
+def insert_nudge(session: Runs, **values: object) -> int | None:
     """The new nudge's id, or None when the message already has its nudge."""
-    statement = _insert_nudge_for(session.get_bind().dialect.name)
+    statement = _insert_nudge_for(_dialect_name(session))
     return session.execute(statement, values).scalar_one_or_none()
 
 
@@ -93,7 +117,7 @@ def _insert_nudge_for(dialect: str) -> Insert:
     return _insert_ignoring_for(dialect, Nudge).returning(NUDGES.c.id)
 
 
-def ensure_rep(session: Session, *, team_id: str, user_id: str, now: datetime) -> None:
+def ensure_rep(session: Runs, *, team_id: str, user_id: str, now: datetime) -> None:
     """Create the rep's row if it is new; safe under concurrent first messages."""
     session.execute(
         _insert_ignoring(session, Rep), {"team_id": team_id, "user_id": user_id, "created_at": now}
@@ -157,8 +181,66 @@ _RECENT_FEEDBACK = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class RepHistory:
+    """What deciding about a vent reads of the rep's past nudges."""
+
+    nudges: list[PastNudge]  # `trigger` nudges since `since`: the cooldown's input
+    question_ids: list[str]  # questions asked, newest first: rotation
+    feedback: list[tuple[str, str]]  # (question id, rating), newest rating first
+
+
+def _history_part(kind: int, query: Select[Any], at: Any) -> Select[Any]:
+    """One of the three reads above with the columns they share in one result:
+    which read, channel, question, rating, and the time and id it is ordered by."""
+    c = NUDGES.c
+    nothing = sql_cast(null(), String)
+    part = query.with_only_columns(
+        literal_column(str(kind)).label("kind"),
+        (c.channel_id if kind == _PAST else nothing).label("channel_id"),
+        (c.question_id if kind != _PAST else nothing).label("question_id"),
+        (sql_cast(c.feedback, String) if kind == _RATED else nothing).label("feedback"),
+        at.label("at"),
+        c.id.label("id"),
+    )
+    # SQLite takes ORDER BY and LIMIT in a compound's member only inside a subquery.
+    return part if kind == _PAST else select(part.subquery())
+
+
+_PAST, _ASKED, _RATED = 0, 1, 2
+_REP_HISTORY = union_all(
+    _history_part(_PAST, _RECENT_NUDGES, NUDGES.c.created_at),
+    _history_part(_ASKED, _RECENT_QUESTIONS, NUDGES.c.created_at),
+    _history_part(_RATED, _RECENT_FEEDBACK, NUDGES.c.feedback_at),
+).order_by(literal_column("kind"), literal_column("at").desc(), literal_column("id").desc())
+
+
+def rep_history(
+    runs: Runs,
+    *,
+    team_id: str,
+    user_id: str,
+    since: datetime,
+    trigger: NudgeTrigger = NudgeTrigger.MESSAGE,
+    limit: int = 50,
+) -> RepHistory:
+    """`recent_nudges`, `recent_question_ids` and `recent_feedback` in one round trip:
+    the vent path runs all three for every nudge."""
+    history = RepHistory(nudges=[], question_ids=[], feedback=[])
+    ids = {"team_id": team_id, "user_id": user_id}
+    rows = runs.execute(_REP_HISTORY, {**ids, "trigger": trigger, "since": since, "limit": limit})
+    for kind, channel_id, question_id, feedback, at, _id in rows:
+        if kind == _PAST:
+            history.nudges.append(PastNudge(channel_id=channel_id, at=at))
+        elif kind == _ASKED:
+            history.question_ids.append(question_id)
+        elif feedback:
+            history.feedback.append((question_id, feedback))
+    return history
+
+
 def recent_nudges(
-    session: Session,
+    session: Runs,
     *,
     team_id: str,
     user_id: str,

@@ -12,7 +12,7 @@ from slack_bolt import App, BoltContext
 
 from bot.domain.statuses import NudgeTrigger
 from bot.services.channels import ChannelDirectory
-from bot.services.nudges import IncomingMessage, NudgeService, Trigger
+from bot.services.nudges import IncomingMessage, NudgeService, RecordedNudge, Trigger
 from bot.slack.listeners.actor import is_id, team_of
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def handle_message(
     context: BoltContext,
     *,
     nudges: NudgeService,
-    deliver: Callable[[int], object],
+    deliver: Callable[[RecordedNudge], object],
     external_members: bool,
 ) -> None:
     """A message in a channel: decided and recorded now, delivered after the answer."""
@@ -100,9 +100,9 @@ def handle_message(
         return
     if not external_members and is_external_member(body, event, context):
         return  # neither nudged nor enrolled: they are not this workspace's reps
-    nudge_id = nudges.on_message(message)
-    if nudge_id is not None:
-        deliver(nudge_id)
+    recorded = nudges.on_message(message)
+    if recorded is not None:
+        deliver(recorded)
 
 
 def handle_app_mention(
@@ -111,7 +111,7 @@ def handle_app_mention(
     context: BoltContext,
     *,
     nudges: NudgeService,
-    deliver: Callable[[int], object],
+    deliver: Callable[[RecordedNudge], object],
     external_members: bool,
 ) -> None:
     """@Reframe: always answered, privately, with what it heard."""
@@ -120,9 +120,9 @@ def handle_app_mention(
         return
     if not external_members and is_external_member(body, event, context):
         return
-    nudge_id = nudges.on_message(message)
-    if nudge_id is not None:
-        deliver(nudge_id)
+    recorded = nudges.on_message(message)
+    if recorded is not None:
+        deliver(recorded)
 
 
 def handle_channel_rename(
@@ -143,7 +143,7 @@ def register(
     *,
     nudges: NudgeService,
     channels: ChannelDirectory,
-    deliver: Callable[[int], object],
+    deliver: Callable[[RecordedNudge], object],
     external_members: bool = False,
 ) -> None:
     """Wire the handlers above; Bolt passes what each names, `partial` the services."""
