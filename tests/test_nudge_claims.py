@@ -4,6 +4,7 @@ taken over and writes nothing, and the new owner looks before it posts."""
 from __future__ import annotations
 
 import threading
+import zlib
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -52,7 +53,8 @@ def service(app: RunningApp, sender: Recorder) -> NudgeService:
 def record(
     worker: NudgeService, delivery: str = "ephemeral", user: str = "U0SLOW"
 ) -> RecordedNudge:
-    message = IncomingMessage("T0TEAM", "C0DEAL", user, f"1700000300.{len(user):06d}", None, VENT)
+    ts = f"1700000300.{zlib.crc32(user.encode()) % 1_000_000:06d}"
+    message = IncomingMessage("T0TEAM", "C0DEAL", user, ts, None, VENT)
     recorded = worker.on_message(message)
     assert recorded is not None
     if delivery != "ephemeral":
@@ -184,3 +186,53 @@ def test_a_delivery_that_never_starts_gives_its_claim_back(running_app: RunningA
     # A released claim is only given back once: the second call finds it gone.
     worker.release(refused)
     assert status(running_app, refused.claim.nudge_id) == ("sent", False, 1)
+
+
+def test_two_sweeps_share_the_pending_nudges_without_walking_the_same_rows(
+    running_app: RunningApp,
+) -> None:
+    """Two processes' sweeps at once: each claims the next nudge nobody else is
+    claiming, so every nudge is posted once and no claim is spent on a nudge the
+    other sweep already holds (one empty claim each, when nothing is left)."""
+    import time
+
+    from sqlalchemy import event
+
+    shows: dict[int, int] = {}
+    lock = threading.Lock()
+
+    class Slow(Recorder):
+        def send_nudge(self, nudge: OutgoingNudge) -> None:
+            time.sleep(0.01)  # a Slack call's worth: the two sweeps overlap
+            with lock:
+                super().send_nudge(nudge)
+
+    recorder = Slow(shows)
+    a, b = service(running_app, recorder), service(running_app, recorder)
+    recorded = [record(a, user=f"U0REP{i:02d}") for i in range(8)]
+    for r in recorded:
+        a.release(r)  # pending, as after a refused delivery
+    claims: list[str] = []
+
+    def before(_c: object, _cursor: object, statement: str, *_: object) -> None:
+        if statement.startswith("UPDATE nudges SET status") and "RETURNING" in statement:
+            claims.append(statement)
+
+    engine = running_app.reframe.db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    sent: dict[str, int] = {}
+    try:
+        threads = [
+            threading.Thread(target=lambda n=n, w=w: sent.__setitem__(n, w.deliver_due()))
+            for n, w in (("a", a), ("b", b))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(30)
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    assert sent["a"] + sent["b"] == 8
+    assert shows == {r.claim.nudge_id: 1 for r in recorded}
+    # 8 claims that won, and one per sweep that found nothing left.
+    assert len(claims) <= 8 + 2, len(claims)

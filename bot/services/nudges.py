@@ -107,23 +107,39 @@ def _claimable(
     )
 
 
-# Built once (bound parameters), on the table (Core): every nudge runs both.
+# Built once (bound parameters), on the table (Core): every nudge runs them.
 _NUDGES = repos.NUDGES
+_NOW = bindparam("now", type_=UTCDateTime())
+_CLAIMABLE = _claimable(_NOW, bindparam("lease_ended", type_=UTCDateTime()))
+# Taking a claim: the attempt counted, and a claim taken over from a worker whose
+# lease ran out marked in doubt (it may have posted).
+_TAKE = {
+    "status": NudgeState.SENDING,
+    "claimed_at": _NOW,
+    "attempts": _NUDGES.c.attempts + 1,
+    "in_doubt": case((_NUDGES.c.status == NudgeState.SENDING, true()), else_=_NUDGES.c.in_doubt),
+}
 _CLAIM = (
     update(_NUDGES)
-    .where(
-        _NUDGES.c.id == bindparam("nudge_id"),
-        _claimable(
-            bindparam("now", type_=UTCDateTime()),
-            bindparam("lease_ended", type_=UTCDateTime()),
-        ),
-    )
-    .values(
-        status=NudgeState.SENDING,
-        claimed_at=bindparam("now", type_=UTCDateTime()),
-        attempts=_NUDGES.c.attempts + 1,
-        in_doubt=case((_NUDGES.c.status == NudgeState.SENDING, true()), else_=_NUDGES.c.in_doubt),
-    )
+    .where(_NUDGES.c.id == bindparam("nudge_id"), _CLAIMABLE)
+    .values(_TAKE)
+    .returning(*_NUDGES.c)
+)
+# The sweep's claim: the oldest claimable nudge no other process is claiming right
+# now (SKIP LOCKED; SQLite has one writer at a time), so sweeping processes share
+# the work instead of each walking the same rows.
+_NEXT_CLAIMABLE = (
+    select(_NUDGES.c.id)
+    .where(_CLAIMABLE)
+    .order_by(_NUDGES.c.created_at, _NUDGES.c.id)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+    .scalar_subquery()
+)
+_CLAIM_NEXT = (
+    update(_NUDGES)
+    .where(_NUDGES.c.id == _NEXT_CLAIMABLE, _CLAIMABLE)
+    .values(_TAKE)
     .returning(*_NUDGES.c)
 )
 _FINISH = (
@@ -355,10 +371,13 @@ class NudgeService:
         is posted again. An ephemeral nudge leaves nothing to look for, so a
         doubtful one is dropped ("unconfirmed") rather than risk showing it twice.
         """
-        now = self._clock.now()
-        nudge = self._claim(nudge_id, now)
+        nudge = self._claim(_CLAIM, self._clock.now(), nudge_id=nudge_id)
         if nudge is None:
             return "not_claimed"
+        return self._deliver_claimed(nudge)
+
+    def _deliver_claimed(self, nudge: Row[Any]) -> str:
+        now = self._clock.now()
         claim = _Claim(nudge.id, nudge.attempts)
         if now - nudge.created_at > self._window:
             return self._finish(claim, NudgeState.EXPIRED, error="older than the delivery window")
@@ -416,35 +435,28 @@ class NudgeService:
         return None
 
     def deliver_due(self, limit: int = 200) -> int:
-        """Deliver nudges left pending (Slack failed earlier, or a process died)."""
-        now = self._clock.now()
-        with self._db.transaction() as session:
-            ids = list(
-                session.scalars(
-                    select(Nudge.id)
-                    .where(_claimable(now, now - CLAIM_LEASE))
-                    .order_by(Nudge.created_at)
-                    .limit(limit)
-                )
-            )
+        """Deliver nudges left pending (Slack failed earlier, or a process died): up
+        to `limit`, each claimed by one statement as the sweep comes to it."""
         sent = 0
-        for nudge_id in ids:
+        for _ in range(limit):
             if self._stopping.is_set():
                 break
-            sent += self.deliver(nudge_id) == NudgeState.SENT
+            nudge = self._claim(_CLAIM_NEXT, self._clock.now())
+            if nudge is None:
+                break
+            sent += self._deliver_claimed(nudge) == NudgeState.SENT
         return sent
 
-    def _claim(self, nudge_id: int, now: datetime) -> Row[Any] | None:
-        """Atomically take the nudge; only one process can win.
+    def _claim(self, statement: Any, now: datetime, **which: int) -> Row[Any] | None:
+        """Atomically take a nudge (this one, or the sweep's next); only one process
+        can win. One statement: the claim returns the row as it now stands.
 
         Taking over a claim whose lease ran out means its worker died or hung
         mid-send: Slack may have the post, so the nudge is now in doubt.
         """
+        values = {**which, "now": now, "lease_ended": now - CLAIM_LEASE}
         with self._db.connection() as connection:
-            # One statement: the claim returns the row as it now stands.
-            return connection.execute(
-                _CLAIM, {"nudge_id": nudge_id, "now": now, "lease_ended": now - CLAIM_LEASE}
-            ).one_or_none()
+            return connection.execute(statement, values).one_or_none()
 
     def _failed(self, claim: _Claim, failure: DeliveryFailed, *, in_doubt: bool = False) -> str:
         in_doubt = in_doubt or failure.maybe_delivered
