@@ -15,9 +15,10 @@ workers, threads, bind, logging), two servers on loopback:
 Both talk to the fake Slack Web API in this process. First each is started
 `--cold-starts` times, interleaved, to time process start to the first 200 on
 /healthz; the last start of each stays up, is warmed (all channels and chat
-users, a few vents) and then measured. Then the generator's ceiling against the
-bare app (as fast as `--connections` keep-alive sockets allow), and the
-rate ladder, rate by rate alternating the apps (bare first on odd passes,
+users, a few vents), its memory printed (each worker's RSS, PSS and USS and the
+master's, from /proc/<pid>/smaps_rollup), and then measured. Then the generator's
+ceiling against the bare app (as fast as `--connections` keep-alive sockets allow),
+and the rate ladder, rate by rate alternating the apps (bare first on odd passes,
 reframe first on even ones), `--repeats` passes.
 
 Each step is a separate generator process (no GIL shared with what it measures):
@@ -399,6 +400,34 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+@dataclass(frozen=True)
+class Footprint:
+    """One process's memory, MB: RSS counts every page it maps, pages shared with the
+    master or the other worker included; PSS splits each shared page between the
+    processes mapping it (the sum over processes is what the machine spends); USS is
+    its own pages only (what stopping it would give back)."""
+
+    rss: float
+    pss: float
+    uss: float
+
+    def __str__(self) -> str:
+        return f"RSS {self.rss:.0f} / PSS {self.pss:.0f} / USS {self.uss:.0f} MB"
+
+
+def footprint(pid: int) -> Footprint:
+    """From /proc/<pid>/smaps_rollup (Linux 4.14+); zeros once the process is gone."""
+    kb: dict[str, int] = {}
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+            name, _, value = line.partition(":")
+            kb[name] = int(value.split()[0])
+    except OSError:
+        return Footprint(0.0, 0.0, 0.0)
+    uss = kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)
+    return Footprint(kb.get("Rss", 0) / 1024, kb.get("Pss", 0) / 1024, uss / 1024)
+
+
 def machine_busy_seconds() -> tuple[float, float]:
     """(busy, total) CPU seconds of the whole machine since boot, all cores."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
@@ -535,6 +564,12 @@ class Server:
 
     def worker_rss(self) -> list[float]:
         return [rss_mb(pid) for pid in self.workers()]
+
+    def print_footprint(self) -> None:
+        """Each worker's RSS, PSS and USS, and the master's (gunicorn's arbiter)."""
+        workers = "; ".join(str(footprint(pid)) for pid in self.workers())
+        print(f"  {self.name:<8} workers: {workers}")
+        print(f"  {'':<8} master:  {footprint(self.pid)}")
 
     def wait_for_workers(self, count: int, timeout: float = 60) -> None:
         """Every worker has built its app (each logs READY once): connections made
@@ -1065,9 +1100,9 @@ def main(argv: list[str] | None = None) -> int:
         for server in servers:
             server.wait_for_workers(args.workers)
             warm_up(server, run, args.vent_every, nudges, args.connections)
-        print("\nRSS per worker after warm-up")
+        print("\nmemory after warm-up (RSS: every page mapped; PSS: shared pages split; USS: own)")
         for server in servers:
-            print(f"  {server.name:<8} " + ", ".join(f"{mb:.0f} MB" for mb in server.worker_rss()))
+            server.print_footprint()
 
         ceilings = []
         passes: list[dict[tuple[str, float], dict[str, Any]]] = []
