@@ -17,8 +17,13 @@ import importlib.util
 import json
 import re
 import struct
+from array import array
+from bisect import bisect_left
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import accumulate, repeat
+from operator import add, mul
 from pathlib import Path
 
 WORDLLAMA_VERSION = "0.4.0.post1"
@@ -26,6 +31,7 @@ TOKENIZER_FILE = Path("tokenizers") / "l2_supercat_tokenizer_config.json"
 WEIGHTS_FILE = Path("weights") / "l2_supercat_256.safetensors"
 SPACE = "\u2581"  # the tokenizer's word-start mark
 MAX_PIECE_CHARS = 96  # longest piece in the labelled data: 68 characters
+NO_MERGE = 1 << 31  # above every rank
 
 
 class EncoderMissing(RuntimeError):
@@ -46,24 +52,83 @@ def wordllama_dir() -> Path:
     return folder
 
 
-class BpeTokenizer:
-    """Byte-fallback BPE over SentencePiece-style pieces, as the wheel's tokenizer defines it."""
+@dataclass(frozen=True, slots=True)
+class BpeTables:
+    """The tokenizer file as flat arrays: what BpeTokenizer runs on.
 
-    def __init__(self, vocab: dict[str, int], merges: list[str]) -> None:
-        self._vocab = vocab
-        # Keyed by the merge's own "left right" string: building tuples costs 3x the load time.
-        self._ranks: dict[str, int] = {merge: rank for rank, merge in enumerate(merges)}
-        self._bytes = [vocab[f"<0x{b:02X}>"] for b in range(256)]
-        self._unk = vocab.get("<unk>", 0)
+    A merge (left, right) sits among the merges of `left`, which are together in `rights`
+    (sorted, from `starts[left]` to `starts[left + 1]`); its rank (its place in the file,
+    lower merges first) beside it in `ranks`; the token it makes at `merged[rank]`. BPE
+    starts from single characters (`chars`, their ids in `char_ids`), or from a character's
+    UTF-8 bytes (`byte_ids`) when the vocabulary lacks it.
+    """
+
+    chars: str
+    char_ids: array[int]
+    byte_ids: array[int]
+    starts: array[int]
+    rights: array[int]
+    ranks: array[int]
+    merged: array[int]
+
+    @classmethod
+    def from_vocab(cls, vocab: dict[str, int], merges: list[str]) -> BpeTables:
+        # C-level maps and one sort: a Python loop over 61,000 merges would take several
+        # times as long. "a b" -> a, b: no token holds a space (the mark stands for it).
+        halves = " ".join(merges).split(" ")
+        # "a b" -> "ab" for every merge at once (no token holds a newline either).
+        joined = "\n".join(merges).replace(" ", "").split("\n")
+        if len(halves) != 2 * len(merges) or len(joined) != len(merges):
+            raise ValueError("a merge is not two tokens")
+        ids = list(map(vocab.__getitem__, halves))
+        left_ids, right_ids = ids[0::2], ids[1::2]
+        size = max(vocab.values()) + 1
+        keys = list(map(add, map(mul, left_ids, repeat(size)), right_ids))
+        by_pair = sorted(range(len(keys)), key=keys.__getitem__)
+        counts = Counter(left_ids)
+        chars = "".join(token for token in vocab if len(token) == 1)
+        return cls(
+            chars=chars,
+            char_ids=array("i", map(vocab.__getitem__, chars)),
+            byte_ids=array("i", (vocab[f"<0x{b:02X}>"] for b in range(256))),
+            starts=array("i", accumulate(map(counts.__getitem__, range(size)), initial=0)),
+            rights=array("i", map(right_ids.__getitem__, by_pair)),
+            ranks=array("i", by_pair),
+            merged=array("i", map(vocab.__getitem__, joined)),
+        )
+
+    @classmethod
+    def from_file(cls, path: Path) -> BpeTables:
+        model = json.loads(path.read_text("utf-8"))["model"]
+        if model.get("type") != "BPE" or not model.get("byte_fallback"):
+            raise ValueError(f"{path} is not a byte-fallback BPE tokenizer")
+        return cls.from_vocab(model["vocab"], model["merges"])
+
+
+class BpeTokenizer:
+    """Byte-fallback BPE over SentencePiece-style pieces, as the wheel's tokenizer defines it.
+
+    It runs on token ids and holds the file as flat arrays (`BpeTables`), not as dicts of
+    strings: every web worker keeps one, and the vocabulary and merges as Python objects
+    cost over 10 MB a process.
+    """
+
+    def __init__(self, tables: BpeTables) -> None:
+        # Copies, made once the parsed file is gone: an object made while it was alive
+        # sits among its 100,000 strings, and Python's allocator can give back none of
+        # the memory around a live object (measured: 8 MB more per process).
+        self._chars = dict(zip(tables.chars, tables.char_ids, strict=True))
+        self._bytes = array("i", tables.byte_ids)
+        self._starts = array("i", tables.starts)
+        self._rights = array("i", tables.rights)
+        self._ranks = array("i", tables.ranks)
+        self._merged = array("i", tables.merged)
         # Pieces are at most MAX_PIECE_CHARS long, so the cache stays a few MB at most.
         self.piece_ids = lru_cache(maxsize=16_384)(self._piece_ids)
 
     @classmethod
     def from_file(cls, path: Path) -> BpeTokenizer:
-        model = json.loads(path.read_text("utf-8"))["model"]
-        if model.get("type") != "BPE" or not model.get("byte_fallback"):
-            raise ValueError(f"{path} is not a byte-fallback BPE tokenizer")
-        return cls(model["vocab"], model["merges"])
+        return cls(BpeTables.from_file(path))
 
     def encode(self, text: str) -> list[int]:
         """Token ids for text; no special tokens (the head never saw any)."""
@@ -79,38 +144,44 @@ class BpeTokenizer:
                 ids.extend(self.piece_ids(piece[start : start + MAX_PIECE_CHARS]))
         return ids
 
+    def _rank(self, left: int, right: int) -> int:
+        """The rank of merging left with right; NO_MERGE when the file has no such merge."""
+        low, high = self._starts[left], self._starts[left + 1]
+        at = bisect_left(self._rights, right, low, high)
+        return self._ranks[at] if at < high and self._rights[at] == right else NO_MERGE
+
     def _piece_ids(self, piece: str) -> tuple[int, ...]:
-        symbols = list(piece)
-        ranks = self._ranks
-        while len(symbols) > 1:
-            # The lowest-ranked merge present; all its occurrences merge left to right, as
-            # the reference's rank-then-position order does (a pair's rank is unique).
-            best_rank = -1
-            best: tuple[str, str] | None = None
-            for left, right in zip(symbols, symbols[1:], strict=False):
-                rank = ranks.get(left + " " + right)
-                if rank is not None and (best_rank < 0 or rank < best_rank):
-                    best_rank, best = rank, (left, right)
-            if best is None:
-                break
-            left, right = best
-            merged: list[str] = []
-            at, last = 0, len(symbols) - 1
-            while at <= last:
-                if at < last and symbols[at] == left and symbols[at + 1] == right:
-                    merged.append(left + right)
-                    at += 2
-                else:
-                    merged.append(symbols[at])
-                    at += 1
-            symbols = merged
         ids: list[int] = []
-        for symbol in symbols:
-            known = self._vocab.get(symbol)
+        for char in piece:
+            known = self._chars.get(char)
             if known is not None:
                 ids.append(known)
-            else:
-                ids.extend(self._bytes[b] for b in symbol.encode("utf-8"))
+            else:  # byte fallback; no merge takes a byte token (a test checks)
+                ids.extend(self._bytes[b] for b in char.encode("utf-8"))
+        rank = self._rank
+        pair_ranks = [rank(a, b) for a, b in zip(ids, ids[1:], strict=False)]
+        while pair_ranks:
+            # The lowest-ranked merge present; all its occurrences merge left to right, as
+            # the reference's rank-then-position order does (a pair's rank is unique).
+            best = min(pair_ranks)
+            if best == NO_MERGE:
+                break
+            merged = self._merged[best]
+            new_ids: list[int] = []
+            new_ranks: list[int] = []
+            at, last, fresh = 0, len(ids) - 1, False
+            while at <= last:
+                # Only pairs next to a merged token are looked up again.
+                if at < last and pair_ranks[at] == best:
+                    token, step, was_fresh, fresh = merged, 2, fresh, True
+                else:
+                    token, step, was_fresh, fresh = ids[at], 1, fresh, False
+                if new_ids:
+                    unchanged = not (fresh or was_fresh)
+                    new_ranks.append(pair_ranks[at - 1] if unchanged else rank(new_ids[-1], token))
+                new_ids.append(token)
+                at += step
+            ids, pair_ranks = new_ids, new_ranks
         return tuple(ids)
 
 
