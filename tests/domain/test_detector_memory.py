@@ -1,5 +1,5 @@
-"""What the detector holds in every web worker: the tokenizer as flat arrays. (Token for
-token against the `tokenizers` library, on every labelled line:
+"""What the detector holds in every web worker: the tokenizer as flat arrays, each head
+table once. (Token for token against the `tokenizers` library, on every labelled line:
 tests/test_detector_training.py.)"""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from bot.domain.detection.encoder import (
     wordllama_dir,
 )
 from bot.domain.detection.features import model_text
+from bot.domain.detection.head import HEAD_FILE, MAGIC, Head
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -133,3 +134,24 @@ def test_the_tokenizer_holds_its_file_in_about_a_megabyte() -> None:
     # As dicts of strings (vocabulary and merges) it held 12 MB; as arrays of ints, 1 MB
     # plus the single characters BPE starts from.
     assert _retained_bytes(load_tokenizer) < 1_500_000
+
+
+def test_the_head_holds_each_table_once() -> None:
+    header = Head.load().header["arrays"]
+    tables = sum(
+        int(header[name]["rows"]) * int(header[name]["width"]) for name in ("mean", "grams")
+    )
+    assert _retained_bytes(Head.load) < tables * 1.1
+
+
+def test_a_head_row_reads_the_int8_values_of_the_file() -> None:
+    head = Head.load()
+    spec = head.header["arrays"]["grams"]
+    raw = HEAD_FILE.read_bytes()
+    # The file: MAGIC, the header's length (4 bytes), the header, then the tables.
+    tables = len(MAGIC) + 4 + int.from_bytes(raw[len(MAGIC) : len(MAGIC) + 4], "little")
+    start = tables + int(spec["offset"])
+    width = int(spec["width"])
+    for row in (0, 1234, int(spec["rows"]) - 1):
+        expected = memoryview(raw[start + row * width : start + (row + 1) * width]).cast("b")
+        assert head._grams.row(row).tolist() == expected.tolist()

@@ -4,7 +4,9 @@
 tables hold int8 values with a float scale per column: WordLlama's token table projected
 through the first layer (one row per token) and one row per hashed word n-gram. Sums are
 taken on the integers (C-level, via zip) and scaled once, so a message costs a few list
-operations per token, whatever the vocabulary size, and nothing needs numpy.
+operations per token, whatever the vocabulary size, and nothing needs numpy. Each table is
+held once, as unsigned bytes (value + 128: what the sums read); the file's bytes are not
+kept (every web worker holds a head: a second copy would cost 2 MB a process).
 """
 
 from __future__ import annotations
@@ -22,19 +24,21 @@ from bot.domain.detection.features import Features
 
 MAGIC = b"REFRAME-HEAD-1\n"
 HEAD_FILE = Path(__file__).with_name("head.bin")
-# int8 -> its value + 128 as an unsigned byte (flipping the sign bit does exactly that).
+# int8 -> its value + 128 as an unsigned byte (flipping the sign bit does exactly that),
+# and back again: the same table undoes itself.
 _OFFSET = bytes((b ^ 0x80) for b in range(256))
 
 
 @dataclass(frozen=True, slots=True)
 class _Table:
-    values: memoryview  # int8, rows x width, row-major
     scales: tuple[float, ...]
     width: int
-    offset_bytes: bytes  # the same table as value + 128, unsigned, for C-level sums
+    offset_bytes: bytes  # int8 values + 128, unsigned, rows x width, row-major
 
     def row(self, index: int) -> memoryview:
-        return self.values[index * self.width : (index + 1) * self.width]
+        """One row's int8 values (a copy: only evidence, for a vent, reads single rows)."""
+        raw = self.offset_bytes[index * self.width : (index + 1) * self.width]
+        return memoryview(raw.translate(_OFFSET)).cast("b")
 
     def _offset_rows(self, rows: Iterable[int]) -> list[bytes]:
         raw, width = self.offset_bytes, self.width
@@ -51,13 +55,14 @@ class Head:
     """Scores for [nudge, *traps in priority order] from token ids and n-gram ids."""
 
     # The header is the JSON the trainer wrote next to the tables: typed as JSON is.
-    def __init__(self, header: dict[str, Any], blob: bytes) -> None:
+    def __init__(self, header: dict[str, Any], blob: bytes | memoryview) -> None:
         self.header = header
         self.outputs: tuple[str, ...] = tuple(header["outputs"])
         self.thresholds: dict[str, float] = dict(header["thresholds"])
         arrays = header["arrays"]
         assert isinstance(arrays, dict)
         self._hidden = int(header["hidden"])
+        # `blob` is read here and not kept: the tables are copied out once, translated.
         self._mean = self._table(blob, arrays["mean"])
         self._grams = self._table(blob, arrays["grams"])
         self._grams_rows = int(arrays["grams"]["rows"])
@@ -74,17 +79,17 @@ class Head:
         (size,) = struct.unpack_from("<I", raw, len(MAGIC))
         start = len(MAGIC) + 4
         header = json.loads(raw[start : start + size])
-        return cls(header, raw[start + size :])
+        # A view, not a slice: slicing would copy the 2 MB of tables once more.
+        return cls(header, memoryview(raw)[start + size :])
 
     @staticmethod
-    def _table(blob: bytes, spec: dict[str, Any]) -> _Table:
+    def _table(blob: bytes | memoryview, spec: dict[str, Any]) -> _Table:
         offset, rows, width = int(spec["offset"]), int(spec["rows"]), int(spec["width"])
-        values = memoryview(blob)[offset : offset + rows * width].cast("b")
-        offset_bytes = blob[offset : offset + rows * width].translate(_OFFSET)
-        return _Table(values, tuple(spec["scales"]), width, offset_bytes)
+        offset_bytes = bytes(blob[offset : offset + rows * width]).translate(_OFFSET)
+        return _Table(tuple(spec["scales"]), width, offset_bytes)
 
     @staticmethod
-    def _floats(blob: bytes, spec: dict[str, Any]) -> list[float]:
+    def _floats(blob: bytes | memoryview, spec: dict[str, Any]) -> list[float]:
         offset, count = int(spec["offset"]), int(spec["count"])
         return list(struct.unpack_from(f"<{count}f", blob, offset))
 
