@@ -12,10 +12,12 @@ detector) is built on a thread right after (`WarmingUp`). Until it is built,
 `/readyz` answers 503, and a Slack request waits for it, up to
 `WARM_UP_WAIT_SECONDS`; one that would wait longer is answered 503, which
 Slack retries (events) and a proxy routing on `/readyz` never sends here.
+Once built, the garbage the build left is given back to the OS (memory.py).
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -25,6 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings, configure_logging, load_settings, require_slack_credentials
+from bot.processes.memory import release_free_memory
 
 if TYPE_CHECKING:
     from bot.wiring import Reframe
@@ -156,6 +159,10 @@ def _build(settings: Settings) -> WSGIApp:
 
     _current = build(settings, run_migrations=False)
     default_detector()  # load in the worker now, not on a rep's first message
+    # What building left behind (the tokenizer's parsed JSON, import-time temporaries)
+    # is garbage now; without this the worker would hold it for its whole life.
+    gc.collect()
+    release_free_memory()
     log.info("web worker ready (no scheduler in this process)")
     return _current.wsgi
 
