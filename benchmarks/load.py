@@ -16,10 +16,11 @@ Both talk to the fake Slack Web API in this process. First each is started
 `--cold-starts` times, interleaved, to time process start to the first 200 on
 /healthz; the last start of each stays up, is warmed (all channels and chat
 users, a few vents), its memory printed (each worker's RSS, PSS and USS and the
-master's, from /proc/<pid>/smaps_rollup), and then measured. Then the generator's
-ceiling against the bare app (as fast as `--connections` keep-alive sockets allow),
-and the rate ladder, rate by rate alternating the apps (bare first on odd passes,
-reframe first on even ones), `--repeats` passes.
+master's, from /proc/<pid>/smaps_rollup; again after the ladder), and then
+measured. Then the generator's ceiling against the bare app (as fast as
+`--connections` keep-alive sockets allow), and the rate ladder, rate by rate
+alternating the apps (bare first on odd passes, reframe first on even ones),
+`--repeats` passes.
 
 Each step is a separate generator process (no GIL shared with what it measures):
 an open loop that sends signed events on a fixed schedule over keep-alive
@@ -1145,6 +1146,9 @@ def main(argv: list[str] | None = None) -> int:
             print_ladder(pass_no, rates, results)
         print(LEGEND)
         print_summary(rates, passes, ceilings)
+        print("\nmemory after the ladder")
+        for server in servers:
+            server.print_footprint()
         load = " ".join(f"{x:.2f}" for x in os.getloadavg())
         print(f"\nload average at end {load}; logs in {workdir}")
         if profiler is not None:
