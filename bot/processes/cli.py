@@ -105,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
         "detector", help="retrain the detector head (needs numpy: pip install -e '.[train]')"
     )
     train_detector.set_defaults(handler=run_train_detector, passes_options_on=True)
+    train_tokenizer = train_sub.add_parser(
+        "tokenizer",
+        help="rewrite the detector's tokenizer tables from the installed WordLlama wheel",
+    )
+    train_tokenizer.set_defaults(handler=run_train_tokenizer)
 
     from bot.processes import roles  # web and scheduler: the production process roles
 
@@ -193,6 +198,13 @@ def run_bench_detector(args: argparse.Namespace) -> int:
     from bot.bench.detector import main as bench_main
 
     return bench_main(list(args.extra))
+
+
+def run_train_tokenizer(_args: argparse.Namespace) -> int:
+    from bot.domain.detection.encoder import write_tables
+
+    print(f"wrote {write_tables()}")
+    return 0
 
 
 def run_train_detector(args: argparse.Namespace) -> int:

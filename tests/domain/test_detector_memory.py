@@ -1,11 +1,13 @@
-"""What the detector holds in every web worker: the tokenizer as flat arrays, each head
-table once. (Token for token against the `tokenizers` library, on every labelled line:
-tests/test_detector_training.py.)"""
+"""What the detector holds in every web worker: the tokenizer as flat arrays (shipped in
+tokenizer.bin, made from the wheel's file), each head table once. (Token for token against
+the `tokenizers` library, on every labelled line: tests/test_detector_training.py.)"""
 
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
+import logging
 import random
 import tracemalloc
 from collections.abc import Callable
@@ -17,10 +19,13 @@ import pytest
 from bot.domain.detection.encoder import (
     MAX_PIECE_CHARS,
     SPACE,
+    TABLES_FILE,
     TOKENIZER_FILE,
+    BpeTables,
     _pieces,
     load_tokenizer,
     wordllama_dir,
+    write_tables,
 )
 from bot.domain.detection.features import model_text
 from bot.domain.detection.head import HEAD_FILE, MAGIC, Head
@@ -113,6 +118,47 @@ def test_every_merge_joins_two_tokens_once_and_never_a_byte_token(
         (a, b) for a, b in pairs if a not in vocab or b not in vocab or a + b not in vocab
     ] == []
     assert [merge for merge in merges if "<0x" in merge] == []
+
+
+def _wheel_file() -> tuple[Path, str]:
+    source = wordllama_dir() / TOKENIZER_FILE
+    return source, hashlib.sha256(source.read_bytes()).hexdigest()
+
+
+def test_the_shipped_tables_are_the_installed_wheel_s_tokenizer() -> None:
+    """`python -m bot train tokenizer` rewrites them; they must be what the file gives."""
+    source, digest = _wheel_file()
+    shipped = BpeTables.from_bytes(TABLES_FILE.read_bytes(), source_sha256=digest)
+    assert shipped == BpeTables.from_file(source)
+
+
+def test_writing_the_tables_again_gives_the_shipped_file(tmp_path: Path) -> None:
+    assert write_tables(tmp_path / "tokenizer.bin").read_bytes() == TABLES_FILE.read_bytes()
+
+
+def test_tables_made_from_another_file_are_not_used(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    source, digest = _wheel_file()
+    other = tmp_path / "tokenizer.bin"
+    other.write_bytes(BpeTables.from_file(source).to_bytes(source_sha256="0" * 64))
+    with pytest.raises(ValueError, match="another tokenizer file"):
+        BpeTables.from_bytes(other.read_bytes(), source_sha256=digest)
+    with caplog.at_level(logging.WARNING):
+        assert BpeTables.load(source, shipped=other) == BpeTables.from_file(source)
+    assert "worked out from" in caplog.text
+
+
+@pytest.mark.parametrize("damage", ["cut", "missing", "garbage"])
+def test_a_damaged_tables_file_falls_back_to_the_wheel_s_file(tmp_path: Path, damage: str) -> None:
+    source, digest = _wheel_file()
+    good = BpeTables.from_file(source).to_bytes(source_sha256=digest)
+    shipped = tmp_path / "tokenizer.bin"
+    if damage == "cut":
+        shipped.write_bytes(good[:-4])
+    elif damage == "garbage":
+        shipped.write_bytes(b"REFRAME-BPE-1\n" + b"\xff" * 64)
+    assert BpeTables.load(source, shipped=shipped) == BpeTables.from_file(source)
 
 
 def _retained_bytes(load: Callable[[], object]) -> int:

@@ -9,14 +9,23 @@ The tokenizer is a byte-fallback BPE (the Llama-2 vocabulary). `BpeTokenizer` re
 it in pure Python; a test checks it against the `tokenizers` library on every labelled line.
 It differs only where a piece is longer than MAX_PIECE_CHARS (no real word is): such a
 piece is cut first, to keep crafted input from making BPE quadratic.
+
+The wheel's tokenizer file is JSON (1.8 MB, 93,000 strings); what BPE runs on is a few flat
+arrays of ints (`BpeTables`). Working them out takes several times as long as reading them,
+so they ship beside the head, in `tokenizer.bin` (`python -m bot train tokenizer` writes
+it), with the SHA-256 of the wheel file they came from: a process reads them when the
+installed wheel's file has that digest, and works them out from the file when not.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
+import logging
 import re
 import struct
+import sys
 from array import array
 from bisect import bisect_left
 from collections import Counter
@@ -29,9 +38,14 @@ from pathlib import Path
 WORDLLAMA_VERSION = "0.4.0.post1"
 TOKENIZER_FILE = Path("tokenizers") / "l2_supercat_tokenizer_config.json"
 WEIGHTS_FILE = Path("weights") / "l2_supercat_256.safetensors"
+TABLES_FILE = Path(__file__).with_name("tokenizer.bin")
+TABLES_MAGIC = b"REFRAME-BPE-1\n"
 SPACE = "\u2581"  # the tokenizer's word-start mark
 MAX_PIECE_CHARS = 96  # longest piece in the labelled data: 68 characters
 NO_MERGE = 1 << 31  # above every rank
+
+
+log = logging.getLogger(__name__)
 
 
 class EncoderMissing(RuntimeError):
@@ -99,10 +113,76 @@ class BpeTables:
 
     @classmethod
     def from_file(cls, path: Path) -> BpeTables:
-        model = json.loads(path.read_text("utf-8"))["model"]
+        return cls.from_json(path.read_bytes(), str(path))
+
+    @classmethod
+    def from_json(cls, raw: bytes, name: str) -> BpeTables:
+        model = json.loads(raw)["model"]
         if model.get("type") != "BPE" or not model.get("byte_fallback"):
-            raise ValueError(f"{path} is not a byte-fallback BPE tokenizer")
+            raise ValueError(f"{name} is not a byte-fallback BPE tokenizer")
         return cls.from_vocab(model["vocab"], model["merges"])
+
+    @classmethod
+    def load(cls, source: Path, shipped: Path = TABLES_FILE) -> BpeTables:
+        """The tables of the tokenizer file `source`: the shipped ones when they were made
+        from a file with the same SHA-256, else worked out from `source` itself."""
+        raw = source.read_bytes()
+        digest = hashlib.sha256(raw).hexdigest()
+        try:
+            return cls.from_bytes(shipped.read_bytes(), source_sha256=digest)
+        except (OSError, ValueError, KeyError) as why:
+            log.warning("tokenizer tables worked out from %s (%s)", source, why)
+        return cls.from_json(raw, str(source))
+
+    def to_bytes(self, source_sha256: str) -> bytes:
+        """MAGIC, the header's length (4 bytes), a JSON header, then each array as
+        little-endian int32s."""
+        arrays = self._arrays()
+        header = json.dumps(
+            {"source_sha256": source_sha256, "lengths": {k: len(v) for k, v in arrays.items()}}
+        ).encode()
+        body = bytearray(TABLES_MAGIC + len(header).to_bytes(4, "little") + header)
+        for values in arrays.values():
+            values = array("i", values)
+            if sys.byteorder == "big":
+                values.byteswap()
+            body += values.tobytes()
+        return bytes(body)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, *, source_sha256: str) -> BpeTables:
+        """Tables written by `to_bytes`; ValueError when they came from another file."""
+        if not raw.startswith(TABLES_MAGIC):
+            raise ValueError("not a tokenizer tables file")
+        start = len(TABLES_MAGIC) + 4
+        size = int.from_bytes(raw[len(TABLES_MAGIC) : start], "little")
+        header = json.loads(raw[start : start + size])
+        if header["source_sha256"] != source_sha256:
+            raise ValueError("the shipped tables were made from another tokenizer file")
+        view, at = memoryview(raw), start + size
+        arrays: dict[str, array[int]] = {}
+        for name, length in header["lengths"].items():
+            values = array("i")
+            values.frombytes(view[at : at + 4 * length])
+            if sys.byteorder == "big":
+                values.byteswap()
+            arrays[name] = values
+            at += 4 * length
+        if at != len(raw) or list(arrays) != list(cls.__slots__):
+            raise ValueError("the tokenizer tables file is cut short or malformed")
+        chars = "".join(map(chr, arrays.pop("chars")))
+        return cls(chars=chars, **arrays)
+
+    def _arrays(self) -> dict[str, array[int]]:
+        return {
+            "chars": array("i", map(ord, self.chars)),
+            "char_ids": self.char_ids,
+            "byte_ids": self.byte_ids,
+            "starts": self.starts,
+            "rights": self.rights,
+            "ranks": self.ranks,
+            "merged": self.merged,
+        }
 
 
 class BpeTokenizer:
@@ -114,15 +194,12 @@ class BpeTokenizer:
     """
 
     def __init__(self, tables: BpeTables) -> None:
-        # Copies, made once the parsed file is gone: an object made while it was alive
-        # sits among its 100,000 strings, and Python's allocator can give back none of
-        # the memory around a live object (measured: 8 MB more per process).
         self._chars = dict(zip(tables.chars, tables.char_ids, strict=True))
-        self._bytes = array("i", tables.byte_ids)
-        self._starts = array("i", tables.starts)
-        self._rights = array("i", tables.rights)
-        self._ranks = array("i", tables.ranks)
-        self._merged = array("i", tables.merged)
+        self._bytes = tables.byte_ids
+        self._starts = tables.starts
+        self._rights = tables.rights
+        self._ranks = tables.ranks
+        self._merged = tables.merged
         # Pieces are at most MAX_PIECE_CHARS long, so the cache stays a few MB at most.
         self.piece_ids = lru_cache(maxsize=16_384)(self._piece_ids)
 
@@ -216,7 +293,16 @@ class TokenTable:
 
 
 def load_tokenizer() -> BpeTokenizer:
-    return BpeTokenizer.from_file(wordllama_dir() / TOKENIZER_FILE)
+    return BpeTokenizer(BpeTables.load(wordllama_dir() / TOKENIZER_FILE))
+
+
+def write_tables(out: Path = TABLES_FILE) -> Path:
+    """`python -m bot train tokenizer`: the installed wheel's tokenizer, as shipped tables."""
+    source = wordllama_dir() / TOKENIZER_FILE
+    raw = source.read_bytes()
+    tables = BpeTables.from_json(raw, str(source))
+    out.write_bytes(tables.to_bytes(hashlib.sha256(raw).hexdigest()))
+    return out
 
 
 def load_token_table() -> TokenTable:
