@@ -246,6 +246,43 @@ def test_scheduler_role_delivers_what_the_web_left_pending(
 # -- in-process checks of the role pieces ----------------------------------------------
 
 
+def test_web_role_serves_from_its_own_process_and_sums_every_workers_counters(
+    tmp_path: Path, fake_slack: FakeSlack, database_url: str
+) -> None:
+    """`python -m bot web` becomes gunicorn's master (the pid a container signals),
+    and its workers' counters add up at /metrics (prometheus-client's multiprocess
+    mode, chosen before anything in the master imported it)."""
+    port = free_port()
+    env = _env(fake_slack, database_url, port, WEB_CONCURRENCY="2")
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    process = _start(["-m", "bot", "web"], env, tmp_path)
+    try:
+        sender = _wait_ready(process, port)
+        assert len(children_of(process.pid)) == 2  # the workers, forked by this process
+        messages = 30
+        for i in range(messages):  # a connection each: both workers take some
+            reply = sender.message("pipeline review at 3", ts=f"1700000001.{i:06d}")
+            assert reply.status == 200
+        body = sender.get("/metrics").body.decode()
+    finally:
+        output = _stop(process)
+    counted = [
+        float(line.rsplit(" ", 1)[1])
+        for line in body.splitlines()
+        if line.startswith("reframe_slack_requests_total{")
+        and 'kind="message"' in line
+        and 'status="200"' in line
+    ]
+    assert sum(counted) == messages, body
+    assert "Booting worker" in output
+
+
+def children_of(pid: int) -> list[int]:
+    """The pids whose parent is `pid` (from /proc: gunicorn's workers)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in children.read_text().split()] if children.exists() else []
+
+
 def test_web_workers_build_the_app_without_a_scheduler(
     monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack, db: Database, database_url: str
 ) -> None:

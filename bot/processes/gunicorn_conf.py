@@ -4,17 +4,17 @@ From the Settings (bot/config.py, the environment or .env): PORT (default 3000),
 WEB_CONCURRENCY (worker processes, default 2), WEB_THREADS (threads per worker,
 default 8), WEB_GRACEFUL_TIMEOUT (seconds a stopping worker may take to finish
 requests and deliveries, default 30), LOG_FORMAT; HTTP_READ_TIMEOUT_SECONDS is
-read by the worker class. Anything here can be overridden on the command line
-after `python -m bot web`.
+read by the worker class. GUNICORN_CMD_ARGS overrides anything here (gunicorn
+reads it; e.g. '--log-level debug').
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import gc
 from typing import Any
 
 from bot.config import load_settings
+from bot.processes.roles import ensure_metrics_directory, gunicorn_command
 
 # `python -m bot web` checked them before it started gunicorn.
 _settings = load_settings()
@@ -78,8 +78,23 @@ control_socket_disable = True
 # Counters from every worker are summed at /metrics through prometheus-client's
 # multiprocess mode. The directory must exist before any worker imports
 # prometheus_client, and must start empty, so a fresh one per master.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="reframe-metrics-")
+# (`python -m bot web` has made it already; this is for gunicorn started by hand.)
+ensure_metrics_directory()
+
+
+def when_ready(server: Any) -> None:
+    """Before the first fork: what the master imported (settings, SQLAlchemy, psycopg,
+    the Slack SDK and Bolt, from the start-up checks) moves out of the garbage
+    collector's sight, so a worker's collections never write to those pages and they
+    stay shared instead of being copied into every worker."""
+    gc.collect()
+    gc.freeze()
+
+
+def on_starting(server: Any) -> None:
+    """What a re-exec (SIGUSR2, a new master beside this one) runs: gunicorn's own
+    command line, as before `python -m bot web` ran gunicorn in its own process."""
+    server.START_CTX["args"] = gunicorn_command()
 
 
 def worker_exit(server: Any, worker: Any) -> None:

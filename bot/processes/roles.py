@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterable
 from types import FrameType
@@ -36,7 +37,7 @@ def add_parsers(sub: Any) -> None:
     web = sub.add_parser(
         "web",
         help="serve Slack's requests with gunicorn (no scheduler); migrates first",
-        description="Runs migrations once, then execs gunicorn with "
+        description="Runs migrations once, then runs gunicorn in this process with "
         "bot/processes/gunicorn_conf.py. "
         "PORT, WEB_CONCURRENCY and WEB_THREADS set the bind port, workers and threads; "
         "GUNICORN_CMD_ARGS passes any other gunicorn option (e.g. '--log-level debug').",
@@ -172,6 +173,9 @@ def encoder_installed() -> bool:
 
 
 def run_web(_args: argparse.Namespace) -> int:
+    # Before the settings: configuring logging imports prometheus_client, which picks
+    # its multiprocess mode (counters summed across workers) once, at import.
+    ensure_metrics_directory()
     settings = _settings()
     if settings is None or not serves_http(settings):
         return 2
@@ -183,9 +187,27 @@ def run_web(_args: argparse.Namespace) -> int:
     log.info("starting gunicorn: %s", " ".join(command[1:]))
     sys.stdout.flush()
     sys.stderr.flush()
-    # exec: gunicorn becomes this process, so it receives the container's SIGTERM.
-    os.execv(command[0], command)
-    return 0  # not reached
+    # gunicorn's master is this process (it receives the container's SIGTERM), not a
+    # new interpreter: no second start-up importing settings and gunicorn again, and
+    # the libraries the checks above imported (SQLAlchemy, psycopg, the Slack SDK) are
+    # already loaded when the workers fork, their pages shared rather than each
+    # worker's own. Nothing above leaves a connection or a thread behind.
+    from gunicorn.app.wsgiapp import WSGIApplication
+
+    sys.argv = ["gunicorn", *command[3:]]
+    WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]", prog="gunicorn").run()
+    return 0  # gunicorn exits the process itself
+
+
+def ensure_metrics_directory() -> str:
+    """PROMETHEUS_MULTIPROC_DIR for gunicorn's workers: a fresh, empty directory for
+    this master unless the environment names one. Set before prometheus_client is
+    imported anywhere in this process (bot/observability/metrics.py)."""
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not directory:
+        directory = tempfile.mkdtemp(prefix="reframe-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+    return directory
 
 
 def _migrate(settings: Settings) -> bool:
