@@ -251,9 +251,7 @@ def report(
         f"{span[1] - last:.1f} s from the last to both processes' exit"
     )
     print(f"pace at the end:     {final_pace(database_url)}")
-    print(
-        f"due tick planning:   {row['plan']} s per process (every rep, claimed with SKIP LOCKED)"
-    )
+    print(f"due tick planning:   {row['plan']} s per process (every rep, claimed with SKIP LOCKED)")
     print(f"idle tick:           {row['idle']} ms per process (nobody due)")
     print(
         f"peak memory:         workers {[r['max_rss_mb'] for r in results]} MB, "

@@ -34,9 +34,7 @@ NOTE = "x" * 200  # the rep's own reflection: the one free text kept
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.storage", description=__doc__)
     parser.add_argument("--count", type=int, default=5000)
-    parser.add_argument(
-        "--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
-    )
+    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB))
     args = parser.parse_args(argv)
     from bot.storage.db import Database
     from bot.storage.migrate import upgrade
@@ -96,9 +94,7 @@ def nudge_lifecycle(connection: Connection, i: int) -> None:
         ),
         ids,
     )
-    connection.execute(
-        text("UPDATE nudges SET status = 'sent', sent_at = :at WHERE id = :id"), ids
-    )
+    connection.execute(text("UPDATE nudges SET status = 'sent', sent_at = :at WHERE id = :id"), ids)
     connection.execute(
         text("UPDATE nudges SET feedback = 'helpful', feedback_at = :at WHERE id = :id"), ids
     )
