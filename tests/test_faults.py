@@ -15,6 +15,7 @@ from email.utils import format_datetime
 
 import pytest
 from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import OperationalError
 
 from bot.domain.clock import FixedClock
 from bot.processes.web import make_http_server, serve_in_thread
@@ -29,8 +30,18 @@ VENT = "their DM is a jerk tbh, he'll never give us a shot"
 
 
 def rows(reframe: Reframe) -> list[Nudge]:
-    with reframe.db.transaction() as session:
-        return list(session.scalars(select(Nudge).order_by(Nudge.id)))
+    """Every nudge row. After connections were killed, the first statement on a pooled
+    connection killed just before the killer stopped fails and invalidates the pool
+    (bot/storage/db.py: PING_AFTER_IDLE_SECONDS), as for any request; one more try
+    reads from a fresh connection."""
+    for attempt in range(2):
+        try:
+            with reframe.db.transaction() as session:
+                return list(session.scalars(select(Nudge).order_by(Nudge.id)))
+        except OperationalError:
+            if attempt:
+                raise
+    raise AssertionError("not reached")
 
 
 def send_vents(sender: SlackSender, count: int, *, first: int = 0) -> list[str]:

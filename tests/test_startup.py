@@ -60,9 +60,11 @@ def _imported(name: str, modules: list[str]) -> bool:
 def test_a_web_worker_imports_only_what_serving_slack_needs(
     tmp_path: Path, fake_slack: FakeSlack, db: Database, database_url: str
 ) -> None:
-    """A fresh interpreter, as a gunicorn worker: create_app() and its built app,
-    detector loaded. A module added to this path shows up here before it shows up
-    as start-up time and memory in the benchmark."""
+    """What a worker imports by itself, in a fresh interpreter: create_app() and its
+    built app, detector loaded. A module added to this path shows up here before it
+    shows up as start-up time and memory in the benchmark. (A real worker also
+    inherits what gunicorn's master imported for its start-up checks, shared:
+    tests/test_roles.py checks that list.)"""
     env = _env(fake_slack, database_url, 3000)
     result = subprocess.run(
         [sys.executable, "-c", _WORKER],

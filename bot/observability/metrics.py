@@ -2,8 +2,9 @@
 
 Services call `count("nudges_sent")`-style functions and know nothing else about
 Prometheus. Under gunicorn with several workers each worker has its own
-counters; when PROMETHEUS_MULTIPROC_DIR is set (bot/processes/gunicorn_conf.py sets it)
-prometheus-client's multiprocess mode sums them across workers at scrape time.
+counters; when PROMETHEUS_MULTIPROC_DIR is set (`python -m bot web` sets it:
+bot/processes/roles.py) prometheus-client's multiprocess mode sums them across
+workers at scrape time.
 """
 
 from __future__ import annotations

@@ -14,7 +14,12 @@ import gc
 from typing import Any
 
 from bot.config import load_settings
-from bot.processes.roles import ensure_metrics_directory, gunicorn_command
+from bot.processes.roles import (
+    METRICS_DIR_ENV,
+    ensure_metrics_directory,
+    gunicorn_command,
+    metrics_directory_made_here,
+)
 
 # `python -m bot web` checked them before it started gunicorn.
 _settings = load_settings()
@@ -89,6 +94,15 @@ def when_ready(server: Any) -> None:
     stay shared instead of being copied into every worker."""
     gc.collect()
     gc.freeze()
+
+
+def pre_exec(server: Any) -> None:
+    """A new master started by SIGUSR2 makes its own empty metrics directory, as any
+    new master does; one the environment named is passed on as it is. (gunicorn
+    hands the new master the environment as it was before this file ran.)"""
+    made = metrics_directory_made_here()
+    if made is not None and server.cfg.env_orig.get(METRICS_DIR_ENV) == made:
+        del server.cfg.env_orig[METRICS_DIR_ENV]
 
 
 def on_starting(server: Any) -> None:

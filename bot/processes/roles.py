@@ -199,22 +199,35 @@ def run_web(_args: argparse.Namespace) -> int:
     return 0  # gunicorn exits the process itself
 
 
+METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_metrics_directory_made: str | None = None
+
+
 def ensure_metrics_directory() -> str:
     """PROMETHEUS_MULTIPROC_DIR for gunicorn's workers: a fresh, empty directory for
     this master unless the environment names one. Set before prometheus_client is
     imported anywhere in this process (bot/observability/metrics.py)."""
-    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    global _metrics_directory_made
+    directory = os.environ.get(METRICS_DIR_ENV)
     if not directory:
         directory = tempfile.mkdtemp(prefix="reframe-metrics-")
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        os.environ[METRICS_DIR_ENV] = directory
+        _metrics_directory_made = directory
     return directory
+
+
+def metrics_directory_made_here() -> str | None:
+    """The directory `ensure_metrics_directory` made in this process (None: the
+    environment named one, or none was made)."""
+    return _metrics_directory_made
 
 
 def _migrate(settings: Settings) -> bool:
     """Once, before any worker forks; concurrent roles wait on an advisory lock.
 
     True once the schema is current (a value, so `or_explain` can tell it ran).
-    Only the storage layer is imported (not bot.wiring): this process execs gunicorn next."""
+    Only the storage layer is imported (not bot.wiring): this process becomes gunicorn's
+    master next, and its workers inherit what it imported."""
     from bot.storage.migrate import upgrade_database
 
     upgrade_database(settings.database_url)
