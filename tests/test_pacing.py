@@ -259,3 +259,15 @@ def test_a_far_slot_elsewhere_does_not_cost_a_sleeping_worker_its_near_one(
     assert pacer.reserved == [TEAM]
     assert wall.slept == [0.5]
     assert gate.remaining() == pytest.approx(30.0)  # and no new claims until then
+
+
+def test_a_wait_for_the_schedules_lock_does_not_hand_out_a_slot_already_past(
+    db: Database,
+) -> None:
+    """The slot is taken at the time the row was locked: had it been read before a
+    0.3 s wait behind another process, the first post would go out 0.3 s after its
+    slot, at the same moment as the next one."""
+    readings = iter([T0, T0 + 0.3, T0 + 0.3, T0 + 0.3])
+    pacer = SharedPostPacer(db, rate=4.0, wall=lambda: next(readings))
+    assert pacer.reserve(TEAM) == 0.0  # posts at T0 + 0.3, when it got the row
+    assert pacer.reserve(TEAM) == pytest.approx(0.25, abs=1e-6)  # a slot later, not at once

@@ -40,8 +40,11 @@ class SharedPostPacer:
     def reserve(self, team_id: str) -> float:
         """Take the team's next slot; seconds to wait before posting in it (0 if now)."""
         with self._db.transaction() as session:
+            row = self._locked_row(session, team_id, self._wall())
+            # The time once the row is ours: read before the lock, a wait behind another
+            # process's reservation would hand out a slot already past, and its post
+            # would go out late, bunched with the posts after it.
             now = self._wall()
-            row = self._locked_row(session, team_id, now)
             slot, moved = reserve(_pace_of(row), now, self._rate)
             _store(row, moved)
         return max(0.0, slot - now)
