@@ -90,7 +90,28 @@ def test_a_web_worker_trims_once_its_app_and_detector_are_built(
 
     monkeypatch.setattr(wiring, "build", build)
     monkeypatch.setattr(detection, "default_detector", lambda: calls.append("detector"))
-    monkeypatch.setattr(web_app, "release_free_memory", lambda: calls.append("trim") or True)
+    monkeypatch.setattr(web_app, "settle_after_build", lambda: calls.append("trim") or True)
     monkeypatch.setattr(web_app, "_current", None)
     assert web_app._build(cast(Settings, None)) is Built.wsgi  # the fake build reads none
     assert calls == ["app", "detector", "trim"]
+
+
+def test_settling_after_the_build_freezes_what_the_process_holds() -> None:
+    """What the built app holds is out of the collector's sight afterwards: a full
+    collection scans only what was made since (a scheduler's 100 ms pauses)."""
+    import gc
+
+    from bot.processes.memory import settle_after_build
+
+    kept = [[i] for i in range(1000)]  # long-lived, as an app's objects are
+    try:
+        before = gc.get_freeze_count()
+        settle_after_build()
+        frozen = gc.get_freeze_count()
+        assert frozen >= before + len(kept)
+        made_after = [[i] for i in range(100)]
+        gc.collect()
+        assert gc.get_freeze_count() == frozen  # what comes later is collected as usual
+        assert len(made_after) == 100
+    finally:
+        gc.unfreeze()  # the rest of the test session collects as before

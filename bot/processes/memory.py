@@ -7,11 +7,15 @@ mostly in the middle of its heaps, where it is never returned by itself: a worke
 would carry it for its whole life. `malloc_trim(0)` returns every whole free page.
 
 Elsewhere (musl, macOS) there is no such call and nothing is done.
+
+`settle_after_build` also freezes what the built app holds out of the garbage
+collector's sight.
 """
 
 from __future__ import annotations
 
 import ctypes
+import gc
 import logging
 from collections.abc import Callable
 from functools import cache
@@ -42,3 +46,18 @@ def release_free_memory() -> bool:
         return False
     trim(0)
     return True
+
+
+def settle_after_build() -> bool:
+    """Once a long-running process has built its app: collect what building left,
+    freeze what remains, and give freed pages back.
+
+    Frozen objects (modules, mapped classes, the detector's tables: everything the
+    process keeps for its whole life) are never scanned again by the garbage
+    collector. A full collection in a scheduler process otherwise took 70-120 ms
+    every few tens of seconds, and the check-ins due meanwhile went out together
+    after it, bunched into one of Slack's rate-limit windows; frozen, 5-20 ms.
+    """
+    gc.collect()
+    gc.freeze()
+    return release_free_memory()

@@ -236,6 +236,7 @@ def _migrate(settings: Settings) -> bool:
 
 def run_scheduler(args: argparse.Namespace) -> int:
     from bot.observability.health import HealthWSGI
+    from bot.processes.memory import settle_after_build
     from bot.processes.web import make_http_server, serve_in_thread
     from bot.wiring import build
 
@@ -260,6 +261,7 @@ def run_scheduler(args: argparse.Namespace) -> int:
             return 2
         serve_in_thread(server)
         log.info("scheduler health on http://0.0.0.0:%s/healthz", settings.port)
+    settle_after_build()
     reframe.start_scheduler()
     wait_for(stop)
     if server is not None:

@@ -17,7 +17,6 @@ Once built, the garbage the build left is given back to the OS (memory.py).
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
@@ -27,7 +26,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings, configure_logging, load_settings, require_slack_credentials
-from bot.processes.memory import release_free_memory
+from bot.processes.memory import settle_after_build
 
 if TYPE_CHECKING:
     from bot.wiring import Reframe
@@ -160,9 +159,9 @@ def _build(settings: Settings) -> WSGIApp:
     _current = build(settings, run_migrations=False)
     default_detector()  # load in the worker now, not on a rep's first message
     # What building left behind (the tokenizer's parsed JSON, import-time temporaries)
-    # is garbage now; without this the worker would hold it for its whole life.
-    gc.collect()
-    release_free_memory()
+    # is garbage now; without this the worker would hold it for its whole life. What
+    # stays is frozen: the collector no longer scans it at every full collection.
+    settle_after_build()
     log.info("web worker ready (no scheduler in this process)")
     return _current.wsgi
 
