@@ -5,7 +5,6 @@ service spaces its DMs by it."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -273,43 +272,3 @@ def test_a_wait_for_the_schedules_lock_does_not_hand_out_a_slot_already_past(
     assert pacer.reserve(TEAM) == 0.0  # posts at T0 + 0.3, when it got the row
     assert pacer.reserve(TEAM) == pytest.approx(0.25, abs=1e-6)  # a slot later, not at once
 
-
-def test_check_ins_go_out_while_the_tick_is_still_planning(db: Database, slack: FakeSlack) -> None:
-    """The planner runs beside the sending workers: here it does not finish until
-    Slack has a DM, which it would never have if sending waited for planning."""
-    clock = FixedClock(MONDAY - timedelta(days=7))
-    service = make_service(db, slack, clock, workers=2)
-    for user in ("U1", "U2", "U3"):
-        enrol(service, slack, user)
-    plan = service.delivery._plan
-    saw_a_post_while_planning: list[bool] = []
-
-    def plan_then_linger(now: object) -> int:
-        planned = plan(now)  # type: ignore[arg-type]
-        saw_a_post_while_planning.append(bool(slack.wait_for("chat.postMessage", 1, timeout=10)))
-        return planned
-
-    service.delivery._plan = plan_then_linger  # type: ignore[method-assign]
-    clock.set(MONDAY + timedelta(hours=9))
-    report = service.send_due()
-    assert saw_a_post_while_planning == [True]
-    assert report.planned == 3
-    assert sorted(s.user_id for s in report.sent) == ["U1", "U2", "U3"]
-
-
-def test_workers_that_find_nothing_yet_wait_for_the_planner(db: Database, slack: FakeSlack) -> None:
-    clock = FixedClock(MONDAY - timedelta(days=7))
-    service = make_service(db, slack, clock, workers=2)
-    for user in ("U1", "U2"):
-        enrol(service, slack, user)
-    plan = service.delivery._plan
-
-    def slow_plan(now: object) -> int:
-        time.sleep(0.3)  # the workers' first claims find nothing
-        return plan(now)  # type: ignore[arg-type]
-
-    service.delivery._plan = slow_plan  # type: ignore[method-assign]
-    clock.set(MONDAY + timedelta(hours=9))
-    report = service.send_due()
-    assert sorted(s.user_id for s in report.sent) == ["U1", "U2"]  # in this tick
-    assert sorted(posts(slack)) == ["U1", "U2"]

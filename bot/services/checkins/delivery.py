@@ -29,8 +29,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import wait as wait_for
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -65,9 +64,6 @@ PROFILE_MAX_AGE = timedelta(days=1)
 PROFILE_BATCH = 2000
 # Reps planned per transaction (each batch's row locks are held until it commits).
 PLAN_BATCH = 1000
-# How often a sending worker that found nothing to claim looks again while the
-# tick's planner is still writing batches.
-PLAN_POLL_SECONDS = 0.05
 # Slack asking us to wait longer than this ends the tick's sending; the rest
 # goes out on a later tick rather than holding claims while we sleep.
 MAX_INLINE_WAIT = 20.0
@@ -243,13 +239,9 @@ class CheckinDelivery:
         report = TickReport()
         report.profiles_checked = self.refresh_profiles()
         now = self._clock.now()
+        report.planned = self._plan(now)
         report.missed = self._expire(now)
-        # Planning and sending at once: the first DMs go out while later batches of
-        # due reps are still being planned (planning 100,000 took 12 s).
-        with ThreadPoolExecutor(1, thread_name_prefix="reframe-plan") as planner:
-            planning = planner.submit(self._plan, now)
-            self._run_workers(lambda: self._drain_checkins(now, report, planning))
-            report.planned = planning.result()
+        self._run_workers(lambda: self._drain_checkins(now, report))
         self._run_workers(lambda: self._drain_reminders(now, report))
         if report.sent or report.failed or report.missed:
             log.info("check-in tick: %s", report)
@@ -473,25 +465,14 @@ class CheckinDelivery:
             for future in [pool.submit(work) for _ in range(self._workers)]:
                 future.result()
 
-    def _drain_checkins(
-        self, now: datetime, report: TickReport, planning: Future[int] | None = None
-    ) -> None:
-        """Claim and send until nothing is due, and `planning` (the tick's planner,
-        running meanwhile) has finished: a claim that found nothing while it still
-        ran waits for its next batch."""
+    def _drain_checkins(self, now: datetime, report: TickReport) -> None:
         # Claim while Slack's pause runs, post when it ends: the database work is
         # done by the time the gate opens, so the rate-limit window is not wasted.
         while not self._stopping.is_set() and self._post_gate.remaining() <= MAX_INLINE_WAIT:
-            # Read before the claim: a planner that finished after the claim's query
-            # began may have committed rows that query did not see.
-            planned_all = planning is None or planning.done()
             with self._db.transaction() as session:
                 claim = self._claim(session, now)
             if claim is None:
-                if planned_all or planning is None:
-                    return
-                wait_for((planning,), timeout=PLAN_POLL_SECONDS)
-                continue
+                return
             self._send_claimed(claim, report)
 
     def _claim(self, session: Session, now: datetime, *only: Any) -> _Claim | None:
