@@ -271,4 +271,3 @@ def test_a_wait_for_the_schedules_lock_does_not_hand_out_a_slot_already_past(
     pacer = SharedPostPacer(db, rate=4.0, wall=lambda: next(readings))
     assert pacer.reserve(TEAM) == 0.0  # posts at T0 + 0.3, when it got the row
     assert pacer.reserve(TEAM) == pytest.approx(0.25, abs=1e-6)  # a slot later, not at once
-
