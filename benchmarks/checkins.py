@@ -363,24 +363,23 @@ def run_profile_warmup(database_url: str, api_url: str, post_rate: float) -> int
 
 
 def run_worker(database_url: str, api_url: str, deadline: float, post_rate: float) -> int:
+    from bot.processes.memory import settle_after_build
     from bot.slack.client import token_problem
 
-    # As `python -m bot scheduler` starts: the token checked with auth.test before the
-    # first tick (bot/processes/roles.py), so the first check-in is not the process's
-    # first call to Slack.
+    # As `python -m bot scheduler` starts (bot/processes/roles.py): the token checked
+    # with auth.test, so the first check-in is not the process's first call to Slack,
+    # and the built app's heap settled before the first tick.
     if token_problem("xoxb-bench", api_url) is not None:
         raise SystemExit("the fake Slack refused the bench token")
-    from bot.processes.memory import settle_after_build
-
     reframe = build_bot(database_url, api_url, AT, post_rate)
-    settle_after_build()  # as `python -m bot scheduler` does before its first tick
+    settle_after_build()
     sent = ticks = 0
     stop_at = time.monotonic() + deadline
     delivery = reframe.checkins.delivery
     try:
         reframe.checkins.refresh_profiles()  # --cold: inside the measured run
-        # The due tick plans every due rep while its workers already send: how long
-        # the planning took, timed where the tick calls it.
+        # The due tick's first step, planning every due rep, timed where the tick calls
+        # it: the rest of the tick is paced posting.
         plan = delivery._plan
         plan_times: list[float] = []
 

@@ -377,40 +377,6 @@ def test_a_reexec_gets_gunicorns_command_and_a_fresh_metrics_directory(
     assert server.cfg.env_orig == named
 
 
-_MASTER = """
-import json, sys
-from gunicorn.app.wsgiapp import WSGIApplication
-from bot.processes import roles
-
-def instead_of_serving(self):
-    print(json.dumps(sorted(sys.modules)))
-WSGIApplication.run = instead_of_serving
-sys.exit(roles.run_web(None))
-"""
-
-
-def test_the_web_master_forks_with_serving_libraries_and_no_migration_tools(
-    tmp_path: Path, fake_slack: FakeSlack, db: Database, database_url: str
-) -> None:
-    """What `python -m bot web` holds when gunicorn's master forks its workers (they
-    inherit it): on a database already at head, the libraries serving needs
-    (SQLAlchemy, the Slack SDK) and no Alembic, APScheduler, numpy or cryptography."""
-    env = _env(fake_slack, database_url, free_port())
-    result = subprocess.run(
-        [sys.executable, "-c", _MASTER],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    modules: list[str] = json.loads(result.stdout.splitlines()[-1])
-    assert "sqlalchemy" in modules and "slack_sdk" in modules
-    unwanted = ("alembic", "mako", "apscheduler", "numpy", "cryptography")
-    assert [m for m in modules if m.split(".")[0] in unwanted or m.startswith("bot.training")] == []
-
-
 def test_gunicorn_builds_access_log_entries_only_when_asked(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

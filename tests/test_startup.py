@@ -21,6 +21,7 @@ from bot.processes.web import make_http_server, serve_in_thread
 from bot.storage import migrate
 from bot.storage.db import Database, create_db_engine
 from bot.storage.models import Nudge
+from tests.fakes.ports import free_port
 from tests.fakes.slack_api import FakeSlack
 from tests.fakes.slack_requests import SlackSender
 from tests.test_roles import ROOT, VENT, _env
@@ -53,8 +54,36 @@ print(json.dumps(modules))
 """
 
 
+# `python -m bot web` up to the point where gunicorn's master would fork its workers.
+_MASTER = """
+import json, sys
+from gunicorn.app.wsgiapp import WSGIApplication
+from bot.processes import roles
+
+def instead_of_serving(self):
+    print(json.dumps(sorted(sys.modules)))
+WSGIApplication.run = instead_of_serving
+sys.exit(roles.run_web(None))
+"""
+
+
 def _imported(name: str, modules: list[str]) -> bool:
     return any(m == name or m.startswith(name + ".") for m in modules)
+
+
+def _modules_after(script: str, env: dict[str, str], cwd: Path) -> list[str]:
+    """The modules a fresh interpreter holds after running `script` (its last line)."""
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    modules: list[str] = json.loads(result.stdout.splitlines()[-1])
+    return modules
 
 
 def test_a_web_worker_imports_only_what_serving_slack_needs(
@@ -64,21 +93,23 @@ def test_a_web_worker_imports_only_what_serving_slack_needs(
     built app, detector loaded. A module added to this path shows up here before it
     shows up as start-up time and memory in the benchmark. (A real worker also
     inherits what gunicorn's master imported for its start-up checks, shared:
-    tests/test_roles.py checks that list.)"""
-    env = _env(fake_slack, database_url, 3000)
-    result = subprocess.run(
-        [sys.executable, "-c", _WORKER],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert result.returncode == 0, result.stderr
-    modules: list[str] = json.loads(result.stdout.splitlines()[-1])
+    the next test checks that list.)"""
+    modules = _modules_after(_WORKER, _env(fake_slack, database_url, 3000), tmp_path)
     assert "bot.wiring" in modules  # the app was built, in this process
     assert "bot.domain.detection.head" in modules
     assert [name for name in NOT_IN_A_WEB_WORKER if _imported(name, modules)] == []
+
+
+def test_the_web_master_forks_with_serving_libraries_and_no_migration_tools(
+    tmp_path: Path, fake_slack: FakeSlack, db: Database, database_url: str
+) -> None:
+    """What `python -m bot web` holds when gunicorn's master forks its workers (they
+    inherit it): on a database already at head, the libraries serving needs
+    (SQLAlchemy, the Slack SDK) and no Alembic, APScheduler, numpy or cryptography."""
+    modules = _modules_after(_MASTER, _env(fake_slack, database_url, free_port()), tmp_path)
+    assert "sqlalchemy" in modules and "slack_sdk" in modules
+    unwanted = ("alembic", "mako", "apscheduler", "numpy", "cryptography", "bot.training")
+    assert [name for name in unwanted if _imported(name, modules)] == []
 
 
 # -- answering before the app is built ------------------------------------------------

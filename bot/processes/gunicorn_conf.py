@@ -10,10 +10,10 @@ reads it; e.g. '--log-level debug').
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from bot.config import load_settings
+from bot.processes.memory import settle_after_build
 from bot.processes.roles import (
     METRICS_DIR_ENV,
     ensure_metrics_directory,
@@ -92,8 +92,7 @@ def when_ready(server: Any) -> None:
     the Slack SDK and Bolt, from the start-up checks) moves out of the garbage
     collector's sight, so a worker's collections never write to those pages and they
     stay shared instead of being copied into every worker."""
-    gc.collect()
-    gc.freeze()
+    settle_after_build()
 
 
 def pre_exec(server: Any) -> None:

@@ -65,16 +65,13 @@ def _settings() -> Settings | None:
     return settings
 
 
+def gunicorn_args(extra: Iterable[str] = ()) -> list[str]:
+    """gunicorn's own command-line arguments for the web role."""
+    return ["--config", GUNICORN_CONFIG, *extra, WSGI_FACTORY]
+
+
 def gunicorn_command(extra: Iterable[str] = ()) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "gunicorn",
-        "--config",
-        GUNICORN_CONFIG,
-        *extra,
-        WSGI_FACTORY,
-    ]
+    return [sys.executable, "-m", "gunicorn", *gunicorn_args(extra)]
 
 
 def explain_start_failure(error: BaseException, settings: Settings) -> str | None:
@@ -183,8 +180,8 @@ def run_web(_args: argparse.Namespace) -> int:
         return 2
     if or_explain(lambda: _migrate(settings), settings) is None:
         return 2
-    command = gunicorn_command()
-    log.info("starting gunicorn: %s", " ".join(command[1:]))
+    args = gunicorn_args()
+    log.info("starting gunicorn %s", " ".join(args))
     sys.stdout.flush()
     sys.stderr.flush()
     # gunicorn's master is this process (it receives the container's SIGTERM), not a
@@ -194,7 +191,7 @@ def run_web(_args: argparse.Namespace) -> int:
     # worker's own. Nothing above leaves a connection or a thread behind.
     from gunicorn.app.wsgiapp import WSGIApplication
 
-    sys.argv = ["gunicorn", *command[3:]]
+    sys.argv = ["gunicorn", *args]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]", prog="gunicorn").run()
     return 0  # gunicorn exits the process itself
 
