@@ -51,9 +51,8 @@ def slack() -> Iterator[FakeSlack]:
 def test_a_new_workspace_posts_at_once_then_one_slot_per_interval(db: Database) -> None:
     wall = ManualWall()
     pacer = SharedPostPacer(db, rate=4.0, wall=wall)
-    assert [pacer.reserve(TEAM) for _ in range(4)] == pytest.approx(
-        [0.0, 0.25, 0.5, 0.75], abs=1e-6
-    )
+    # The first post of a burst is followed by two intervals (bot/domain/pacing.py).
+    assert [pacer.reserve(TEAM) for _ in range(4)] == pytest.approx([0.0, 0.5, 0.75, 1.0], abs=1e-6)
     assert pacer.reserve("T0OTHER") == 0.0  # every workspace has its own limit
     wall.sleep(10)
     assert pacer.reserve(TEAM) == 0.0  # idle time is not saved up for a burst
@@ -81,7 +80,8 @@ def test_processes_racing_for_slots_never_share_one(db: Database, database_url: 
         thread.join()
     for each in dbs:
         each.dispose()
-    assert sorted(delays) == pytest.approx([i / 100 for i in range(200)], abs=1e-5)
+    # The burst's first slot, then one slot per interval after a doubled first one.
+    assert sorted(delays) == pytest.approx([0.0] + [i / 100 for i in range(2, 201)], abs=1e-5)
 
 
 def test_a_429_in_one_process_holds_back_the_other(db: Database, database_url: str) -> None:
@@ -99,6 +99,24 @@ def test_a_429_in_one_process_holds_back_the_other(db: Database, database_url: s
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_a_post_woken_late_moves_every_process_s_free_slots_back(
+    db: Database, database_url: str
+) -> None:
+    wall = ManualWall()
+    other = Database.connect(database_url)
+    try:
+        a = SharedPostPacer(db, rate=10.0, wall=wall)
+        b = SharedPostPacer(other, rate=10.0, wall=wall)
+        assert [a.reserve(TEAM), b.reserve(TEAM)] == pytest.approx([0.0, 0.2], abs=1e-6)
+        a.posted_late(TEAM, 0.04)  # jitter: under half an interval (50 ms)
+        assert b.reserve(TEAM) == pytest.approx(0.3, abs=1e-6)
+        a.posted_late(TEAM, 0.3)  # a post left 300 ms after its slot
+        assert b.reserve(TEAM) == pytest.approx(0.7, abs=1e-6)  # 0.4 + 0.3 behind
+        assert a.reserve(TEAM) == pytest.approx(0.8, abs=1e-6)
+    finally:
+        other.dispose()
 
 
 def test_an_uninstalled_workspace_starts_a_fresh_schedule(db: Database) -> None:
@@ -126,9 +144,10 @@ def test_checkins_go_out_one_slot_apart(db: Database, slack: FakeSlack) -> None:
     clock.set(MONDAY + timedelta(hours=9))
     assert len(service.send_due().sent) == 10
     assert sorted(posts(slack)) == users
-    # Ten posts at 5 per second: the first at once, then nine waits of 0.2 s.
-    assert wall() - T0 == pytest.approx(1.8, abs=1e-6)
-    assert [round(s, 6) for s in wall.slept] == [0.2] * 9
+    # Ten posts at 5 per second: the first at once, two intervals to the second (the
+    # first of a burst), then eight waits of 0.2 s.
+    assert wall() - T0 == pytest.approx(2.0, abs=1e-6)
+    assert [round(s, 6) for s in wall.slept] == [0.4] + [0.2] * 8
 
 
 def test_a_long_pause_from_another_process_gives_the_claim_back_untried(
@@ -201,6 +220,7 @@ class ScriptedPacer:
         self.waits = list(waits)
         self.reserved: list[str] = []
         self.limited: list[tuple[str, float]] = []
+        self.late: list[tuple[str, float]] = []
 
     def reserve(self, team_id: str) -> float:
         self.reserved.append(team_id)
@@ -208,6 +228,9 @@ class ScriptedPacer:
 
     def rate_limited(self, team_id: str, retry_after: float) -> None:
         self.limited.append((team_id, retry_after))
+
+    def posted_late(self, team_id: str, lateness: float) -> None:
+        self.late.append((team_id, lateness))
 
 
 def test_a_slot_taken_before_a_429_is_given_up_for_one_after_the_pause(
@@ -270,4 +293,43 @@ def test_a_wait_for_the_schedules_lock_does_not_hand_out_a_slot_already_past(
     readings = iter([T0, T0 + 0.3, T0 + 0.3, T0 + 0.3])
     pacer = SharedPostPacer(db, rate=4.0, wall=lambda: next(readings))
     assert pacer.reserve(TEAM) == 0.0  # posts at T0 + 0.3, when it got the row
-    assert pacer.reserve(TEAM) == pytest.approx(0.25, abs=1e-6)  # a slot later, not at once
+    # Two slots later (the first of a burst), not at once.
+    assert pacer.reserve(TEAM) == pytest.approx(0.5, abs=1e-6)
+
+
+def test_a_worker_tells_the_schedule_how_late_it_woke_for_its_slot(
+    db: Database, slack: FakeSlack
+) -> None:
+    wall = ManualWall()
+    pacer = ScriptedPacer(0.5, 0.25)
+    oversleep = [0.3, 0.0]
+
+    def sleep(seconds: float) -> None:  # a busy machine wakes the first sleeper late
+        wall.sleep(seconds + oversleep.pop(0))
+
+    service = make_service(db, slack, FixedClock(MONDAY), pacer=pacer, sleep=sleep, monotonic=wall)
+    assert service.delivery._wait_for_slot(TEAM) is None
+    assert service.delivery._wait_for_slot(TEAM) is None
+    assert pacer.late == [(TEAM, pytest.approx(0.3, abs=1e-6)), (TEAM, pytest.approx(0.0))]
+
+
+def test_after_a_late_wake_the_next_post_keeps_a_full_interval_behind_it(
+    db: Database, slack: FakeSlack
+) -> None:
+    clock = FixedClock(MONDAY - timedelta(days=7))
+    wall = ManualWall()
+    late = [0.15]
+
+    def sleep(seconds: float) -> None:  # the first sleeper wakes 150 ms late
+        wall.sleep(seconds + (late.pop() if late else 0.0))
+
+    pacer = SharedPostPacer(db, rate=5.0, wall=wall)
+    service = make_service(db, slack, clock, workers=1, pacer=pacer, sleep=sleep, monotonic=wall)
+    enrol(service, slack, "U1", "U2", "U3")
+    clock.set(MONDAY + timedelta(hours=9))
+    assert len(service.send_due().sent) == 3
+    # Slots at 0, 0.4 (the first of a burst is followed by two intervals) and 0.6 s;
+    # the second post left at 0.55, so the third waits until 0.75, a full interval
+    # after it (not 0.6, 50 ms after it).
+    assert wall.slept == pytest.approx([0.55, 0.2], abs=1e-6)
+    assert wall() - T0 == pytest.approx(0.75, abs=1e-6)

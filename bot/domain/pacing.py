@@ -36,8 +36,13 @@ class Pace:
             raise ValueError(f"rate must be a positive number, not {self.rate!r}")
 
 
+# Slack's rate limit counts posts over a one-second window.
+WINDOW = 1.0
+
+
 def fresh_pace(now: float, configured_rate: float) -> Pace:
-    return Pace(next_at=now, rate=configured_rate, limited_at=None)
+    """A workspace's first schedule: nothing posted in the last window."""
+    return Pace(next_at=now - WINDOW, rate=configured_rate, limited_at=None)
 
 
 def current_rate(pace: Pace, now: float, configured_rate: float) -> float:
@@ -51,10 +56,48 @@ def current_rate(pace: Pace, now: float, configured_rate: float) -> float:
 
 
 def reserve(pace: Pace, now: float, configured_rate: float) -> tuple[float, Pace]:
-    """The next free slot (never before `now`) and the schedule after taking it."""
+    """The next free slot (never before `now`) and the schedule after taking it.
+
+    The first slot after a whole window without posts (a tick's first check-in) is
+    followed by two intervals, not one: as a burst starts, every worker of every
+    process claims and reserves at once, and the first posts leave late, up to an
+    interval behind their slots (measured at 49/s); the extra interval keeps the
+    posts a window later from arriving inside the same second as them. It costs one
+    interval a burst."""
     slot = max(pace.next_at, now)
     interval = 1.0 / current_rate(pace, now, configured_rate)
+    if now - pace.next_at >= WINDOW:
+        interval *= 2
     return slot, replace(pace, next_at=slot + interval)
+
+
+# A post that leaves later than this share of an interval after its slot moves the
+# schedule back (see after_late_post); later than its slot by less is ordinary jitter.
+LATE_SHARE = 0.5
+
+
+def late_enough(lateness: float, configured_rate: float) -> bool:
+    """Whether a post this many seconds behind its slot should move the schedule back.
+
+    Measured against the configured rate's interval: after a 429 the interval is
+    longer, so this asks a little early then, never late."""
+    return lateness > LATE_SHARE / configured_rate
+
+
+def after_late_post(pace: Pace, lateness: float) -> Pace:
+    """A post went out `lateness` seconds after its slot: the slots not yet taken move
+    back by as much.
+
+    Slack counts posts by when they arrive. A post that leaves late sits closer to
+    the posts that follow it a window later: at a pace just under the limit, one a
+    full interval late puts one post too many in that window, and Slack answers
+    429 (a second's pause and a slower pace for a minute). Posts already holding
+    the slots after it are not the problem; the ones a window later are, and they
+    are not reserved yet.
+    """
+    if not (math.isfinite(lateness) and lateness > 0):
+        return pace
+    return replace(pace, next_at=pace.next_at + lateness)
 
 
 def after_rate_limit(pace: Pace, now: float, retry_after: float, configured_rate: float) -> Pace:

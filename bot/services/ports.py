@@ -23,6 +23,10 @@ class PostPacer(Protocol):
         """Slack answered 429 with this Retry-After."""
         ...
 
+    def posted_late(self, team_id: str, lateness: float) -> None:
+        """A post is leaving this many seconds after the slot `reserve` gave it."""
+        ...
+
 
 class SlackUnavailable(Exception):
     """Slack could not answer a question we cannot decide without (try again later)."""

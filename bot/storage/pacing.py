@@ -16,7 +16,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.caches import TeamSet
-from bot.domain.pacing import Pace, after_rate_limit, fresh_pace, reserve
+from bot.domain.pacing import (
+    Pace,
+    after_late_post,
+    after_rate_limit,
+    fresh_pace,
+    late_enough,
+    reserve,
+)
 from bot.storage import repos
 from bot.storage.db import Database
 from bot.storage.models import PostPace
@@ -55,6 +62,16 @@ class SharedPostPacer:
             now = self._wall()
             row = self._locked_row(session, team_id, now)
             _store(row, after_rate_limit(_pace_of(row), now, retry_after, self._rate))
+
+    def posted_late(self, team_id: str, lateness: float) -> None:
+        """A post left `lateness` seconds after its slot: move the slots still free back
+        by as much, when it is more than jitter (bot/domain/pacing.py, after_late_post).
+        Jitter costs no transaction."""
+        if not late_enough(lateness, self._rate):
+            return
+        with self._db.transaction() as session:
+            row = self._locked_row(session, team_id, self._wall())
+            _store(row, after_late_post(_pace_of(row), lateness))
 
     def forget_team(self, team_id: str) -> None:
         """The workspace uninstalled (its row is deleted with its data)."""

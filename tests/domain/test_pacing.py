@@ -9,9 +9,11 @@ from bot.domain.pacing import (
     MIN_RATE,
     SLOWDOWN,
     Pace,
+    after_late_post,
     after_rate_limit,
     current_rate,
     fresh_pace,
+    late_enough,
     reserve,
 )
 
@@ -19,7 +21,7 @@ T0 = 1_800_000_000.0
 
 
 def test_slots_are_evenly_spaced_at_the_configured_rate() -> None:
-    pace = fresh_pace(T0, 50.0)
+    pace = Pace(next_at=T0, rate=50.0, limited_at=None)  # a schedule in use
     slots = []
     for _ in range(5):
         slot, pace = reserve(pace, T0, 50.0)
@@ -27,11 +29,24 @@ def test_slots_are_evenly_spaced_at_the_configured_rate() -> None:
     assert slots == pytest.approx([T0, T0 + 0.02, T0 + 0.04, T0 + 0.06, T0 + 0.08], abs=1e-6)
 
 
+def test_the_first_post_of_a_burst_is_followed_by_two_intervals() -> None:
+    # A new workspace, and one whose last slot is a whole window (1 s) behind now.
+    for pace, now in ((fresh_pace(T0, 50.0), T0), (Pace(T0 - 1.0, 50.0, None), T0)):
+        slots = []
+        for _ in range(3):
+            slot, pace = reserve(pace, now, 50.0)
+            slots.append(slot)
+        assert slots == pytest.approx([T0, T0 + 0.04, T0 + 0.06], abs=1e-6)
+    # Less than a window behind: the schedule is still in use, one interval.
+    slot, pace = reserve(Pace(T0 - 0.9, 50.0, None), T0, 50.0)
+    assert slot == T0 and pace.next_at == pytest.approx(T0 + 0.02, abs=1e-6)
+
+
 def test_an_idle_schedule_starts_now_not_in_the_past() -> None:
     pace = fresh_pace(T0, 10.0)
     slot, pace = reserve(pace, T0 + 3600, 10.0)
     assert slot == T0 + 3600
-    assert pace.next_at == pytest.approx(T0 + 3600.1)
+    assert pace.next_at == pytest.approx(T0 + 3600.2, abs=1e-6)  # the first of a burst
 
 
 def test_a_429_pauses_the_schedule_for_retry_after_and_slows_it() -> None:
@@ -73,6 +88,35 @@ def test_the_rate_never_falls_below_the_floor() -> None:
     for episode in range(10):
         pace = after_rate_limit(pace, T0 + 10 * episode, retry_after=1.0, configured_rate=MIN_RATE)
     assert pace.rate == MIN_RATE
+
+
+def test_a_late_post_moves_the_slots_not_yet_taken_back_by_its_lateness() -> None:
+    # 49 a second against Slack's 50: posts 0 and 50 are 50 intervals (1.0204 s) apart
+    # when on time; post 0 leaving 25 ms late puts 51 posts inside one second.
+    pace = Pace(next_at=T0, rate=49.0, limited_at=None)  # a schedule in use
+    slots = []
+    for _ in range(3):
+        slot, pace = reserve(pace, T0, 49.0)
+        slots.append(slot)
+    pace = after_late_post(pace, 0.025)
+    for _ in range(48):
+        slot, pace = reserve(pace, T0, 49.0)
+        slots.append(slot)
+    assert len(slots) == 51
+    assert slots[50] - (slots[0] + 0.025) == pytest.approx(50 / 49.0, abs=1e-6)
+    assert slots[3] - slots[2] == pytest.approx(1 / 49.0 + 0.025, abs=1e-6)
+
+
+def test_jitter_within_half_an_interval_moves_nothing() -> None:
+    assert not late_enough(0.010, 49.0)  # half of 20.4 ms is 10.2 ms
+    assert late_enough(0.011, 49.0)
+    assert late_enough(0.24, 2.0) is False and late_enough(0.26, 2.0)
+
+
+@pytest.mark.parametrize("lateness", [0.0, -0.5, float("nan"), float("inf")])
+def test_a_lateness_that_is_not_a_positive_finite_number_moves_nothing(lateness: float) -> None:
+    pace = fresh_pace(T0, 10.0)
+    assert after_late_post(pace, lateness) == pace
 
 
 @pytest.mark.parametrize("rate", [0.0, -1.0, float("nan"), float("inf")])

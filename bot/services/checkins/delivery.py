@@ -214,6 +214,7 @@ class CheckinDelivery:
         self._profile_gate = RateGate(sleep=sleep, monotonic=monotonic, stopping=self._stopping)
         self._pacer: PostPacer = pacer or _Unpaced()
         self._sleep = sleep
+        self._monotonic = monotonic
 
     @property
     def default_schedule(self) -> WeeklySchedule:
@@ -552,6 +553,7 @@ class CheckinDelivery:
             self._post_gate.wait()
             seen = self._post_gate.deferrals
             delay = self._pacer.reserve(team_id)
+            slot = self._monotonic() + delay
             if delay > MAX_INLINE_WAIT:
                 # A long Retry-After met by another process, or a slow pace:
                 # this process stops claiming until then (the drain loops
@@ -564,6 +566,9 @@ class CheckinDelivery:
             if self._stopping.is_set():
                 return 0.0
             if self._post_gate.deferrals == seen:
+                # Woken late (a busy machine, a collection): the posts a window later
+                # would arrive too close behind this one; the schedule moves back.
+                self._pacer.posted_late(team_id, self._monotonic() - slot)
                 return None
 
     def _rate_limited(self, team_id: str, retry_after: float) -> None:
@@ -774,6 +779,9 @@ class _Unpaced:
         return 0.0
 
     def rate_limited(self, team_id: str, retry_after: float) -> None:
+        return None
+
+    def posted_late(self, team_id: str, lateness: float) -> None:
         return None
 
 
