@@ -32,9 +32,21 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, case, func, or_, select, tuple_, update
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -386,11 +398,7 @@ class CheckinDelivery:
                     for rep in reps
                     if (row := self._row_owed(rep, defaults[rep.team_id], now)) is not None
                 ]
-                for start in range(0, len(rows), _INSERT_CHUNK):
-                    inserted = session.execute(
-                        _insert_new_checkins(session, rows[start : start + _INSERT_CHUNK])
-                    )
-                    planned += len(inserted.all())
+                planned += _insert_new_checkins(session, rows)
             if len(reps) < PLAN_BATCH:
                 break
         return planned
@@ -785,7 +793,58 @@ class _Unpaced:
         return None
 
 
-def _insert_new_checkins(session: Session, rows: list[dict[str, object]]) -> Any:
-    """One multi-row INSERT that leaves rows another process planned first alone."""
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return module.insert(Checkin).values(rows).on_conflict_do_nothing().returning(Checkin.id)
+def _insert_new_checkins(session: Session, rows: list[dict[str, object]]) -> int:
+    """Insert planned rows, leaving alone rows another process planned first; returns
+    how many were new.
+
+    PostgreSQL: one statement per batch whatever its size, the rows sent as one array
+    a column and spread by `unnest`; its text never changes, so it is compiled and
+    parsed once. SQLite: the rows as an executemany, which SQLAlchemy sends as
+    multi-row VALUES from one statement compiled once ("insertmanyvalues").
+    (`.values(rows)` compiled a new statement with a bind parameter per value for
+    every batch: two thirds of planning's CPU.)"""
+    if not rows:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        columns = {name: [row[name] for row in rows] for name in _PLANNED_COLUMNS}
+        return len(session.execute(_unnest_insert(), columns).all())
+    planned = 0
+    for start in range(0, len(rows), _INSERT_CHUNK):
+        batch = rows[start : start + _INSERT_CHUNK]
+        planned += len(session.execute(_executemany_insert(), batch).all())
+    return planned
+
+
+# The columns `_row_owed` fills, in every planned row.
+_PLANNED_COLUMNS = (
+    "team_id",
+    "user_id",
+    "week",
+    "due_at",
+    "expires_at",
+    "status",
+    "attempts",
+    "is_manual",
+)
+
+
+@cache
+def _unnest_insert() -> Any:
+    table = cast(Table, Checkin.__table__)
+    arrays = [
+        bindparam(name, type_=postgresql.ARRAY(table.c[name].type)) for name in _PLANNED_COLUMNS
+    ]
+    planned = func.unnest(*arrays).table_valued(*_PLANNED_COLUMNS).render_derived("planned")
+    return (
+        postgresql.insert(table)
+        .from_select(_PLANNED_COLUMNS, select(*(planned.c[name] for name in _PLANNED_COLUMNS)))
+        .on_conflict_do_nothing()
+        .returning(table.c.id)
+    )
+
+
+@cache
+def _executemany_insert() -> Any:
+    # On the Table, not the mapped class: no ORM bulk-insert bookkeeping.
+    table = cast(Table, Checkin.__table__)
+    return sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
