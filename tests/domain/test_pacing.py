@@ -20,22 +20,24 @@ from bot.domain.pacing import (
 T0 = 1_800_000_000.0
 
 
-def test_slots_are_evenly_spaced_at_the_configured_rate() -> None:
-    pace = Pace(next_at=T0, rate=50.0, limited_at=None)  # a schedule in use
+def take(pace: Pace, count: int, now: float, rate: float) -> tuple[list[float], Pace]:
+    """Reserve `count` slots in turn at `now`: the slots, and the schedule after them."""
     slots = []
-    for _ in range(5):
-        slot, pace = reserve(pace, T0, 50.0)
+    for _ in range(count):
+        slot, pace = reserve(pace, now, rate)
         slots.append(slot)
+    return slots, pace
+
+
+def test_slots_are_evenly_spaced_at_the_configured_rate() -> None:
+    slots, _ = take(Pace(next_at=T0, rate=50.0, limited_at=None), 5, T0, 50.0)  # in use
     assert slots == pytest.approx([T0, T0 + 0.02, T0 + 0.04, T0 + 0.06, T0 + 0.08], abs=1e-6)
 
 
 def test_the_first_post_of_a_burst_is_followed_by_two_intervals() -> None:
     # A new workspace, and one whose last slot is a whole window (1 s) behind now.
-    for pace, now in ((fresh_pace(T0, 50.0), T0), (Pace(T0 - 1.0, 50.0, None), T0)):
-        slots = []
-        for _ in range(3):
-            slot, pace = reserve(pace, now, 50.0)
-            slots.append(slot)
+    for pace in (fresh_pace(T0, 50.0), Pace(T0 - 1.0, 50.0, None)):
+        slots, _ = take(pace, 3, T0, 50.0)
         assert slots == pytest.approx([T0, T0 + 0.04, T0 + 0.06], abs=1e-6)
     # Less than a window behind: the schedule is still in use, one interval.
     slot, pace = reserve(Pace(T0 - 0.9, 50.0, None), T0, 50.0)
@@ -93,15 +95,9 @@ def test_the_rate_never_falls_below_the_floor() -> None:
 def test_a_late_post_moves_the_slots_not_yet_taken_back_by_its_lateness() -> None:
     # 49 a second against Slack's 50: posts 0 and 50 are 50 intervals (1.0204 s) apart
     # when on time; post 0 leaving 25 ms late puts 51 posts inside one second.
-    pace = Pace(next_at=T0, rate=49.0, limited_at=None)  # a schedule in use
-    slots = []
-    for _ in range(3):
-        slot, pace = reserve(pace, T0, 49.0)
-        slots.append(slot)
-    pace = after_late_post(pace, 0.025)
-    for _ in range(48):
-        slot, pace = reserve(pace, T0, 49.0)
-        slots.append(slot)
+    before, pace = take(Pace(next_at=T0, rate=49.0, limited_at=None), 3, T0, 49.0)  # in use
+    after, _ = take(after_late_post(pace, 0.025), 48, T0, 49.0)
+    slots = before + after
     assert len(slots) == 51
     assert slots[50] - (slots[0] + 0.025) == pytest.approx(50 / 49.0, abs=1e-6)
     assert slots[3] - slots[2] == pytest.approx(1 / 49.0 + 0.025, abs=1e-6)

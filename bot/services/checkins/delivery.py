@@ -32,22 +32,9 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import (
-    Select,
-    Table,
-    and_,
-    bindparam,
-    case,
-    func,
-    or_,
-    select,
-    tuple_,
-    update,
-)
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Select, and_, case, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from bot.domain.clock import Clock
@@ -64,6 +51,7 @@ from bot.services.checkins import due
 from bot.services.checkins.ports import CheckinSlack, OutgoingCheckin, PostedMessage, RepProfile
 from bot.services.checkins.results import SentCheckin, TickReport
 from bot.services.ports import DeliveryFailed, PostPacer
+from bot.storage import repos
 from bot.storage.db import Database
 from bot.storage.models import Checkin, Rep
 
@@ -82,7 +70,6 @@ MAX_INLINE_WAIT = 20.0
 MAX_INLINE_RATE_LIMITS = 30
 REMINDER_RETRY = timedelta(minutes=5)
 REMINDER_WINDOW = timedelta(days=8)
-_INSERT_CHUNK = 500
 
 
 # What a claim returns, in _Claim's field order.
@@ -398,7 +385,7 @@ class CheckinDelivery:
                     for rep in reps
                     if (row := self._row_owed(rep, defaults[rep.team_id], now)) is not None
                 ]
-                planned += _insert_new_checkins(session, rows)
+                planned += repos.insert_planned_checkins(session, rows)
             if len(reps) < PLAN_BATCH:
                 break
         return planned
@@ -791,60 +778,3 @@ class _Unpaced:
 
     def posted_late(self, team_id: str, lateness: float) -> None:
         return None
-
-
-def _insert_new_checkins(session: Session, rows: list[dict[str, object]]) -> int:
-    """Insert planned rows, leaving alone rows another process planned first; returns
-    how many were new.
-
-    PostgreSQL: one statement per batch whatever its size, the rows sent as one array
-    a column and spread by `unnest`; its text never changes, so it is compiled and
-    parsed once. SQLite: the rows as an executemany, which SQLAlchemy sends as
-    multi-row VALUES from one statement compiled once ("insertmanyvalues").
-    (`.values(rows)` compiled a new statement with a bind parameter per value for
-    every batch: two thirds of planning's CPU.)"""
-    if not rows:
-        return 0
-    if session.get_bind().dialect.name == "postgresql":
-        columns = {name: [row[name] for row in rows] for name in _PLANNED_COLUMNS}
-        return len(session.execute(_unnest_insert(), columns).all())
-    planned = 0
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        batch = rows[start : start + _INSERT_CHUNK]
-        planned += len(session.execute(_executemany_insert(), batch).all())
-    return planned
-
-
-# The columns `_row_owed` fills, in every planned row.
-_PLANNED_COLUMNS = (
-    "team_id",
-    "user_id",
-    "week",
-    "due_at",
-    "expires_at",
-    "status",
-    "attempts",
-    "is_manual",
-)
-
-
-@cache
-def _unnest_insert() -> Any:
-    table = cast(Table, Checkin.__table__)
-    arrays = [
-        bindparam(name, type_=postgresql.ARRAY(table.c[name].type)) for name in _PLANNED_COLUMNS
-    ]
-    planned = func.unnest(*arrays).table_valued(*_PLANNED_COLUMNS).render_derived("planned")
-    return (
-        postgresql.insert(table)
-        .from_select(_PLANNED_COLUMNS, select(*(planned.c[name] for name in _PLANNED_COLUMNS)))
-        .on_conflict_do_nothing()
-        .returning(table.c.id)
-    )
-
-
-@cache
-def _executemany_insert() -> Any:
-    # On the Table, not the mapped class: no ORM bulk-insert bookkeeping.
-    table = cast(Table, Checkin.__table__)
-    return sqlite.insert(table).on_conflict_do_nothing().returning(table.c.id)
