@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from time import monotonic, sleep
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Engine
 from bot.domain.clock import FixedClock
 from bot.domain.schedule import WeeklySchedule
 from bot.services.checkins import CheckinService
+from bot.services.checkins import delivery as delivery_module
 from bot.services.privacy import PrivacyService
 from bot.storage import repos
 from bot.storage.db import Database
@@ -276,6 +278,52 @@ def test_planners_racing_on_postgres_plan_each_rep_once(
     finally:
         db.dispose()
     assert moved == {DUE + timedelta(days=7)}
+
+
+def test_a_large_tick_sends_the_first_batch_while_the_rest_is_planned(
+    service: CheckinService,
+    slack: FakeSlack,
+    clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(delivery_module, "PLAN_BATCH", 2)
+    users = [f"U{i:04d}" for i in range(7)]  # batches of 2, 2, 2 and 1
+    enrol(service, slack, *users)
+    clock.set(DUE - timedelta(hours=1))
+    service.refresh_profiles()  # as the ticks before the due time do
+    clock.set(DUE)
+    schedule_of = service.delivery.default_for
+    batches: list[bool] = []  # per batch after the first: had a DM gone out by then?
+
+    def default_for(team_id: str) -> WeeklySchedule:
+        # Read once per batch, before its transaction: the second batch is held
+        # back until a DM is sent. A tick that plans everything first sends none.
+        if batches or threading.current_thread() is not threading.main_thread():
+            batches.append(_wait_for(lambda: bool(posts(slack)), seconds=5.0))
+        else:
+            batches.append(False)  # the first batch, on the tick's own thread
+        return schedule_of(team_id)
+
+    service.delivery.default_for = default_for
+    report = service.send_due()
+    assert batches[0] is False and all(batches[1:]) and len(batches) >= 4, batches
+    assert report.planned == len(users)
+    assert Counter(posts(slack)) == Counter(users)  # none twice, none left behind
+    assert sorted(s.user_id for s in report.sent) == users
+    # The next tick finds nothing more to plan or send.
+    clock.advance(timedelta(minutes=1))
+    again = service.send_due()
+    assert again.planned == 0 and not again.sent
+    assert len(posts(slack)) == len(users)
+
+
+def _wait_for(condition: Callable[[], bool], *, seconds: float) -> bool:
+    deadline = monotonic() + seconds
+    while not condition():
+        if monotonic() > deadline:
+            return False
+        sleep(0.01)
+    return True
 
 
 def _old_rows(db: Database, count: int, at: datetime) -> None:

@@ -7,7 +7,8 @@ the scheduler, or `python -m bot checkins send-due`) does four things:
    (users.info; bots, deleted users and guests are never sent anything);
 2. plan: insert this week's row for every rep whose check-in has fallen due
    (one row per rep per ISO week, a unique key, so any number of processes
-   planning at once still make one);
+   planning at once still make one); when more than one batch is due, the
+   first is sent while the rest is planned;
 3. send: claim a due row with a conditional UPDATE (SKIP LOCKED on PostgreSQL),
    post the DM with no transaction open, then mark it sent. A claim left by a
    crashed process expires after a lease and is taken again; before posting a
@@ -64,6 +65,9 @@ PROFILE_MAX_AGE = timedelta(days=1)
 PROFILE_BATCH = 2000
 # Reps planned per transaction (each batch's row locks are held until it commits).
 PLAN_BATCH = 1000
+# While later batches are being planned, a worker with nothing to claim looks again
+# this often (a batch takes about 0.1 s to plan; sending it, 10 s or more).
+PLAN_POLL = timedelta(milliseconds=50)
 # Slack asking us to wait longer than this ends the tick's sending; the rest
 # goes out on a later tick rather than holding claims while we sleep.
 MAX_INLINE_WAIT = 20.0
@@ -239,9 +243,13 @@ class CheckinDelivery:
         report = TickReport()
         report.profiles_checked = self.refresh_profiles()
         now = self._clock.now()
-        report.planned = self._plan(now)
+        report.planned, more = self._plan_batch(now)
         report.missed = self._expire(now)
-        self._run_workers(lambda: self._drain_checkins(now, report))
+        if more:
+            # A large company's Monday: the first DMs go out while the rest is planned.
+            self._plan_while_sending(now, report)
+        else:
+            self._run_workers(lambda: self._drain_checkins(now, report))
         self._run_workers(lambda: self._drain_reminders(now, report))
         if report.sent or report.failed or report.missed:
             log.info("check-in tick: %s", report)
@@ -365,30 +373,48 @@ class CheckinDelivery:
         """
         planned = 0
         while not self._stopping.is_set():
-            # The batch's workspaces' default schedules, read first: they come from
-            # a transaction of their own, and SQLite has one writer at a time.
-            defaults = {team_id: self.default_for(team_id) for team_id in self._due_teams(now)}
-            if not defaults:
-                break
-            with self._db.transaction() as session:
-                reps = session.scalars(
-                    select(Rep)
-                    .where(Rep.next_due_at <= now, Rep.team_id.in_(defaults))
-                    .order_by(Rep.next_due_at)
-                    .limit(PLAN_BATCH)
-                    .with_for_update(skip_locked=True)
-                ).all()
-                if not reps:
-                    break
-                rows = [
-                    row
-                    for rep in reps
-                    if (row := self._row_owed(rep, defaults[rep.team_id], now)) is not None
-                ]
-                planned += repos.insert_planned_checkins(session, rows)
-            if len(reps) < PLAN_BATCH:
+            count, more = self._plan_batch(now)
+            planned += count
+            if not more:
                 break
         return planned
+
+    def _plan_batch(self, now: datetime) -> tuple[int, bool]:
+        """Plan up to PLAN_BATCH due reps in one transaction: (rows new, more due?)."""
+        # The batch's workspaces' default schedules, read first: they come from
+        # a transaction of their own, and SQLite has one writer at a time.
+        defaults = {team_id: self.default_for(team_id) for team_id in self._due_teams(now)}
+        if not defaults:
+            return 0, False
+        with self._db.transaction() as session:
+            reps = session.scalars(
+                select(Rep)
+                .where(Rep.next_due_at <= now, Rep.team_id.in_(defaults))
+                .order_by(Rep.next_due_at)
+                .limit(PLAN_BATCH)
+                .with_for_update(skip_locked=True)
+            ).all()
+            rows = [
+                row
+                for rep in reps
+                if (row := self._row_owed(rep, defaults[rep.team_id], now)) is not None
+            ]
+            planned = repos.insert_planned_checkins(session, rows) if rows else 0
+        return planned, len(reps) == PLAN_BATCH
+
+    def _plan_while_sending(self, now: datetime, report: TickReport) -> None:
+        """Plan the remaining batches on one thread while the workers send what is
+        planned already: a worker that finds nothing to claim before planning ends
+        waits for the next batch instead of stopping."""
+        planning = threading.Event()
+
+        def plan_rest() -> None:
+            try:
+                report.planned += self._plan(now)
+            finally:
+                planning.set()  # the workers stop waiting, whatever happened
+
+        self._run_workers(lambda: self._drain_checkins(now, report, planning), plan_rest)
 
     def _due_teams(self, now: datetime) -> set[str]:
         """The workspaces of the next batch of due reps."""
@@ -456,19 +482,32 @@ class CheckinDelivery:
 
     # send ---------------------------------------------------------------
 
-    def _run_workers(self, work: Callable[[], None]) -> None:
-        with ThreadPoolExecutor(self._workers, thread_name_prefix="reframe-checkin") as pool:
-            for future in [pool.submit(work) for _ in range(self._workers)]:
+    def _run_workers(self, work: Callable[[], None], *also: Callable[[], None]) -> None:
+        """`work` on each of the workers, and each of `also` on a thread of its own."""
+        threads = self._workers + len(also)
+        with ThreadPoolExecutor(threads, thread_name_prefix="reframe-checkin") as pool:
+            tasks = [*also, *[work] * self._workers]
+            for future in [pool.submit(task) for task in tasks]:
                 future.result()
 
-    def _drain_checkins(self, now: datetime, report: TickReport) -> None:
+    def _drain_checkins(
+        self, now: datetime, report: TickReport, planning: threading.Event | None = None
+    ) -> None:
+        """Claim and send until nothing is due; while `planning` is not set, more may be
+        on the way, so an empty claim waits for it (PLAN_POLL) and claims again."""
         # Claim while Slack's pause runs, post when it ends: the database work is
         # done by the time the gate opens, so the rate-limit window is not wasted.
         while not self._stopping.is_set() and self._post_gate.remaining() <= MAX_INLINE_WAIT:
+            # Read before the claim: a batch committed after it is claimed next time round.
+            planned_all = planning is None or planning.is_set()
             with self._db.transaction() as session:
                 claim = self._claim(session, now)
             if claim is None:
-                return
+                if planned_all:
+                    return
+                assert planning is not None
+                planning.wait(PLAN_POLL.total_seconds())
+                continue
             self._send_claimed(claim, report)
 
     def _claim(self, session: Session, now: datetime, *only: Any) -> _Claim | None:
