@@ -7,6 +7,7 @@ planners on PostgreSQL, and run retention from two processes at once.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from sqlalchemy.engine import Engine
 
 from bot.domain.clock import FixedClock
 from bot.domain.schedule import WeeklySchedule
+from bot.domain.statuses import CheckinState
 from bot.services.checkins import CheckinService
 from bot.services.checkins import delivery as delivery_module
 from bot.services.privacy import PrivacyService
@@ -506,3 +508,101 @@ def test_a_claim_reads_the_index_in_order_whatever_is_waiting(db: Database) -> N
             )
             assert "ix_checkins_claim" in plan, plan
             assert "Sort" not in plan, plan  # read in order, stopped at the first free row
+
+
+@pytest.mark.postgres  # the plan is PostgreSQL's
+def test_a_prepared_claim_finds_its_row_by_id_whatever_the_table_held_when_planned(
+    db: Database, slack: FakeSlack, clock: FixedClock
+) -> None:
+    """psycopg prepares a statement run five times on a connection, and PostgreSQL may
+    then keep one generic plan for it, made from the statistics of the moment: on a
+    company's first Monday, those of a nearly empty table. That plan must still find
+    the claimed row by its id, however many are waiting by then."""
+    with db.engine.connect() as connection:
+        connection.execute(text("ANALYZE checkins"))  # the statistics of an empty table
+    window = {"due_at": DUE, "expires_at": DUE + timedelta(hours=8)}
+    _checkins(db, [{"user_id": f"U{i:05d}", "status": "pending", **window} for i in range(1000)])
+    clock.set(DUE + timedelta(minutes=1))
+    delivery = make_service(db, slack, clock).delivery  # type: ignore[attr-defined]
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            sent.append((statement, dict(parameters)))
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        with db.transaction() as session:
+            assert delivery._claim(session, clock.now()) is not None
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    statement, parameters = sent[0]
+    # The claim as the driver sent it, its parameters numbered as in a prepared statement.
+    names = list(parameters)
+    numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m[1]) + 1}", statement)
+    values = ", ".join(_sql_literal(parameters[name]) for name in names)
+    with db.engine.connect() as connection:
+        connection.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
+        connection.exec_driver_sql(f"PREPARE claim AS {numbered}")
+        plan = [row[0] for row in connection.exec_driver_sql(f"EXPLAIN EXECUTE claim({values})")]
+        connection.rollback()
+    # The UPDATE's own scan is the plan's last line at the top level of indentation.
+    updated_by = [line for line in plan if line.startswith("  ->")]
+    assert len(updated_by) == 1 and "pk_checkins" in updated_by[0], "\n".join(plan)
+    assert "ix_checkins_claim" in "\n".join(plan)  # the candidate: the claim index, in order
+
+
+def _sql_literal(value: object) -> str:
+    if isinstance(value, bool | int):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    if isinstance(value, datetime):
+        return f"'{value.isoformat()}'"
+    assert isinstance(value, str), value
+    return "'" + value.replace("'", "''") + "'"
+
+
+@pytest.mark.postgres  # the plan cache is PostgreSQL's
+def test_claims_first_run_on_a_small_table_still_read_the_index_when_it_has_grown(
+    db: Database, slack: FakeSlack, clock: FixedClock
+) -> None:
+    """The plans the claims actually ran, as auto_explain reports them: a dozen claims
+    on a table of 30 rows (enough for psycopg to prepare the statement and for
+    PostgreSQL to settle on a generic plan), then 20,000 more rows, then a claim."""
+    with db.engine.connect() as connection:
+        connection.execute(text("ANALYZE checkins"))  # the statistics of an empty table
+    window = {"due_at": DUE, "expires_at": DUE + timedelta(hours=8)}
+    _checkins(db, [{"user_id": f"U{i:05d}", "status": "pending", **window} for i in range(30)])
+    clock.set(DUE + timedelta(minutes=1))
+    delivery = make_service(db, slack, clock).delivery  # type: ignore[attr-defined]
+    plans: list[str] = []
+
+    def explain_each_statement(dbapi_connection: Any, *_: Any) -> None:
+        if not getattr(dbapi_connection, "reframe_explains", False):
+            dbapi_connection.add_notice_handler(lambda notice: plans.append(notice.message_primary))
+            dbapi_connection.reframe_explains = True
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("LOAD 'auto_explain'")
+            cursor.execute("SET auto_explain.log_min_duration = 0")
+            cursor.execute("SET auto_explain.log_level = 'notice'")
+
+    event.listen(db.engine, "checkout", explain_each_statement)
+    try:
+        for _ in range(12):
+            with db.transaction() as session:
+                claim = delivery._claim(session, clock.now())
+            delivery._finish(claim.id, status=CheckinState.SENT)  # as a post does
+        _checkins(
+            db, [{"user_id": f"V{i:05d}", "status": "pending", **window} for i in range(20_000)]
+        )
+        plans.clear()
+        with db.transaction() as session:
+            claim = delivery._claim(session, clock.now())
+        delivery._finish(claim.id, status=CheckinState.SENT)
+    finally:
+        event.remove(db.engine, "checkout", explain_each_statement)
+    # A lease run out (none here), the next pending one, and marking it sent.
+    stale, pending, sent = [plan for plan in plans if "Update on checkins" in plan]
+    assert "Sort" not in pending and "Seq Scan" not in pending, pending
+    assert "Index Scan using ix_checkins_claim" in pending, pending
+    assert "Seq Scan" not in stale, stale  # the rows being sent: a handful to sort
+    assert "Index Scan using pk_checkins" in sent and "Seq Scan" not in sent, sent

@@ -24,6 +24,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     union_all,
     update,
 )
@@ -308,6 +309,31 @@ PLANNED_COLUMNS = (
 )
 # SQLite: rows per executemany (SQLAlchemy sends them as multi-row VALUES).
 _PLANNED_CHUNK = 500
+
+
+def plan_for_the_rows_there_are(session: Session, *, claim: bool = False) -> None:
+    """On PostgreSQL, plan this transaction's statements for the table as it is now;
+    with `claim`, also never by sorting (a claim reads its index in order).
+
+    psycopg prepares a statement it has run five times on a connection, and
+    PostgreSQL may then keep one generic plan for it, costed on the table of that
+    moment. On a company's first Monday the check-ins table grows from next to
+    nothing to 100,000 rows within a minute, while the first are sent: a plan kept
+    from the small table reads the whole table to find one row by its id (2.5 ms
+    at 20,000 rows). A claim (ORDER BY, LIMIT 1, FOR UPDATE SKIP LOCKED) locks
+    before it limits, so a plan that sorts sorts every pending row, and PostgreSQL
+    picks one whenever its statistics are older than the table, planned afresh or
+    not (13 ms a claim at 20,000 pending; 100,000 check-ins went out at a quarter
+    of the rate). Planned each time, without sorts to choose from: 0.4 ms.
+    SQLite has nothing to do here."""
+    if _dialect_name(session) == "postgresql":
+        session.execute(_CLAIM_PLANS if claim else _CUSTOM_PLANS)
+
+
+# SET LOCAL ends with the transaction. Two commands in one round trip: without
+# parameters psycopg sends them as one simple query.
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+_CLAIM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan; SET LOCAL enable_sort = off")
 
 
 def insert_planned_checkins(session: Session, rows: list[dict[str, object]]) -> int:

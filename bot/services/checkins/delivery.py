@@ -514,18 +514,24 @@ class CheckinDelivery:
         """Take one due check-in; of several processes racing for it, one wins.
 
         On PostgreSQL, SKIP LOCKED lets racing workers take different rows instead
-        of queueing on the same one; the WHERE is checked again by the UPDATE
-        itself, which is what makes the claim safe on any database. A claim whose
+        of queueing on the same one, and FOR UPDATE checks the WHERE again on the
+        row it locks; SQLite runs the statement with its one writer. A claim whose
         lease ran out (its process died) is taken first, then the next pending one:
         each a separate statement, so each reads the (status, due_at, id) index in
         order and stops at the first free row. One statement with both (an OR) read
         and sorted every pending row: 135 ms a claim with 50,000 waiting.
+
+        On PostgreSQL the claim is planned each time and never by sorting
+        (repos.plan_for_the_rows_there_are): a plan kept from a small table, or made
+        on statistics older than the table, sorts every pending row under the lock.
+        The UPDATE finds the row by its id alone, the WHERE checked by FOR UPDATE.
         """
+        repos.plan_for_the_rows_there_are(session, claim=True)
         for claimable in reversed(claimable_checkins(now)):
             candidate = claim_candidate(claimable, *only).scalar_subquery()
             row = session.execute(
                 update(Checkin)
-                .where(Checkin.id == candidate, claimable)
+                .where(Checkin.id == candidate)
                 .values(
                     status=CheckinState.SENDING,
                     claimed_at=self._clock.now(),
@@ -669,6 +675,7 @@ class CheckinDelivery:
         self, checkin_id: int, *, status: CheckinState, error: str | None = None, **values: Any
     ) -> None:
         with self._db.transaction() as session:
+            repos.plan_for_the_rows_there_are(session)  # by id, however the table grew
             session.execute(
                 update(Checkin)
                 .where(Checkin.id == checkin_id)
