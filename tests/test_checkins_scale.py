@@ -27,12 +27,13 @@ from bot.domain.statuses import CheckinState
 from bot.services.checkins import CheckinService
 from bot.services.checkins import delivery as delivery_module
 from bot.services.privacy import PrivacyService
+from bot.slack.checkin_client import METADATA_EVENT
 from bot.storage import repos
 from bot.storage.db import Database
 from bot.storage.migrate import downgrade, upgrade
 from bot.storage.models import Checkin, JobRun, Nudge, Rep
-from tests.fakes.slack_api import FakeSlack
-from tests.test_checkins import MONDAY, TEAM, enrol, make_service, posts
+from tests.fakes.slack_api import Call, FakeSlack, Fault
+from tests.test_checkins import MONDAY, TEAM, enrol, make_service, posted, posts
 
 DUE = MONDAY + timedelta(hours=9)  # the default: Mondays 09:00 UTC
 
@@ -317,6 +318,45 @@ def test_a_large_tick_sends_the_first_batch_while_the_rest_is_planned(
     again = service.send_due()
     assert again.planned == 0 and not again.sent
     assert len(posts(slack)) == len(users)
+
+
+def test_a_tick_whose_senders_stop_early_leaves_the_rest_due_for_the_next(
+    db: Database, slack: FakeSlack, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slack asks for a minute's pause on the first post: the one worker stops, the
+    planner with it (the tick ends instead of planning on for nobody), and the next
+    tick after the pause plans the rest and sends everyone once."""
+    monkeypatch.setattr(delivery_module, "PLAN_BATCH", 2)
+    seconds = [0.0]  # the delivery's monotonic clock, moved by hand
+
+    def nap(pause: float) -> None:
+        seconds[0] += pause
+
+    service = make_service(db, slack, clock, workers=1, monotonic=lambda: seconds[0], sleep=nap)
+    users = [f"U{i:04d}" for i in range(7)]
+    enrol(service, slack, *users)
+    clock.set(DUE - timedelta(hours=1))
+    service.refresh_profiles()
+    clock.set(DUE)
+    slack.fail("chat.postMessage", Fault(429, retry_after=60))
+    first = service.send_due()
+    assert not first.sent
+    assert first.planned < len(users)
+    with db.transaction() as session:
+        still_due = session.scalar(
+            select(func.count()).select_from(Rep).where(Rep.next_due_at <= DUE)
+        )
+    assert still_due == len(users) - first.planned  # not planned, not lost
+    seconds[0] += 61
+    clock.advance(timedelta(minutes=2))
+    second = service.send_due()
+    assert first.planned + second.planned == len(users)
+    delivered = [c.params["channel"] for c in posted(slack, METADATA_EVENT) if ok(c)]
+    assert Counter(delivered) == Counter(users)
+
+
+def ok(call: Call) -> bool:
+    return bool(call.response and call.response.get("ok"))
 
 
 def _wait_for(condition: Callable[[], bool], *, seconds: float) -> bool:

@@ -8,7 +8,7 @@ the scheduler, or `python -m bot checkins send-due`) does four things:
 2. plan: insert this week's row for every rep whose check-in has fallen due
    (one row per rep per ISO week, a unique key, so any number of processes
    planning at once still make one); when more than one batch is due, the
-   first is sent while the rest is planned;
+   first is sent while the rest is planned, a batch ahead of the sending;
 3. send: claim a due row with a conditional UPDATE (SKIP LOCKED on PostgreSQL),
    post the DM with no transaction open, then mark it sent. A claim left by a
    crashed process expires after a lease and is taken again; before posting a
@@ -176,6 +176,56 @@ class RateGate:
 
 
 # -- the service -----------------------------------------------------------
+
+
+class _Planning:
+    """Planning beside sending, within one tick (CheckinDelivery._plan_while_sending).
+
+    The planner plans its next batch once this process's workers have claimed half
+    a batch since its last one, or as soon as one of them found nothing to claim;
+    so planning stays ahead of sending without taking the GIL from the workers for
+    seconds on end. It stops early when every worker has stopped (a Retry-After
+    longer than a tick holds a claim, or shutdown): the reps not planned yet are
+    still due, and the next tick plans them.
+    """
+
+    def __init__(self, workers: int, stopping: threading.Event) -> None:
+        self.done = threading.Event()  # set by the planner: nothing more this tick
+        self._changed = threading.Condition()
+        self._ahead = max(1, PLAN_BATCH // 2)
+        self._claimed = 0
+        self._starving = False
+        self._senders = workers
+        self._stopping = stopping
+
+    def claimed(self) -> None:
+        """A worker took a check-in."""
+        with self._changed:
+            self._claimed += 1
+            if self._claimed >= self._ahead:
+                self._changed.notify_all()
+
+    def starving(self) -> None:
+        """A worker found nothing to claim."""
+        with self._changed:
+            self._starving = True
+            self._changed.notify_all()
+
+    def sender_stopped(self) -> None:
+        with self._changed:
+            self._senders -= 1
+            self._changed.notify_all()
+
+    def wait_for_room(self) -> bool:
+        """The planner, before a batch: True once it is time for it, False when
+        nobody is sending any more."""
+        with self._changed:
+            while self._senders > 0 and not self._stopping.is_set():
+                if self._claimed >= self._ahead or self._starving:
+                    self._claimed, self._starving = 0, False
+                    return True
+                self._changed.wait(PLAN_POLL.total_seconds() * 20)  # stopping is not notified
+            return False
 
 
 class CheckinDelivery:
@@ -404,15 +454,21 @@ class CheckinDelivery:
 
     def _plan_while_sending(self, now: datetime, report: TickReport) -> None:
         """Plan the remaining batches on one thread while the workers send what is
-        planned already: a worker that finds nothing to claim before planning ends
-        waits for the next batch instead of stopping."""
-        planning = threading.Event()
+        planned already, a batch ahead of them (`_Planning`): a worker that finds
+        nothing to claim before planning ends asks for the next batch and waits for
+        it instead of stopping. Planned all at once, the batches held the workers
+        off the GIL while the first posts were due, and the pace fell behind."""
+        planning = _Planning(self._workers, self._stopping)
 
         def plan_rest() -> None:
             try:
-                report.planned += self._plan(now)
+                while planning.wait_for_room():
+                    count, more = self._plan_batch(now)
+                    report.planned += count
+                    if not more:
+                        break
             finally:
-                planning.set()  # the workers stop waiting, whatever happened
+                planning.done.set()  # the workers stop waiting, whatever happened
 
         self._run_workers(lambda: self._drain_checkins(now, report, planning), plan_rest)
 
@@ -491,24 +547,31 @@ class CheckinDelivery:
                 future.result()
 
     def _drain_checkins(
-        self, now: datetime, report: TickReport, planning: threading.Event | None = None
+        self, now: datetime, report: TickReport, planning: _Planning | None = None
     ) -> None:
-        """Claim and send until nothing is due; while `planning` is not set, more may be
-        on the way, so an empty claim waits for it (PLAN_POLL) and claims again."""
-        # Claim while Slack's pause runs, post when it ends: the database work is
-        # done by the time the gate opens, so the rate-limit window is not wasted.
-        while not self._stopping.is_set() and self._post_gate.remaining() <= MAX_INLINE_WAIT:
-            # Read before the claim: a batch committed after it is claimed next time round.
-            planned_all = planning is None or planning.is_set()
-            with self._db.transaction() as session:
-                claim = self._claim(session, now)
-            if claim is None:
-                if planned_all:
-                    return
-                assert planning is not None
-                planning.wait(PLAN_POLL.total_seconds())
-                continue
-            self._send_claimed(claim, report)
+        """Claim and send until nothing is due; while `planning` is not done, more may
+        be on the way, so an empty claim asks for it, waits (PLAN_POLL) and claims again."""
+        try:
+            # Claim while Slack's pause runs, post when it ends: the database work is
+            # done by the time the gate opens, so the rate-limit window is not wasted.
+            while not self._stopping.is_set() and self._post_gate.remaining() <= MAX_INLINE_WAIT:
+                # Read before the claim: a batch committed after it is claimed next time.
+                planned_all = planning is None or planning.done.is_set()
+                with self._db.transaction() as session:
+                    claim = self._claim(session, now)
+                if claim is None:
+                    if planned_all:
+                        return
+                    assert planning is not None
+                    planning.starving()
+                    planning.done.wait(PLAN_POLL.total_seconds())
+                    continue
+                if planning is not None:
+                    planning.claimed()
+                self._send_claimed(claim, report)
+        finally:
+            if planning is not None:
+                planning.sender_stopped()
 
     def _claim(self, session: Session, now: datetime, *only: Any) -> _Claim | None:
         """Take one due check-in; of several processes racing for it, one wins.
