@@ -29,8 +29,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -183,10 +184,13 @@ class _Planning:
 
     The planner plans its next batch once this process's workers have claimed half
     a batch since its last one, or as soon as one of them found nothing to claim;
-    so planning stays ahead of sending without taking the GIL from the workers for
-    seconds on end. It stops early when every worker has stopped (a Retry-After
-    longer than a tick holds a claim, or shutdown): the reps not planned yet are
-    still due, and the next tick plans them.
+    so planning stays ahead of sending. While it plans a batch (a fifth of a second
+    of Python for 1,000 reps) this process takes no send slot, and the posts in
+    slots already taken go out first: a post held behind the planner for the GIL
+    would reach Slack late, next to the posts of the following second, and draw a
+    429. Another scheduler process takes the slots meanwhile. The planner stops
+    early when every worker has stopped (a Retry-After longer than a tick holds a
+    claim, or shutdown): the reps not planned yet are still due for the next tick.
     """
 
     def __init__(self, workers: int, stopping: threading.Event) -> None:
@@ -197,6 +201,36 @@ class _Planning:
         self._starving = False
         self._senders = workers
         self._stopping = stopping
+        self._posting = 0  # workers between taking a send slot and their post's answer
+        self._planning = False  # a batch is being planned: no slot is taken meanwhile
+
+    @contextmanager
+    def posting(self) -> Iterator[None]:
+        """Around a worker's slot, post and mark: waits while a batch is planned."""
+        with self._changed:
+            while self._planning:
+                self._changed.wait()
+            self._posting += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._posting -= 1
+                self._changed.notify_all()
+
+    @contextmanager
+    def planning_batch(self) -> Iterator[None]:
+        """Around the planner's batch: once the posts in hand are answered, alone."""
+        with self._changed:
+            self._planning = True
+            while self._posting:
+                self._changed.wait()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._planning = False
+                self._changed.notify_all()
 
     def claimed(self) -> None:
         """A worker took a check-in."""
@@ -463,7 +497,8 @@ class CheckinDelivery:
         def plan_rest() -> None:
             try:
                 while planning.wait_for_room():
-                    count, more = self._plan_batch(now)
+                    with planning.planning_batch():
+                        count, more = self._plan_batch(now)
                     report.planned += count
                     if not more:
                         break
@@ -566,9 +601,12 @@ class CheckinDelivery:
                     planning.starving()
                     planning.done.wait(PLAN_POLL.total_seconds())
                     continue
-                if planning is not None:
-                    planning.claimed()
-                self._send_claimed(claim, report)
+                if planning is None:
+                    self._send_claimed(claim, report)
+                    continue
+                planning.claimed()
+                with planning.posting():
+                    self._send_claimed(claim, report)
         finally:
             if planning is not None:
                 planning.sender_stopped()
