@@ -10,11 +10,10 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from time import monotonic, sleep
 from typing import Any
 
 import pytest
@@ -27,13 +26,12 @@ from bot.domain.statuses import CheckinState
 from bot.services.checkins import CheckinService
 from bot.services.checkins import delivery as delivery_module
 from bot.services.privacy import PrivacyService
-from bot.slack.checkin_client import METADATA_EVENT
 from bot.storage import repos
 from bot.storage.db import Database
 from bot.storage.migrate import downgrade, upgrade
 from bot.storage.models import Checkin, JobRun, Nudge, Rep
-from tests.fakes.slack_api import Call, FakeSlack, Fault
-from tests.test_checkins import MONDAY, TEAM, enrol, make_service, posted, posts
+from tests.fakes.slack_api import FakeSlack
+from tests.test_checkins import MONDAY, TEAM, enrol, make_service, posts
 
 DUE = MONDAY + timedelta(hours=9)  # the default: Mondays 09:00 UTC
 
@@ -283,7 +281,7 @@ def test_planners_racing_on_postgres_plan_each_rep_once(
     assert moved == {DUE + timedelta(days=7)}
 
 
-def test_a_large_tick_sends_the_first_batch_while_the_rest_is_planned(
+def test_a_large_tick_analyzes_the_table_once_between_planning_and_the_first_claim(
     db: Database,
     service: CheckinService,
     slack: FakeSlack,
@@ -296,74 +294,28 @@ def test_a_large_tick_sends_the_first_batch_while_the_rest_is_planned(
     clock.set(DUE - timedelta(hours=1))
     service.refresh_profiles()  # as the ticks before the due time do
     clock.set(DUE)
-    schedule_of = service.delivery.default_for
-    batches: list[bool] = []  # per batch after the first: had a DM gone out by then?
-
-    def default_for(team_id: str) -> WeeklySchedule:
-        # Read once per batch, before its transaction: the second batch is held
-        # back until a DM is sent. A tick that plans everything first sends none.
-        if batches or threading.current_thread() is not threading.main_thread():
-            batches.append(_wait_for(lambda: bool(posts(slack)), seconds=5.0))
-        else:
-            batches.append(False)  # the first batch, on the tick's own thread
-        return schedule_of(team_id)
-
-    service.delivery.default_for = default_for
     with counting(db.engine) as sent:
         report = service.send_due()
-    assert batches[0] is False and all(batches[1:]) and len(batches) >= 4, batches
-    analyzed = [i for i, s in enumerate(sent.statements) if "ANALYZE checkins" in s]
+    statements = sent.statements
+    analyzed = [i for i, s in enumerate(statements) if "ANALYZE checkins" in s]
+    inserts = [i for i, s in enumerate(statements) if s.startswith("INSERT INTO checkins")]
     claims = [
         i
-        for i, s in enumerate(sent.statements)
+        for i, s in enumerate(statements)
         if "SKIP LOCKED" in s and s.startswith("UPDATE checkins")
     ]
     # PostgreSQL learns how many rows wait before the first claim; SQLite has no need.
     assert len(analyzed) == (1 if db.is_postgres else 0)
-    assert all(i < claims[0] for i in analyzed)
+    assert len(inserts) == 4
+    assert all(inserts[-1] < i < claims[0] for i in analyzed)
     assert report.planned == len(users)
     assert Counter(posts(slack)) == Counter(users)  # none twice, none left behind
-    assert sorted(s.user_id for s in report.sent) == users
-    # The next tick finds nothing more to plan or send.
+    # A small tick does not analyze: autovacuum keeps up with a few rows.
     clock.advance(timedelta(minutes=1))
-    again = service.send_due()
-    assert again.planned == 0 and not again.sent
-    assert len(posts(slack)) == len(users)
-
-
-def test_a_tick_whose_senders_stop_early_leaves_the_rest_due_for_the_next(
-    db: Database, slack: FakeSlack, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Slack asks for a minute's pause on the first post: the one worker stops, the
-    planner with it (the tick ends instead of planning on for nobody), and the next
-    tick after the pause plans the rest and sends everyone once."""
-    monkeypatch.setattr(delivery_module, "PLAN_BATCH", 2)
-    seconds = [0.0]  # the delivery's monotonic clock, moved by hand
-
-    def nap(pause: float) -> None:
-        seconds[0] += pause
-
-    service = make_service(db, slack, clock, workers=1, monotonic=lambda: seconds[0], sleep=nap)
-    users = [f"U{i:04d}" for i in range(7)]
-    enrol(service, slack, *users)
-    clock.set(DUE - timedelta(hours=1))
-    service.refresh_profiles()
-    clock.set(DUE)
-    slack.fail("chat.postMessage", Fault(429, retry_after=60))
-    first = service.send_due()
-    assert not first.sent
-    assert first.planned < len(users)
-    with db.transaction() as session:
-        still_due = session.scalar(
-            select(func.count()).select_from(Rep).where(Rep.next_due_at <= DUE)
-        )
-    assert still_due == len(users) - first.planned  # not planned, not lost
-    seconds[0] += 61
-    clock.advance(timedelta(minutes=2))
-    second = service.send_due()
-    assert first.planned + second.planned == len(users)
-    delivered = [c.params["channel"] for c in posted(slack, METADATA_EVENT) if ok(c)]
-    assert Counter(delivered) == Counter(users)
+    with counting(db.engine) as again:
+        quiet = service.send_due()
+    assert quiet.planned == 0 and not quiet.sent
+    assert not [s for s in again.statements if "ANALYZE" in s]
 
 
 @pytest.mark.postgres  # ANALYZE and its lock are PostgreSQL's
@@ -390,19 +342,6 @@ def test_a_large_tick_goes_on_when_the_table_cannot_be_analyzed(
     assert "could not analyze the check-ins table" in caplog.text
     assert report.planned == len(users)
     assert Counter(posts(slack)) == Counter(users)
-
-
-def ok(call: Call) -> bool:
-    return bool(call.response and call.response.get("ok"))
-
-
-def _wait_for(condition: Callable[[], bool], *, seconds: float) -> bool:
-    deadline = monotonic() + seconds
-    while not condition():
-        if monotonic() > deadline:
-            return False
-        sleep(0.01)
-    return True
 
 
 def _old_rows(db: Database, count: int, at: datetime) -> None:

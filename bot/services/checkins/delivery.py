@@ -7,8 +7,8 @@ the scheduler, or `python -m bot checkins send-due`) does four things:
    (users.info; bots, deleted users and guests are never sent anything);
 2. plan: insert this week's row for every rep whose check-in has fallen due
    (one row per rep per ISO week, a unique key, so any number of processes
-   planning at once still make one); when more than one batch is due, the
-   first is sent while the rest is planned, a batch ahead of the sending;
+   planning at once still make one); after more than a batch, the table's
+   statistics are refreshed before the first claim;
 3. send: claim a due row with a conditional UPDATE (SKIP LOCKED on PostgreSQL),
    post the DM with no transaction open, then mark it sent. A claim left by a
    crashed process expires after a lease and is taken again; before posting a
@@ -29,9 +29,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -67,9 +66,6 @@ PROFILE_MAX_AGE = timedelta(days=1)
 PROFILE_BATCH = 2000
 # Reps planned per transaction (each batch's row locks are held until it commits).
 PLAN_BATCH = 1000
-# While later batches are being planned, a worker with nothing to claim looks again
-# this often (a batch takes about 0.1 s to plan; sending it, 10 s or more).
-PLAN_POLL = timedelta(milliseconds=50)
 # Slack asking us to wait longer than this ends the tick's sending; the rest
 # goes out on a later tick rather than holding claims while we sleep.
 MAX_INLINE_WAIT = 20.0
@@ -180,89 +176,6 @@ class RateGate:
 # -- the service -----------------------------------------------------------
 
 
-class _Planning:
-    """Planning beside sending, within one tick (CheckinDelivery._plan_while_sending).
-
-    The planner plans its next batch once this process's workers have claimed half
-    a batch since its last one, or as soon as one of them found nothing to claim;
-    so planning stays ahead of sending. While it plans a batch (a fifth of a second
-    of Python for 1,000 reps) this process takes no send slot, and the posts in
-    slots already taken go out first: a post held behind the planner for the GIL
-    would reach Slack late, next to the posts of the following second, and draw a
-    429. Another scheduler process takes the slots meanwhile. The planner stops
-    early when every worker has stopped (a Retry-After longer than a tick holds a
-    claim, or shutdown): the reps not planned yet are still due for the next tick.
-    """
-
-    def __init__(self, workers: int, stopping: threading.Event) -> None:
-        self.done = threading.Event()  # set by the planner: nothing more this tick
-        self._changed = threading.Condition()
-        self._ahead = max(1, PLAN_BATCH // 2)
-        self._claimed = 0
-        self._starving = False
-        self._senders = workers
-        self._stopping = stopping
-        self._posting = 0  # workers between taking a send slot and their post's answer
-        self._planning = False  # a batch is being planned: no slot is taken meanwhile
-
-    @contextmanager
-    def posting(self) -> Iterator[None]:
-        """Around a worker's slot, post and mark: waits while a batch is planned."""
-        with self._changed:
-            while self._planning:
-                self._changed.wait()
-            self._posting += 1
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._posting -= 1
-                self._changed.notify_all()
-
-    @contextmanager
-    def planning_batch(self) -> Iterator[None]:
-        """Around the planner's batch: once the posts in hand are answered, alone."""
-        with self._changed:
-            self._planning = True
-            while self._posting:
-                self._changed.wait()
-        try:
-            yield
-        finally:
-            with self._changed:
-                self._planning = False
-                self._changed.notify_all()
-
-    def claimed(self) -> None:
-        """A worker took a check-in."""
-        with self._changed:
-            self._claimed += 1
-            if self._claimed >= self._ahead:
-                self._changed.notify_all()
-
-    def starving(self) -> None:
-        """A worker found nothing to claim."""
-        with self._changed:
-            self._starving = True
-            self._changed.notify_all()
-
-    def sender_stopped(self) -> None:
-        with self._changed:
-            self._senders -= 1
-            self._changed.notify_all()
-
-    def wait_for_room(self) -> bool:
-        """The planner, before a batch: True once it is time for it, False when
-        nobody is sending any more."""
-        with self._changed:
-            while self._senders > 0 and not self._stopping.is_set():
-                if self._claimed >= self._ahead or self._starving:
-                    self._claimed, self._starving = 0, False
-                    return True
-                self._changed.wait(PLAN_POLL.total_seconds() * 20)  # stopping is not notified
-            return False
-
-
 class CheckinDelivery:
     """Sends the weekly check-ins and their reminders; see the module docstring."""
 
@@ -329,13 +242,12 @@ class CheckinDelivery:
         report.profiles_checked = self.refresh_profiles()
         now = self._clock.now()
         report.planned, more = self._plan_batch(now)
-        report.missed = self._expire(now)
         if more:
-            # A large company's Monday: the first DMs go out while the rest is planned.
-            self._analyze_after_first_batch()
-            self._plan_while_sending(now, report)
-        else:
-            self._run_workers(lambda: self._drain_checkins(now, report))
+            # A large company's Monday: the table grew by more than a batch.
+            report.planned += self._plan(now)
+            self._analyze_after_planning()
+        report.missed = self._expire(now)
+        self._run_workers(lambda: self._drain_checkins(now, report))
         self._run_workers(lambda: self._drain_reminders(now, report))
         if report.sent or report.failed or report.missed:
             log.info("check-in tick: %s", report)
@@ -488,7 +400,7 @@ class CheckinDelivery:
             planned = repos.insert_planned_checkins(session, rows) if rows else 0
         return planned, len(reps) == PLAN_BATCH
 
-    def _analyze_after_first_batch(self) -> None:
+    def _analyze_after_planning(self) -> None:
         """Fresh statistics before the first claim of a large tick (repos.analyze_checkins)."""
         try:
             with self._db.transaction() as session:
@@ -496,27 +408,6 @@ class CheckinDelivery:
         except DBAPIError as error:
             # Plans stay as they were: slower claims, nothing lost.
             log.warning("could not analyze the check-ins table: %s", type(error.orig).__name__)
-
-    def _plan_while_sending(self, now: datetime, report: TickReport) -> None:
-        """Plan the remaining batches on one thread while the workers send what is
-        planned already, a batch ahead of them (`_Planning`): a worker that finds
-        nothing to claim before planning ends asks for the next batch and waits for
-        it instead of stopping. Planned all at once, the batches held the workers
-        off the GIL while the first posts were due, and the pace fell behind."""
-        planning = _Planning(self._workers, self._stopping)
-
-        def plan_rest() -> None:
-            try:
-                while planning.wait_for_room():
-                    with planning.planning_batch():
-                        count, more = self._plan_batch(now)
-                    report.planned += count
-                    if not more:
-                        break
-            finally:
-                planning.done.set()  # the workers stop waiting, whatever happened
-
-        self._run_workers(lambda: self._drain_checkins(now, report, planning), plan_rest)
 
     def _due_teams(self, now: datetime) -> set[str]:
         """The workspaces of the next batch of due reps."""
@@ -584,43 +475,20 @@ class CheckinDelivery:
 
     # send ---------------------------------------------------------------
 
-    def _run_workers(self, work: Callable[[], None], *also: Callable[[], None]) -> None:
-        """`work` on each of the workers, and each of `also` on a thread of its own."""
-        threads = self._workers + len(also)
-        with ThreadPoolExecutor(threads, thread_name_prefix="reframe-checkin") as pool:
-            tasks = [*also, *[work] * self._workers]
-            for future in [pool.submit(task) for task in tasks]:
+    def _run_workers(self, work: Callable[[], None]) -> None:
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="reframe-checkin") as pool:
+            for future in [pool.submit(work) for _ in range(self._workers)]:
                 future.result()
 
-    def _drain_checkins(
-        self, now: datetime, report: TickReport, planning: _Planning | None = None
-    ) -> None:
-        """Claim and send until nothing is due; while `planning` is not done, more may
-        be on the way, so an empty claim asks for it, waits (PLAN_POLL) and claims again."""
-        try:
-            # Claim while Slack's pause runs, post when it ends: the database work is
-            # done by the time the gate opens, so the rate-limit window is not wasted.
-            while not self._stopping.is_set() and self._post_gate.remaining() <= MAX_INLINE_WAIT:
-                # Read before the claim: a batch committed after it is claimed next time.
-                planned_all = planning is None or planning.done.is_set()
-                with self._db.transaction() as session:
-                    claim = self._claim(session, now)
-                if claim is None:
-                    if planned_all:
-                        return
-                    assert planning is not None
-                    planning.starving()
-                    planning.done.wait(PLAN_POLL.total_seconds())
-                    continue
-                if planning is None:
-                    self._send_claimed(claim, report)
-                    continue
-                planning.claimed()
-                with planning.posting():
-                    self._send_claimed(claim, report)
-        finally:
-            if planning is not None:
-                planning.sender_stopped()
+    def _drain_checkins(self, now: datetime, report: TickReport) -> None:
+        # Claim while Slack's pause runs, post when it ends: the database work is
+        # done by the time the gate opens, so the rate-limit window is not wasted.
+        while not self._stopping.is_set() and self._post_gate.remaining() <= MAX_INLINE_WAIT:
+            with self._db.transaction() as session:
+                claim = self._claim(session, now)
+            if claim is None:
+                return
+            self._send_claimed(claim, report)
 
     def _claim(self, session: Session, now: datetime, *only: Any) -> _Claim | None:
         """Take one due check-in; of several processes racing for it, one wins.
@@ -635,7 +503,7 @@ class CheckinDelivery:
 
         The plan reads the index only while PostgreSQL's statistics know how many
         rows wait; a large tick refreshes them before its first claim
-        (`_analyze_after_first_batch`). The UPDATE finds the row by its id alone:
+        (`_analyze_after_planning`). The UPDATE finds the row by its id alone:
         FOR UPDATE has checked the WHERE on the row it locked.
         """
         for claimable in reversed(claimable_checkins(now)):
