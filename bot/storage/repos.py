@@ -323,8 +323,9 @@ def analyze_checkins(session: Session) -> None:
     before) finds a row by id with a sequential scan (2.5 ms at 20,000). In the
     benchmark, with the first claims made on a small table, 100,000 check-ins went
     out at a quarter of the rate. Autovacuum would analyze the table too, up to a
-    minute later, and not at all where it is off. PostgreSQL's own advice after a bulk load is the same:
-    ANALYZE, which also has every session plan its prepared statements again.
+    minute later, and not at all where it is off. PostgreSQL's own advice after a
+    bulk load is the same: ANALYZE, which also has every session plan its prepared
+    statements again.
     It reads a sample (0.1 s at 100,000 rows); a role that does not own the table
     gets a warning from PostgreSQL and nothing else; a lock held longer than the
     lock timeout (an autovacuum of the table) raises, and the caller goes on."""
