@@ -8,7 +8,7 @@ the scheduler, or `python -m bot checkins send-due`) does four things:
 2. plan: insert this week's row for every rep whose check-in has fallen due
    (one row per rep per ISO week, a unique key, so any number of processes
    planning at once still make one); after more than a batch, the table's
-   statistics are refreshed before the first claim;
+   statistics are refreshed before the first claim and after the last post;
 3. send: claim a due row with a conditional UPDATE (SKIP LOCKED on PostgreSQL),
    post the DM with no transaction open, then mark it sent. A claim left by a
    crashed process expires after a lease and is taken again; before posting a
@@ -245,9 +245,12 @@ class CheckinDelivery:
         if more:
             # A large company's Monday: the table grew by more than a batch.
             report.planned += self._plan(now)
-            self._analyze_after_planning()
+            self._analyze_checkins()
         report.missed = self._expire(now)
         self._run_workers(lambda: self._drain_checkins(now, report))
+        if more:
+            # ...and its rows went from pending to sent: what the next ticks look for.
+            self._analyze_checkins()
         self._run_workers(lambda: self._drain_reminders(now, report))
         if report.sent or report.failed or report.missed:
             log.info("check-in tick: %s", report)
@@ -400,8 +403,9 @@ class CheckinDelivery:
             planned = repos.insert_planned_checkins(session, rows) if rows else 0
         return planned, len(reps) == PLAN_BATCH
 
-    def _analyze_after_planning(self) -> None:
-        """Fresh statistics before the first claim of a large tick (repos.analyze_checkins)."""
+    def _analyze_checkins(self) -> None:
+        """Fresh statistics after a large tick's planning and after its sending
+        (repos.analyze_checkins)."""
         try:
             with self._db.transaction() as session:
                 repos.analyze_checkins(session)
@@ -503,7 +507,7 @@ class CheckinDelivery:
 
         The plan reads the index only while PostgreSQL's statistics know how many
         rows wait; a large tick refreshes them before its first claim
-        (`_analyze_after_planning`). The UPDATE finds the row by its id alone:
+        (`_analyze_checkins`). The UPDATE finds the row by its id alone:
         FOR UPDATE has checked the WHERE on the row it locked.
         """
         for claimable in reversed(claimable_checkins(now)):
