@@ -71,34 +71,33 @@ def reserve(pace: Pace, now: float, configured_rate: float) -> tuple[float, Pace
     return slot, replace(pace, next_at=slot + interval)
 
 
-# Lateness Slack's window absorbs: the configured rate is set a little under the
-# limit (the README says 98%), which leaves 20 ms a window; half of it is allowed
-# for jitter, and only lateness beyond it moves the schedule (after_late_post).
-JITTER = 0.010
+# A post that leaves later than this share of an interval after its slot moves the
+# schedule back (see after_late_post); later than its slot by less is ordinary jitter.
+LATE_SHARE = 0.5
 
 
-def late_enough(lateness: float) -> bool:
-    """Whether a post this many seconds behind its slot should move the schedule back."""
-    return lateness > JITTER
+def late_enough(lateness: float, configured_rate: float) -> bool:
+    """Whether a post this many seconds behind its slot should move the schedule back.
+
+    Measured against the configured rate's interval: after a 429 the interval is
+    longer, so this asks a little early then, never late."""
+    return lateness > LATE_SHARE / configured_rate
 
 
 def after_late_post(pace: Pace, lateness: float) -> Pace:
     """A post went out `lateness` seconds after its slot: the slots not yet taken move
-    back by as much as it was late beyond JITTER.
+    back by as much.
 
     Slack counts posts by when they arrive. A post that leaves late sits closer to
-    the posts that follow it a window later; at a pace just under the limit, one
-    late by more than the room the pace leaves puts one post too many in that
-    window, and Slack answers 429 (a second's pause and a slower pace for a
-    minute). Posts already holding the slots after it are not the problem; the
-    ones a window later are, and they are not reserved yet. Moving them back by
-    the whole lateness of every post more than half an interval late cost 10-15%
-    of the rate at 98 posts a second on a busy 2-core machine, where waking 5-10
-    ms late is routine and harmless.
+    the posts that follow it a window later: at a pace just under the limit, one a
+    full interval late puts one post too many in that window, and Slack answers
+    429 (a second's pause and a slower pace for a minute). Posts already holding
+    the slots after it are not the problem; the ones a window later are, and they
+    are not reserved yet.
     """
-    if not (math.isfinite(lateness) and lateness > JITTER):
+    if not (math.isfinite(lateness) and lateness > 0):
         return pace
-    return replace(pace, next_at=pace.next_at + lateness - JITTER)
+    return replace(pace, next_at=pace.next_at + lateness)
 
 
 def after_rate_limit(pace: Pace, now: float, retry_after: float, configured_rate: float) -> Pace:

@@ -65,9 +65,9 @@ class SharedPostPacer:
 
     def posted_late(self, team_id: str, lateness: float) -> None:
         """A post left `lateness` seconds after its slot: move the slots still free back
-        by what is more than jitter (bot/domain/pacing.py, after_late_post). Jitter
-        costs no transaction."""
-        if not late_enough(lateness):
+        by as much, when it is more than jitter (bot/domain/pacing.py, after_late_post).
+        Jitter costs no transaction."""
+        if not late_enough(lateness, self._rate):
             return
         with self._db.transaction() as session:
             row = self._locked_row(session, team_id, self._wall())
