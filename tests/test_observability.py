@@ -14,7 +14,12 @@ from sqlalchemy import make_url, text
 
 from bot.domain.clock import FixedClock
 from bot.observability import metrics
-from bot.observability.logs import METRIC_KINDS, JsonFormatter, configure_log_format
+from bot.observability.logs import (
+    METRIC_KINDS,
+    SLOW_REQUEST_SECONDS,
+    JsonFormatter,
+    configure_log_format,
+)
 from bot.processes.web import make_http_server, serve_in_thread
 from bot.storage.db import Database
 from bot.wiring import build
@@ -92,8 +97,9 @@ def test_routine_acks_are_logged_at_debug_and_retries_at_info(
 
 
 def test_at_info_a_routine_ack_writes_no_line_but_is_counted(running_app: RunningApp) -> None:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append  # type: ignore[method-assign]
     root = logging.getLogger()
     old_level, old_handlers = root.level, root.handlers[:]
     root.handlers, root.level = [handler], logging.INFO
@@ -107,8 +113,14 @@ def test_at_info_a_routine_ack_writes_no_line_but_is_counted(running_app: Runnin
         assert refused.status == 401
     finally:
         root.handlers, root.level = old_handlers, old_level
-    logged = stream.getvalue()
-    assert logged.count("slack request") == 1  # the refusal, not the routine ack
+    logged = [r for r in records if r.getMessage() == "slack request"]
+    # The refusal is logged; the ack only if it was slow (a loaded test machine can
+    # take a second over a rep's first message), never as a routine line.
+    assert [getattr(r, "status", None) for r in logged if getattr(r, "status", None) != 200] == [
+        401
+    ]
+    acks = [r for r in logged if getattr(r, "status", None) == 200]
+    assert all(getattr(r, "latency_ms", 0) >= SLOW_REQUEST_SECONDS * 1000 for r in acks), acks
     assert _sample(running_app.slack.get("/metrics").body.decode(), line) == counted + 1
 
 
