@@ -538,12 +538,7 @@ def test_a_prepared_claim_finds_its_row_by_id_whatever_the_table_held_when_plann
     then keep one generic plan for it, made from the statistics of the moment: on a
     company's first Monday, those of a nearly empty table. That plan must still find
     the claimed row by its id, however many are waiting by then."""
-    with db.engine.connect() as connection:
-        connection.execute(text("ANALYZE checkins"))  # the statistics of an empty table
-    window = {"due_at": DUE, "expires_at": DUE + timedelta(hours=8)}
-    _checkins(db, [{"user_id": f"U{i:05d}", "status": "pending", **window} for i in range(1000)])
-    clock.set(DUE + timedelta(minutes=1))
-    delivery = make_service(db, slack, clock).delivery  # type: ignore[attr-defined]
+    delivery = _claims_on_a_table_analyzed_empty(db, slack, clock, pending=1000)
     sent: list[tuple[str, dict[str, Any]]] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
@@ -572,9 +567,24 @@ def test_a_prepared_claim_finds_its_row_by_id_whatever_the_table_held_when_plann
     assert "ix_checkins_claim" in "\n".join(plan)  # the candidate: the claim index, in order
 
 
+def _claims_on_a_table_analyzed_empty(
+    db: Database, slack: FakeSlack, clock: FixedClock, *, pending: int
+) -> Any:
+    """The delivery, a minute after DUE, over `pending` due check-ins added after an
+    ANALYZE of the empty table (what PostgreSQL knows of it on a first Monday)."""
+    with db.engine.connect() as connection:
+        connection.execute(text("ANALYZE checkins"))
+    window = {"due_at": DUE, "expires_at": DUE + timedelta(hours=8)}
+    _checkins(db, [{"user_id": f"U{i:05d}", "status": "pending", **window} for i in range(pending)])
+    clock.set(DUE + timedelta(minutes=1))
+    return make_service(db, slack, clock).delivery  # type: ignore[attr-defined]
+
+
 def _sql_literal(value: object) -> str:
-    if isinstance(value, bool | int):
-        return str(value).lower() if isinstance(value, bool) else str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
     if isinstance(value, datetime):
         return f"'{value.isoformat()}'"
     assert isinstance(value, str), value
@@ -589,12 +599,8 @@ def test_after_the_analyze_claims_first_run_on_a_small_table_read_the_index(
     dozen on a table of 30 rows (enough for psycopg to prepare the statements and
     for PostgreSQL to settle on generic plans), then 5,000 more rows and the
     ANALYZE a large tick runs, then a claim and a mark."""
-    with db.engine.connect() as connection:
-        connection.execute(text("ANALYZE checkins"))  # the statistics of an empty table
+    delivery = _claims_on_a_table_analyzed_empty(db, slack, clock, pending=30)
     window = {"due_at": DUE, "expires_at": DUE + timedelta(hours=8)}
-    _checkins(db, [{"user_id": f"U{i:05d}", "status": "pending", **window} for i in range(30)])
-    clock.set(DUE + timedelta(minutes=1))
-    delivery = make_service(db, slack, clock).delivery  # type: ignore[attr-defined]
     plans: list[str] = []
 
     def explain_each_statement(dbapi_connection: Any, *_: Any) -> None:

@@ -400,7 +400,7 @@ class CheckinDelivery:
                 for rep in reps
                 if (row := self._row_owed(rep, defaults[rep.team_id], now)) is not None
             ]
-            planned = repos.insert_planned_checkins(session, rows) if rows else 0
+            planned = repos.insert_planned_checkins(session, rows)
         return planned, len(reps) == PLAN_BATCH
 
     def _analyze_checkins(self) -> None:
