@@ -295,6 +295,14 @@ def report(
     print(f"pace at the end:     {final_pace(database_url)}")
     print(f"due tick planning:   {row['plan']} s per process (every rep, claimed with SKIP LOCKED)")
     print(f"idle tick:           {row['idle']} ms per process (nobody due)")
+    for n, result in enumerate(results):
+        late = result.get("late") or {}
+        if late:
+            print(
+                f"lateness, process {n}: p50 {late['p50_ms']} / p90 {late['p90_ms']} / p99 "
+                f"{late['p99_ms']} / max {late['max_ms']} ms after the slot; {late['moves']} "
+                f"posts late enough to move the schedule back, {late['moved_s']} s in all"
+            )
     print(
         f"peak memory:         workers {[r['max_rss_mb'] for r in results]} MB, "
         f"parent (fake Slack) {max_rss_mb():.0f} MB"
@@ -395,15 +403,18 @@ def run_profile_warmup(database_url: str, api_url: str, post_rate: float) -> int
 
 def run_worker(database_url: str, api_url: str, deadline: float, post_rate: float) -> int:
     from bot.processes.memory import settle_after_build
+    from bot.processes.roles import wake_senders_promptly
     from bot.slack.client import token_problem
 
     # As `python -m bot scheduler` starts (bot/processes/roles.py): the token checked
     # with auth.test, so the first check-in is not the process's first call to Slack,
-    # and the built app's heap settled before the first tick.
+    # the built app's heap settled and the GIL's switch interval shortened before the
+    # first tick.
     if token_problem("xoxb-bench", api_url) is not None:
         raise SystemExit("the fake Slack refused the bench token")
     reframe = build_bot(database_url, api_url, AT, post_rate)
     settle_after_build()
+    wake_senders_promptly()
     # Running and idle: the parent says when the check-ins fall due, for every process at once.
     print(json.dumps({"ready": True}), flush=True)
     if sys.stdin.readline().strip() != "go":
@@ -426,6 +437,17 @@ def run_worker(database_url: str, api_url: str, deadline: float, post_rate: floa
             return planned
 
         delivery._plan_batch = timed_plan_batch
+        # How late each post left after its slot, and what that cost the schedule:
+        # a post later than the jitter allowance moves every later slot back.
+        pacer = delivery._pacer
+        posted_late = pacer.posted_late
+        lateness: list[float] = []
+
+        def timed_posted_late(team_id: str, late: float) -> None:
+            lateness.append(late)
+            posted_late(team_id, late)
+
+        pacer.posted_late = timed_posted_late
         while time.monotonic() < stop_at:
             report = reframe.checkins.send_due()
             ticks += 1
@@ -440,6 +462,7 @@ def run_worker(database_url: str, api_url: str, deadline: float, post_rate: floa
             if not report.sent:
                 time.sleep(0.5)  # others hold the remaining claims, or a backoff runs
         delivery._plan_batch = plan_batch
+        pacer.posted_late = posted_late
         idle = []
         for _ in range(5):  # everyone sent, nobody due: what a tick costs the rest of the week
             started = time.perf_counter()
@@ -453,9 +476,32 @@ def run_worker(database_url: str, api_url: str, deadline: float, post_rate: floa
         "plan_s": round(sum(plan_times[:due_tick_batches]), 2) if ticks else None,
         "idle_tick_ms": round(sorted(idle)[len(idle) // 2] * 1000, 1),
         "max_rss_mb": round(max_rss_mb()),
+        "late": late_summary(lateness, post_rate),
     }
     print(json.dumps(result))
     return 0
+
+
+def late_summary(lateness: list[float], post_rate: float) -> dict[str, float]:
+    """Posts' lateness after their slots (ms percentiles), and the schedule moves it caused."""
+    from bot.domain.pacing import late_enough
+
+    if not lateness:
+        return {}
+    ordered = sorted(lateness)
+
+    def at(share: float) -> float:
+        return round(1000 * ordered[min(len(ordered) - 1, int(share * len(ordered)))], 1)
+
+    moves = [late for late in ordered if late_enough(late, post_rate)]
+    return {
+        "p50_ms": at(0.5),
+        "p90_ms": at(0.9),
+        "p99_ms": at(0.99),
+        "max_ms": round(1000 * ordered[-1], 1),
+        "moves": len(moves),
+        "moved_s": round(sum(moves), 2),
+    }
 
 
 def reps_enrolled(reframe: object) -> int:
