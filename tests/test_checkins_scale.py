@@ -635,3 +635,44 @@ def test_after_the_analyze_claims_first_run_on_a_small_table_read_the_index(
     assert "Index Scan using ix_checkins_claim" in pending, pending
     assert "Seq Scan" not in stale, stale
     assert "Index Scan using pk_checkins" in sent and "Seq Scan" not in sent, sent
+
+
+def test_a_due_batch_moves_every_reps_next_look_in_one_statement(
+    db: Database, service: CheckinService, slack: FakeSlack, clock: FixedClock
+) -> None:
+    enrol(service, slack, "U1", "U2", "U3")
+    clock.set(DUE - timedelta(hours=1))
+    service.refresh_profiles()
+    # Due as well, but no longer someone the tick sends to (changed behind due.py's back).
+    add_quiet_reps(db, 2, next_due_at=DUE)
+    with db.transaction() as session:
+        session.execute(update(Rep).where(Rep.user_id == "UQ00001").values(eligible=False))
+    moves: list[tuple[str, bool]] = []
+
+    def before(
+        _conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, many: bool
+    ) -> None:
+        if re.match(r"\s*UPDATE reps\b", statement) and "next_due_at" in statement:
+            moves.append((statement, many))
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    clock.set(DUE)
+    try:
+        report = service.send_due()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+    assert sorted(s.user_id for s in report.sent) == ["U1", "U2", "U3", "UQ00000"]
+    # One statement for the batch's five reps; on PostgreSQL not an executemany either
+    # (psycopg would send that as one UPDATE a rep).
+    assert len(moves) == 1, moves
+    if db.is_postgres:
+        assert moves[0][1] is False
+    next_week = DUE + timedelta(days=7)
+    assert {user: next_due(db, user) for user in ("U1", "UQ00000", "UQ00001")} == {
+        "U1": next_week,
+        "UQ00000": next_week,
+        "UQ00001": None,  # nothing to send: the tick stops looking at them
+    }
+    with db.transaction() as session:
+        planned = set(session.scalars(select(Checkin.user_id)))
+    assert planned == {"U1", "U2", "U3", "UQ00000"}

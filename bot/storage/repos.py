@@ -18,6 +18,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    Update,
     bindparam,
     func,
     literal_column,
@@ -360,6 +361,51 @@ def insert_planned_checkins(session: Session, rows: list[dict[str, object]]) -> 
     for start in range(0, len(rows), _PLANNED_CHUNK):
         planned += len(session.execute(statement, rows[start : start + _PLANNED_CHUNK]).all())
     return planned
+
+
+def move_next_due(session: Session, looks: list[tuple[str, str, datetime | None]]) -> None:
+    """Set each (team_id, user_id)'s `next_due_at`: a planned batch's reps, in one
+    statement on PostgreSQL (the values as one array a column, spread by `unnest`),
+    an executemany of one statement on SQLite. Through the ORM it was an UPDATE a
+    rep: at 10,000 reps, 10,000 statements and 2.5 of planning's 7.5 s (cProfile)."""
+    if not looks:
+        return
+    if _dialect_name(session) == "postgresql":
+        team_ids, user_ids, nexts = (list(column) for column in zip(*looks, strict=True))
+        session.execute(
+            _unnest_next_due_update(),
+            {"team_ids": team_ids, "user_ids": user_ids, "nexts": nexts},
+        )
+        return
+    session.execute(
+        _NEXT_DUE_UPDATE,
+        [{"b_team_id": t, "b_user_id": u, "b_next_due_at": n} for t, u, n in looks],
+    )
+
+
+_NEXT_DUE_UPDATE = (
+    update(REPS)
+    .where(REPS.c.team_id == bindparam("b_team_id"), REPS.c.user_id == bindparam("b_user_id"))
+    .values(next_due_at=bindparam("b_next_due_at"))
+)
+
+
+@cache
+def _unnest_next_due_update() -> Update:
+    looks = (
+        func.unnest(
+            bindparam("team_ids", type_=postgresql.ARRAY(REPS.c.team_id.type)),
+            bindparam("user_ids", type_=postgresql.ARRAY(REPS.c.user_id.type)),
+            bindparam("nexts", type_=postgresql.ARRAY(REPS.c.next_due_at.type)),
+        )
+        .table_valued("team_id", "user_id", "next_due_at")
+        .render_derived("looks")
+    )
+    return (
+        update(REPS)
+        .where(REPS.c.team_id == looks.c.team_id, REPS.c.user_id == looks.c.user_id)
+        .values(next_due_at=looks.c.next_due_at)
+    )
 
 
 @cache

@@ -395,12 +395,15 @@ class CheckinDelivery:
                 .limit(PLAN_BATCH)
                 .with_for_update(skip_locked=True)
             ).all()
-            rows = [
-                row
-                for rep in reps
-                if (row := self._row_owed(rep, defaults[rep.team_id], now)) is not None
-            ]
+            rows: list[dict[str, object]] = []
+            looks: list[tuple[str, str, datetime | None]] = []
+            for rep in reps:
+                row, next_due_at = self._row_owed(rep, defaults[rep.team_id], now)
+                looks.append((rep.team_id, rep.user_id, next_due_at))
+                if row is not None:
+                    rows.append(row)
             planned = repos.insert_planned_checkins(session, rows)
+            repos.move_next_due(session, looks)
         return planned, len(reps) == PLAN_BATCH
 
     def _analyze_checkins(self) -> None:
@@ -427,24 +430,24 @@ class CheckinDelivery:
 
     def _row_owed(
         self, rep: Rep, default: WeeklySchedule, now: datetime
-    ) -> dict[str, object] | None:
-        """The row of the check-in this rep is owed now, if any; moves rep.next_due_at
-        past it (or to the first check-in still to come)."""
+    ) -> tuple[dict[str, object] | None, datetime | None]:
+        """The row of the check-in this rep is owed now, if any, and the rep's next
+        look: past that check-in, or at the first check-in still to come. (Written
+        for the whole batch at once by the caller, not by the ORM rep by rep.)"""
         if not due.is_active(rep):  # a row changed without going through due.py
-            rep.next_due_at = None
-            return None
+            return None, None
         assert rep.checkins_enrolled_at is not None
         schedule = due.schedule_of(rep, default)
         owed_now = owed(now, schedule, enrolled_at=rep.checkins_enrolled_at)
-        rep.next_due_at = next_look(
+        next_due_at = next_look(
             now,
             schedule,
             enrolled_at=rep.checkins_enrolled_at,
             planned_weeks=frozenset() if owed_now is None else frozenset({owed_now.week}),
         )
         if owed_now is None:
-            return None
-        return {
+            return None, next_due_at
+        row = {
             "team_id": rep.team_id,
             "user_id": rep.user_id,
             "week": owed_now.week,
@@ -456,6 +459,7 @@ class CheckinDelivery:
             "attempts": 0,
             "is_manual": False,
         }
+        return row, next_due_at
 
     def _expire(self, now: datetime) -> int:
         """Check-ins whose week ended before they could be sent are missed, not sent late."""
