@@ -241,7 +241,6 @@ def test_scheduler_role_delivers_what_the_web_left_pending(
         output = _stop(process)
     assert process.returncode == 0, output
     assert "scheduler stopped" in output
-    assert "threads switch every 1 ms" in output  # its senders wake on their slots
 
 
 # -- in-process checks of the role pieces ----------------------------------------------
@@ -438,17 +437,6 @@ def test_the_web_role_refuses_socket_mode_and_names_the_process_that_speaks_it(
     assert result.returncode == 2
     assert "SLACK_APP_TOKEN" in result.stderr and "python app.py" in result.stderr
     assert not (tmp_path / "never.db").exists()  # refused before migrating
-
-
-def test_a_scheduler_lets_a_waking_sender_take_the_gil_within_a_millisecond() -> None:
-    from bot.processes.roles import wake_senders_promptly
-
-    before = sys.getswitchinterval()
-    try:
-        wake_senders_promptly()
-        assert sys.getswitchinterval() == pytest.approx(0.001)
-    finally:
-        sys.setswitchinterval(before)
 
 
 def test_a_signal_caught_by_another_thread_still_stops_the_process() -> None:

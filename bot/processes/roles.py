@@ -197,27 +197,6 @@ def run_web(_args: argparse.Namespace) -> int:
 
 
 METRICS_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
-
-# The scheduler's senders sleep until their posting slots, and a sender that wakes
-# must get the GIL back before it can post. CPython makes the thread holding the GIL
-# let go only after the switch interval, 5 ms by default: that is half the interval
-# between posts at 98 a second, and a post that leaves more than half an interval
-# after its slot moves every later slot back (bot/domain/pacing.py). With 1 ms the
-# senders woke on time more often: at 20,000 check-ins and 98 posts a second, from
-# 913 posts late enough to move the schedule to 496 and 734 in two runs
-# (benchmarks/checkins.py prints each process's lateness).
-SCHEDULER_SWITCH_INTERVAL = 0.001
-
-
-def wake_senders_promptly() -> None:
-    """Let a sender that wakes for its posting slot take the GIL within a millisecond."""
-    sys.setswitchinterval(SCHEDULER_SWITCH_INTERVAL)
-    log.info(
-        "threads switch every %.0f ms, so that senders post on their slots",
-        SCHEDULER_SWITCH_INTERVAL * 1000,
-    )
-
-
 _metrics_directory_made: str | None = None
 
 
@@ -280,7 +259,6 @@ def run_scheduler(args: argparse.Namespace) -> int:
         serve_in_thread(server)
         log.info("scheduler health on http://0.0.0.0:%s/healthz", settings.port)
     settle_after_build()
-    wake_senders_promptly()
     reframe.start_scheduler()
     wait_for(stop)
     if server is not None:
