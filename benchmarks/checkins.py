@@ -403,18 +403,15 @@ def run_profile_warmup(database_url: str, api_url: str, post_rate: float) -> int
 
 def run_worker(database_url: str, api_url: str, deadline: float, post_rate: float) -> int:
     from bot.processes.memory import settle_after_build
-    from bot.processes.roles import wake_senders_promptly
     from bot.slack.client import token_problem
 
     # As `python -m bot scheduler` starts (bot/processes/roles.py): the token checked
     # with auth.test, so the first check-in is not the process's first call to Slack,
-    # the built app's heap settled and the GIL's switch interval shortened before the
-    # first tick.
+    # and the built app's heap settled before the first tick.
     if token_problem("xoxb-bench", api_url) is not None:
         raise SystemExit("the fake Slack refused the bench token")
     reframe = build_bot(database_url, api_url, AT, post_rate)
     settle_after_build()
-    wake_senders_promptly()
     # Running and idle: the parent says when the check-ins fall due, for every process at once.
     print(json.dumps({"ready": True}), flush=True)
     if sys.stdin.readline().strip() != "go":
