@@ -6,7 +6,8 @@ Builds Reframe (bot.wiring.build, on PostgreSQL `reframe_bench_path` on BENCH_PG
 SQLite, against the fake Slack) and the bare Bolt app (benchmarks/bare_bolt.py), then
 calls each layer of the event path with the same signed events (chatter from known
 reps in deal channels, never a vent) and prints microseconds per event, best round
-of `--rounds`, rounds interleaved:
+of `--rounds`, rounds interleaved (then `--vents` vents through the whole app, and
+part by part):
 
     Reframe, whole WSGI app     ObservedWSGI -> ReframeWSGI -> Bolt -> listener
     without ObservedWSGI        ReframeWSGI -> Bolt -> listener
@@ -216,6 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.vents:
         vent_path(reframe, signer, args.vents, args.events, known=True)
         vent_path(reframe, signer, args.vents, args.events + 100 * args.vents, known=False)
+        vent_parts(reframe, signer, args.vents, args.events + 200 * args.vents, listener_context)
     if args.cprofile:
         profile = cProfile.Profile()
         calls = layers["Reframe: whole WSGI app (ObservedWSGI)"]
@@ -298,6 +300,73 @@ def vent_path(reframe: Any, signer: Any, vents: int, offset: int, *, known: bool
         f"\n  {counts['statements'] / vents:8.1f} SQL statements per vent"
         f"\n  {counts['transactions'] / vents:8.1f} transactions per vent"
     )
+
+
+def vent_parts(
+    reframe: Any,
+    signer: Any,
+    vents: int,
+    offset: int,
+    listener_context: Callable[[dict[str, Any]], Any],
+) -> None:
+    """A vent's work part by part, in this thread, from reps seen before: the detector,
+    deciding and recording (the detector included), posting, marking sent. CPU from
+    `time.thread_time` (this thread only), so the fake Slack's process is not counted;
+    the request and Bolt's dispatch, measured above, are left out."""
+    from benchmarks.load import CHATTER, is_vent
+    from bot.slack.listeners.events import message_from_event
+
+    numbers = [i for i in range(offset + 1, offset + 100 * vents) if is_vent(i, 10)][:vents]
+    for n, i in enumerate(numbers):  # each rep seen once, as in vent_path
+        payload = json.loads(event_body(i, 10))
+        payload["event"].update(text=CHATTER[n % len(CHATTER)], ts=f"1600000000.{i:06d}")
+        payload["event_id"] += "W"
+        call_wsgi(reframe.wsgi, environ_for(json.dumps(payload), signer))
+    reframe.background.wait_idle(timeout=120)
+    payloads = [json.loads(event_body(i, 10)) for i in numbers]
+    messages = [message_from_event(p["event"], listener_context(p)) for p in payloads]
+    nudges = reframe.nudges
+    spent = {"detect": [0.0, 0.0], "post": [0.0, 0.0]}
+
+    def timed(part: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any) -> Any:
+            cpu, wall = time.thread_time(), time.perf_counter()
+            try:
+                return function(*args)
+            finally:
+                spent[part][0] += time.thread_time() - cpu
+                spent[part][1] += time.perf_counter() - wall
+
+        return call
+
+    detect, sender = nudges._detect, nudges._sender
+    send_nudge = sender.send_nudge
+    nudges._detect = timed("detect", detect)
+    sender.send_nudge = timed("post", send_nudge)
+    try:
+        cpu, wall = time.thread_time(), time.perf_counter()
+        recorded = [nudges.on_message(m) for m in messages if m is not None]
+        record = (time.thread_time() - cpu, time.perf_counter() - wall)
+        if len(recorded) != vents or None in recorded:
+            raise SystemExit(f"expected {vents} nudges, got {sum(r is not None for r in recorded)}")
+        cpu, wall = time.thread_time(), time.perf_counter()
+        for each in recorded:
+            nudges.deliver_recorded(each)
+        deliver = (time.thread_time() - cpu, time.perf_counter() - wall)
+    finally:
+        nudges._detect, sender.send_nudge = detect, send_nudge
+    parts = {
+        "the detector (detect, on the vent's text)": tuple(spent["detect"]),
+        "deciding and recording (NudgeService.on_message, detector included)": record,
+        "posting (SlackGateway.send_nudge, to the fake Slack)": tuple(spent["post"]),
+        "marking sent (deliver_recorded less the post)": (
+            deliver[0] - spent["post"][0],
+            deliver[1] - spent["post"][1],
+        ),
+    }
+    print(f"\n{vents} vents from reps seen before, part by part (this thread; CPU / wall):")
+    for name, (cpu_s, wall_s) in parts.items():
+        print(f"  {1000 * cpu_s / vents:6.2f} / {1000 * wall_s / vents:6.2f} ms  {name}")
 
 
 if __name__ == "__main__":
