@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, insert, inspect, select, text, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from bot.domain.clock import FixedClock
 from bot.domain.schedule import WeeklySchedule
@@ -655,15 +656,23 @@ def test_a_due_batch_moves_every_reps_next_look_in_one_statement(
         if re.match(r"\s*UPDATE reps\b", statement) and "next_due_at" in statement:
             moves.append((statement, many))
 
+    flushed_reps: list[str] = []
+
+    def before_flush(session: Session, _context: Any, _instances: Any) -> None:
+        flushed_reps.extend(r.user_id for r in session.dirty if isinstance(r, Rep))
+
     event.listen(db.engine, "before_cursor_execute", before)
+    event.listen(Session, "before_flush", before_flush)
     clock.set(DUE)
     try:
         report = service.send_due()
     finally:
         event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(Session, "before_flush", before_flush)
     assert sorted(s.user_id for s in report.sent) == ["U1", "U2", "U3", "UQ00000"]
-    # One statement for the batch's five reps; on PostgreSQL not an executemany either
-    # (psycopg would send that as one UPDATE a rep).
+    # One statement for the batch's five reps, not the ORM's flush of each one; on
+    # PostgreSQL not an executemany either (psycopg sends that as one UPDATE a rep).
+    assert flushed_reps == []
     assert len(moves) == 1, moves
     if db.is_postgres:
         assert moves[0][1] is False
@@ -676,3 +685,14 @@ def test_a_due_batch_moves_every_reps_next_look_in_one_statement(
     with db.transaction() as session:
         planned = set(session.scalars(select(Checkin.user_id)))
     assert planned == {"U1", "U2", "U3", "UQ00000"}
+
+
+def test_moving_a_next_look_for_a_rep_not_there_rolls_the_batch_back(db: Database) -> None:
+    add_quiet_reps(db, 1, next_due_at=DUE)
+    later = DUE + timedelta(days=7)
+    with pytest.raises(RuntimeError, match="1 reps of 2"), db.transaction() as session:
+        repos.move_next_due(session, [(TEAM, "UQ00000", later), (TEAM, "UGONE", later)])
+    assert next_due(db, "UQ00000") == DUE  # the whole batch rolled back
+    with db.transaction() as session:
+        repos.move_next_due(session, [(TEAM, "UQ00000", later)])
+    assert next_due(db, "UQ00000") == later

@@ -396,7 +396,7 @@ class CheckinDelivery:
                 .with_for_update(skip_locked=True)
             ).all()
             rows: list[dict[str, object]] = []
-            looks: list[tuple[str, str, datetime | None]] = []
+            looks: list[repos.NextLook] = []
             for rep in reps:
                 row, next_due_at = self._row_owed(rep, defaults[rep.team_id], now)
                 looks.append((rep.team_id, rep.user_id, next_due_at))
