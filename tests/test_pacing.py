@@ -51,8 +51,10 @@ def slack() -> Iterator[FakeSlack]:
 def test_a_new_workspace_posts_at_once_then_one_slot_per_interval(db: Database) -> None:
     wall = ManualWall()
     pacer = SharedPostPacer(db, rate=4.0, wall=wall)
-    # The first post of a burst is followed by two intervals (bot/domain/pacing.py).
-    assert [pacer.reserve(TEAM) for _ in range(4)] == pytest.approx([0.0, 0.5, 0.75, 1.0], abs=1e-6)
+    # The first post of a burst is followed by two intervals, the others in its first
+    # second by a tenth more than one (bot/domain/pacing.py), then one interval.
+    waits = [pacer.reserve(TEAM) for _ in range(5)]
+    assert waits == pytest.approx([0.0, 0.5, 0.775, 1.05, 1.3], abs=1e-6)
     assert pacer.reserve("T0OTHER") == 0.0  # every workspace has its own limit
     wall.sleep(10)
     assert pacer.reserve(TEAM) == 0.0  # idle time is not saved up for a burst
@@ -80,8 +82,13 @@ def test_processes_racing_for_slots_never_share_one(db: Database, database_url: 
         thread.join()
     for each in dbs:
         each.dispose()
-    # The burst's first slot, then one slot per interval after a doubled first one.
-    assert sorted(delays) == pytest.approx([0.0] + [i / 100 for i in range(2, 201)], abs=1e-5)
+    # The burst's first slot, a doubled interval, a tenth wider ones up to a second
+    # after the first slot, then one slot per interval.
+    expected, at = [0.0], 0.02
+    while len(expected) < 200:
+        expected.append(at)
+        at += 0.011 if at < 1.0 else 0.01
+    assert sorted(delays) == pytest.approx(expected, abs=1e-5)
 
 
 def test_a_429_in_one_process_holds_back_the_other(db: Database, database_url: str) -> None:
@@ -101,6 +108,25 @@ def test_a_429_in_one_process_holds_back_the_other(db: Database, database_url: s
         second.dispose()
 
 
+def test_every_process_paces_a_burst_s_first_window_from_the_shared_start(
+    db: Database, database_url: str
+) -> None:
+    wall = ManualWall()
+    other = Database.connect(database_url)
+    try:
+        a = SharedPostPacer(db, rate=10.0, wall=wall)
+        b = SharedPostPacer(other, rate=10.0, wall=wall)
+        waits = [a.reserve(TEAM), b.reserve(TEAM), a.reserve(TEAM)]
+        # The burst's first slot, two intervals, then a tenth wider (0.11 s) for b too.
+        assert waits == pytest.approx([0.0, 0.2, 0.31], abs=1e-6)
+        pace = b.pace(TEAM)
+        assert pace is not None and pace.burst_at == T0
+        wall.sleep(1.2)  # the first window is over: plain intervals
+        assert [b.reserve(TEAM), a.reserve(TEAM)] == pytest.approx([0.0, 0.1], abs=1e-6)
+    finally:
+        other.dispose()
+
+
 def test_a_post_woken_late_moves_every_process_s_free_slots_back(
     db: Database, database_url: str
 ) -> None:
@@ -109,12 +135,13 @@ def test_a_post_woken_late_moves_every_process_s_free_slots_back(
     try:
         a = SharedPostPacer(db, rate=10.0, wall=wall)
         b = SharedPostPacer(other, rate=10.0, wall=wall)
+        # A burst's first second: two intervals after its first slot, then 0.11 s.
         assert [a.reserve(TEAM), b.reserve(TEAM)] == pytest.approx([0.0, 0.2], abs=1e-6)
         a.posted_late(TEAM, 0.04)  # jitter: under half an interval (50 ms)
-        assert b.reserve(TEAM) == pytest.approx(0.3, abs=1e-6)
+        assert b.reserve(TEAM) == pytest.approx(0.31, abs=1e-6)
         a.posted_late(TEAM, 0.3)  # a post left 300 ms after its slot
-        assert b.reserve(TEAM) == pytest.approx(0.7, abs=1e-6)  # 0.4 + 0.3 behind
-        assert a.reserve(TEAM) == pytest.approx(0.8, abs=1e-6)
+        assert b.reserve(TEAM) == pytest.approx(0.72, abs=1e-6)  # 0.42 + 0.3 behind
+        assert a.reserve(TEAM) == pytest.approx(0.83, abs=1e-6)
     finally:
         other.dispose()
 
@@ -145,9 +172,9 @@ def test_checkins_go_out_one_slot_apart(db: Database, slack: FakeSlack) -> None:
     assert len(service.send_due().sent) == 10
     assert sorted(posts(slack)) == users
     # Ten posts at 5 per second: the first at once, two intervals to the second (the
-    # first of a burst), then eight waits of 0.2 s.
-    assert wall() - T0 == pytest.approx(2.0, abs=1e-6)
-    assert [round(s, 6) for s in wall.slept] == [0.4] + [0.2] * 8
+    # first of a burst), 0.22 s apart inside the burst's first second, then 0.2 s.
+    assert wall() - T0 == pytest.approx(2.06, abs=1e-6)
+    assert [round(s, 6) for s in wall.slept] == [0.4] + [0.22] * 3 + [0.2] * 5
 
 
 def test_a_long_pause_from_another_process_gives_the_claim_back_untried(
@@ -328,8 +355,8 @@ def test_after_a_late_wake_the_next_post_keeps_a_full_interval_behind_it(
     enrol(service, slack, "U1", "U2", "U3")
     clock.set(MONDAY + timedelta(hours=9))
     assert len(service.send_due().sent) == 3
-    # Slots at 0, 0.4 (the first of a burst is followed by two intervals) and 0.6 s;
-    # the second post left at 0.55, so the third waits until 0.75, a full interval
-    # after it (not 0.6, 50 ms after it).
-    assert wall.slept == pytest.approx([0.55, 0.2], abs=1e-6)
-    assert wall() - T0 == pytest.approx(0.75, abs=1e-6)
+    # Slots at 0, 0.4 (the first of a burst is followed by two intervals) and 0.62 s
+    # (a tenth wider in the burst's first second); the second post left at 0.55, so
+    # the third waits until 0.77, a full 0.22 s after it (not 0.62, 70 ms after it).
+    assert wall.slept == pytest.approx([0.55, 0.22], abs=1e-6)
+    assert wall() - T0 == pytest.approx(0.77, abs=1e-6)

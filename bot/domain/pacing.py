@@ -30,6 +30,7 @@ class Pace:
     next_at: float  # the earliest time (epoch seconds) the next post may go out
     rate: float  # posts per second right after the last rate-limit episode
     limited_at: float | None  # when the last rate-limit episode began
+    burst_at: float | None = None  # the first slot of the current burst
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.rate) and self.rate > 0):
@@ -55,19 +56,28 @@ def current_rate(pace: Pace, now: float, configured_rate: float) -> float:
     return max(MIN_RATE, min(configured_rate, grown))
 
 
+# Slots in a burst's first window are this much further apart (see `reserve`).
+SLOW_START = 1.1
+
+
 def reserve(pace: Pace, now: float, configured_rate: float) -> tuple[float, Pace]:
     """The next free slot (never before `now`) and the schedule after taking it.
 
-    The first slot after a whole window without posts (a tick's first check-in) is
-    followed by two intervals, not one: as a burst starts, every worker of every
-    process claims and reserves at once, and the first posts leave late, up to an
-    interval behind their slots (measured at 49/s); the extra interval keeps the
-    posts a window later from arriving inside the same second as them. It costs one
-    interval a burst."""
+    A burst (a tick's check-ins) starts with the first slot after a whole window
+    without posts. That slot is followed by two intervals, not one, and the others
+    in the burst's first window by a tenth more than one. As a burst starts, every
+    worker of every process claims and reserves at once, and its first posts reach
+    Slack late, the first one up to an interval behind its slot and the next few by
+    up to about half an interval (arrival times at 49.8/s): the posts a window later, sent on time
+    in a quiet process, would arrive inside the same second as them. The extra
+    interval covers the first post; the tenth, summed over the window, the others.
+    Together they cost about a tenth of a second a burst."""
     slot = max(pace.next_at, now)
     interval = 1.0 / current_rate(pace, now, configured_rate)
     if now - pace.next_at >= WINDOW:
-        interval *= 2
+        return slot, replace(pace, next_at=slot + 2 * interval, burst_at=slot)
+    if pace.burst_at is not None and slot < pace.burst_at + WINDOW:
+        interval *= SLOW_START
     return slot, replace(pace, next_at=slot + interval)
 
 
@@ -112,4 +122,4 @@ def after_rate_limit(pace: Pace, now: float, retry_after: float, configured_rate
     if same_episode:
         return replace(pace, next_at=resume_at)
     slower = max(MIN_RATE, current_rate(pace, now, configured_rate) * SLOWDOWN)
-    return Pace(next_at=resume_at, rate=slower, limited_at=now)
+    return replace(pace, next_at=resume_at, rate=slower, limited_at=now)

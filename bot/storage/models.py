@@ -295,6 +295,7 @@ class PostPace(Base):
     next_at: Mapped[float] = mapped_column(Double)
     rate: Mapped[float] = mapped_column(Double)
     limited_at: Mapped[float | None] = mapped_column(Double)
+    burst_at: Mapped[float | None] = mapped_column(Double)
 
 
 class WorkspaceSettings(Base):

@@ -102,8 +102,9 @@ class SharedPostPacer:
 
 
 def _pace_of(row: PostPace) -> Pace:
-    return Pace(row.next_at, row.rate, row.limited_at)
+    return Pace(row.next_at, row.rate, row.limited_at, row.burst_at)
 
 
 def _store(row: PostPace, pace: Pace) -> None:
     row.next_at, row.rate, row.limited_at = pace.next_at, pace.rate, pace.limited_at
+    row.burst_at = pace.burst_at
