@@ -2,10 +2,10 @@
 
 Slack limits chat.postMessage per app per workspace. Sending in bursts and
 waiting out each 429 wastes most of every Retry-After pause (the window empties
-long before the pause ends), so posts are spaced at a steady rate instead. The
-rate starts at what the operator configured; each rate-limit episode lowers it
-by a twentieth, and quiet time lets it grow back by a tenth a minute, never above
-the configured rate.
+long before the pause ends), so posts are spaced at a steady rate instead (a
+burst's first second a little wider). The rate starts at what the operator
+configured; each rate-limit episode lowers it by a twentieth, and quiet time lets
+it grow back by a tenth a minute, never above the configured rate.
 
 Pure arithmetic on wall-clock seconds (`time.time()`): this is about Slack's
 real clock, not the business clock that tests set. The shared state lives in
@@ -30,7 +30,7 @@ class Pace:
     next_at: float  # the earliest time (epoch seconds) the next post may go out
     rate: float  # posts per second right after the last rate-limit episode
     limited_at: float | None  # when the last rate-limit episode began
-    burst_at: float | None = None  # the first slot of the current burst
+    burst_at: float | None = None  # the first slot of the latest burst
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.rate) and self.rate > 0):
@@ -67,11 +67,11 @@ def reserve(pace: Pace, now: float, configured_rate: float) -> tuple[float, Pace
     without posts. That slot is followed by two intervals, not one, and the others
     in the burst's first window by a tenth more than one. As a burst starts, every
     worker of every process claims and reserves at once, and its first posts reach
-    Slack late, the first one up to an interval behind its slot and the next few by
-    up to about half an interval (arrival times at 49.8/s): the posts a window later, sent on time
-    in a quiet process, would arrive inside the same second as them. The extra
+    Slack late: the first up to an interval behind its slot, the next few up to
+    about half an interval (arrival times at 49.8/s). The posts a window later,
+    sent on time by then, would arrive inside the same second as them. The extra
     interval covers the first post; the tenth, summed over the window, the others.
-    Together they cost about a tenth of a second a burst."""
+    The extra interval costs one interval a burst, the tenth up to about 0.1 s more."""
     slot = max(pace.next_at, now)
     interval = 1.0 / current_rate(pace, now, configured_rate)
     if now - pace.next_at >= WINDOW:

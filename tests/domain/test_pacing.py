@@ -56,7 +56,7 @@ def test_slots_in_a_burst_s_first_window_are_a_tenth_further_apart() -> None:
     assert inside[1:] == pytest.approx([0.02 * SLOW_START] * (len(inside) - 1), abs=1e-6)
     assert after and after == pytest.approx([0.02] * len(after), abs=1e-6)
     assert pace.burst_at == T0
-    # What it costs: about a tenth of a second over the whole burst, at any length.
+    # What it costs: one interval and about a tenth of a second, at any burst length.
     assert slots[-1] - (T0 + 59 * 0.02) == pytest.approx(0.02 + 0.1, abs=0.025)
 
 
@@ -84,9 +84,10 @@ def test_an_idle_schedule_starts_now_not_in_the_past() -> None:
 
 
 def test_a_429_pauses_the_schedule_for_retry_after_and_slows_it() -> None:
-    pace = fresh_pace(T0, 50.0)
+    _, pace = reserve(fresh_pace(T0, 50.0), T0, 50.0)  # a burst began at T0
     limited = after_rate_limit(pace, T0 + 1, retry_after=2.0, configured_rate=50.0)
     assert limited.next_at == T0 + 3
+    assert limited.burst_at == T0  # the burst's start is kept
     assert limited.rate == pytest.approx(50.0 * SLOWDOWN)
     slot, after = reserve(limited, T0 + 1, 50.0)
     assert slot == T0 + 3  # nobody posts before Retry-After is over
