@@ -224,7 +224,7 @@ def report(
     span: tuple[float, float, float],
     rate: float,
     database_url: str,
-) -> bool:
+) -> dict[str, Any]:
     """Print the report; the summary row (ok: False when a rep got two DMs or none).
 
     `span`: process start, the moment the check-ins fell due (both processes built
