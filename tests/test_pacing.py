@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -46,6 +47,24 @@ def slack() -> Iterator[FakeSlack]:
     fake = FakeSlack().start()
     yield fake
     fake.stop()
+
+
+@contextmanager
+def two_processes(
+    db: Database, database_url: str, rate: float
+) -> Iterator[tuple[SharedPostPacer, SharedPostPacer, ManualWall]]:
+    """Two pacers on their own connections to one database, as two scheduler
+    processes have, reading one wall clock."""
+    wall = ManualWall()
+    other = Database.connect(database_url)
+    try:
+        yield (
+            SharedPostPacer(db, rate=rate, wall=wall),
+            SharedPostPacer(other, rate=rate, wall=wall),
+            wall,
+        )
+    finally:
+        other.dispose()
 
 
 def test_a_new_workspace_posts_at_once_then_one_slot_per_interval(db: Database) -> None:
@@ -92,30 +111,19 @@ def test_processes_racing_for_slots_never_share_one(db: Database, database_url: 
 
 
 def test_a_429_in_one_process_holds_back_the_other(db: Database, database_url: str) -> None:
-    wall = ManualWall()
-    first, second = (Database.connect(database_url) for _ in range(2))
-    try:
-        a = SharedPostPacer(first, rate=50.0, wall=wall)
-        b = SharedPostPacer(second, rate=50.0, wall=wall)
+    with two_processes(db, database_url, rate=50.0) as (a, b, _wall):
         assert b.reserve(TEAM) == 0.0
         a.rate_limited(TEAM, 3.0)
         assert b.reserve(TEAM) == pytest.approx(3.0, abs=1e-6)
         pace = b.pace(TEAM)
         assert pace is not None and pace.rate == pytest.approx(47.5)
         assert pace.limited_at == T0
-    finally:
-        first.dispose()
-        second.dispose()
 
 
 def test_every_process_paces_a_burst_s_first_window_from_the_shared_start(
     db: Database, database_url: str
 ) -> None:
-    wall = ManualWall()
-    other = Database.connect(database_url)
-    try:
-        a = SharedPostPacer(db, rate=10.0, wall=wall)
-        b = SharedPostPacer(other, rate=10.0, wall=wall)
+    with two_processes(db, database_url, rate=10.0) as (a, b, wall):
         waits = [a.reserve(TEAM), b.reserve(TEAM), a.reserve(TEAM)]
         # The burst's first slot, two intervals, then a tenth wider (0.11 s) for b too.
         assert waits == pytest.approx([0.0, 0.2, 0.31], abs=1e-6)
@@ -123,18 +131,12 @@ def test_every_process_paces_a_burst_s_first_window_from_the_shared_start(
         assert pace is not None and pace.burst_at == T0
         wall.sleep(1.2)  # the first window is over: plain intervals
         assert [b.reserve(TEAM), a.reserve(TEAM)] == pytest.approx([0.0, 0.1], abs=1e-6)
-    finally:
-        other.dispose()
 
 
 def test_a_post_woken_late_moves_every_process_s_free_slots_back(
     db: Database, database_url: str
 ) -> None:
-    wall = ManualWall()
-    other = Database.connect(database_url)
-    try:
-        a = SharedPostPacer(db, rate=10.0, wall=wall)
-        b = SharedPostPacer(other, rate=10.0, wall=wall)
+    with two_processes(db, database_url, rate=10.0) as (a, b, _wall):
         # A burst's first second: two intervals after its first slot, then 0.11 s.
         assert [a.reserve(TEAM), b.reserve(TEAM)] == pytest.approx([0.0, 0.2], abs=1e-6)
         a.posted_late(TEAM, 0.04)  # jitter: under half an interval (50 ms)
@@ -142,8 +144,6 @@ def test_a_post_woken_late_moves_every_process_s_free_slots_back(
         a.posted_late(TEAM, 0.3)  # a post left 300 ms after its slot
         assert b.reserve(TEAM) == pytest.approx(0.72, abs=1e-6)  # 0.42 + 0.3 behind
         assert a.reserve(TEAM) == pytest.approx(0.83, abs=1e-6)
-    finally:
-        other.dispose()
 
 
 def test_an_uninstalled_workspace_starts_a_fresh_schedule(db: Database) -> None:
