@@ -26,6 +26,7 @@ from bot.observability import metrics
 from bot.services.ports import DeliveryFailed, OutgoingNudge, SlackUnavailable
 from bot.slack.blocks import nudge_blocks_json
 from bot.slack.message_metadata import carries, post_metadata
+from bot.slack.transport import KeepAliveWebClient
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,8 @@ def build_web_client(
     retries: bool = True,
     logger: logging.Logger | None = None,
 ) -> WebClient:
-    """A WebClient pointed at `base_url` (Slack, or a stand-in in tests).
+    """A WebClient pointed at `base_url` (Slack, or a stand-in in tests), sending on
+    kept connections (bot/slack/transport.py).
 
     A patient client (background delivery) waits out 429s as `Retry-After`
     says and retries 5xx and refused connections; an impatient one (inside
@@ -154,7 +156,7 @@ def build_web_client(
     retries itself (check-ins, which look in the DM before posting again).
     """
     # slack-sdk annotates timeout as int; it hands it to urllib, which takes a float.
-    client = WebClient(
+    client = KeepAliveWebClient(
         token=token,
         base_url=base_url,
         timeout=timeout,  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import threading
 import time
 from collections import defaultdict, deque
@@ -74,6 +75,11 @@ class FakeSlack:
         handler = _make_handler(self)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
+        # Connections clients keep open between calls (HTTP/1.1 keep-alive), and how
+        # many were ever opened: a kept connection is one the count does not grow for.
+        self.open_connections: set[Any] = set()
+        self.scheme = "http"  # "https" once tests/fakes/tls.py wraps the server's socket
+        self.connections_accepted = 0
         # A short poll: stop() waits for the loop to see it (0.5 s by default, per test).
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
@@ -88,11 +94,20 @@ class FakeSlack:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+        self.drop_connections()
+
+    def drop_connections(self) -> None:
+        """Close every connection a client keeps open, as a restarted server would."""
+        with self.lock:
+            kept = list(self.open_connections)
+        for connection in kept:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"{self.scheme}://{host}:{port}/"
 
     @property
     def api_url(self) -> str:
@@ -359,6 +374,20 @@ class FakeSlack:
 def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # The headers and the body go out in two writes: with Nagle's algorithm the
+        # second waits for the client's delayed ACK (40 ms) on a kept connection.
+        disable_nagle_algorithm = True
+
+        def setup(self) -> None:
+            super().setup()
+            with fake.lock:
+                fake.open_connections.add(self.connection)
+                fake.connections_accepted += 1
+
+        def finish(self) -> None:
+            with fake.lock:
+                fake.open_connections.discard(self.connection)
+            super().finish()
 
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
             return

@@ -1,0 +1,168 @@
+"""Keep-alive connections to the Slack Web API: one per thread and host, reused.
+
+slack_sdk's `WebClient` calls urllib's `urlopen` for every API call, which opens a
+new connection each time and closes it after the answer. Against slack.com that is
+a TCP and a TLS handshake for every nudge and every check-in DM: about 3 ms of CPU
+a post on the machines we measure on, against 0.5 ms on a kept connection
+(`python -m benchmarks.slack_transport`), and a few round trips of waiting.
+
+`KeepAliveWebClient` is the SDK's client with only the last step changed: the request
+the SDK built (URL, headers, body) goes out on this thread's kept connection to that
+host instead of a new one. Everything before and after (retry handlers, rate-limit
+handling, response parsing, errors) is the SDK's own. What urllib would report is
+kept exactly, because delivery decides on it whether Slack may have acted:
+
+- an error while connecting or sending is raised as `URLError` (Slack never saw
+  the call, so it is safe to try again);
+- an error while waiting for or reading the answer is raised as it is (Slack may
+  have acted: the caller looks before posting again);
+- an answer outside 2xx is raised as `HTTPError`, which the SDK turns into its
+  response (429 with Retry-After, 5xx, ...).
+
+A kept connection is not reused after `IDLE_LIMIT_SECONDS` without a call, or when
+the server has closed it (its socket reads as ready while no call is in flight):
+a server that drops idle connections would otherwise turn the next post into
+"maybe delivered". Connections belong to the thread that opened them and to the
+process that opened them (a forked worker opens its own).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import select
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlsplit
+from urllib.request import Request
+
+from slack_sdk import WebClient
+
+# Well below the idle timeouts servers and load balancers commonly use (60 s and up).
+IDLE_LIMIT_SECONDS = 15.0
+
+
+class KeepAliveWebClient(WebClient):
+    """slack_sdk's WebClient, sending each call on a kept connection (see the module)."""
+
+    def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
+        if self.proxy is not None or not url.lower().startswith(("http://", "https://")):
+            return super()._perform_urllib_http_request_internal(url, req)
+        return _CONNECTIONS.send(url, req, timeout=float(self.timeout), context=self.ssl)
+
+
+@dataclass
+class _Kept:
+    connection: http.client.HTTPConnection
+    context: ssl.SSLContext | None
+    used_at: float
+
+
+class _Connections(threading.local):
+    """This thread's kept connections, by scheme, host and port."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.kept: dict[tuple[str, str, int | None], _Kept] = {}
+        self.opened = 0  # connections this thread opened (tests read it)
+
+    def send(
+        self, url: str, req: Request, *, timeout: float, context: ssl.SSLContext | None
+    ) -> dict[str, Any]:
+        parts = urlsplit(url)
+        connection = self._connection(parts.scheme, parts.hostname or "", parts.port, context)
+        path = parts.path or "/"
+        if parts.query:
+            path += "?" + parts.query
+        try:
+            if connection.sock is None:
+                connection.timeout = timeout
+                self.opened += 1
+            else:
+                connection.sock.settimeout(timeout)
+            connection.request(
+                req.get_method(), path, body=req.data, headers=dict(req.header_items())
+            )
+        except OSError as error:
+            connection.close()
+            raise URLError(error) from error  # as urllib: never reached Slack
+        try:
+            response = connection.getresponse()
+            body = response.read()
+        except BaseException:
+            connection.close()  # Slack may have acted: raised as it is, for the caller
+            raise
+        self.kept[(parts.scheme, parts.hostname or "", parts.port)].used_at = time.monotonic()
+        headers = response.headers
+        if not 200 <= response.status < 300:
+            raise HTTPError(url, response.status, response.reason, headers, BytesIO(body))
+        if headers.get_content_type() == "application/gzip":
+            return {"status": response.status, "headers": headers, "body": body}
+        charset = headers.get_content_charset() or "utf-8"
+        return {"status": response.status, "headers": headers, "body": body.decode(charset)}
+
+    def _connection(
+        self, scheme: str, host: str, port: int | None, context: ssl.SSLContext | None
+    ) -> http.client.HTTPConnection:
+        if self.pid != os.getpid():
+            # A forked child: the parent's connections are the parent's (closing one
+            # here could end its TLS session), so they are only forgotten.
+            self.pid, self.kept = os.getpid(), {}
+        key = (scheme, host, port)
+        kept = self.kept.get(key)
+        if kept is not None and kept.context is not context:
+            kept.connection.close()
+            kept = None
+        if kept is None:
+            connection: http.client.HTTPConnection
+            if scheme.lower() == "https":
+                connection = http.client.HTTPSConnection(
+                    host, port, context=context or _default_context()
+                )
+            else:
+                connection = http.client.HTTPConnection(host, port)
+            kept = self.kept[key] = _Kept(connection, context, time.monotonic())
+        sock = kept.connection.sock
+        if sock is not None and (
+            time.monotonic() - kept.used_at > IDLE_LIMIT_SECONDS or _closed_by_server(sock)
+        ):
+            kept.connection.close()  # the next request opens a new one
+        return kept.connection
+
+
+def _closed_by_server(sock: Any) -> bool:
+    """Whether an idle kept socket has something to read: between calls that can only
+    be the server closing it (or a broken connection), never an answer of ours."""
+    try:
+        poller = select.poll()
+        poller.register(sock, select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, ValueError):
+        return True
+
+
+_default_lock = threading.Lock()
+_default: ssl.SSLContext | None = None
+
+
+def _default_context() -> ssl.SSLContext:
+    """One verifying TLS context per process (urllib builds, and loads the system's
+    certificates into, a new one for every call)."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = ssl.create_default_context()
+        return _default
+
+
+_CONNECTIONS = _Connections()
+
+
+def connections_opened() -> int:
+    """How many connections this thread has opened (for tests and benchmarks)."""
+    return _CONNECTIONS.opened
