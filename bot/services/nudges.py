@@ -356,7 +356,7 @@ class NudgeService:
             return int(connection.execute(_RELEASE, values).rowcount)
 
         try:
-            released = self._db.write_retrying_core(write)
+            released = self._db.write_retrying_statement(write)
         except Exception:  # noqa: BLE001 - the lease ends anyway; the sweep settles it then
             log.exception("could not give back a nudge's claim", extra={"nudge_id": claim.nudge_id})
             return
@@ -455,7 +455,7 @@ class NudgeService:
         mid-send: Slack may have the post, so the nudge is now in doubt.
         """
         values = {**which, "now": now, "lease_ended": now - CLAIM_LEASE}
-        with self._db.connection() as connection:
+        with self._db.statement() as connection:
             return connection.execute(statement, values).one_or_none()
 
     def _failed(self, claim: _Claim, failure: DeliveryFailed, *, in_doubt: bool = False) -> str:
@@ -513,7 +513,7 @@ class NudgeService:
         def write(connection: Connection) -> int:
             return int(connection.execute(_FINISH, values).rowcount)
 
-        written = self._db.write_retrying_core(write)
+        written = self._db.write_retrying_statement(write)
         if not written:
             metrics.count("nudge_claims_lost")
             log.error(

@@ -217,6 +217,22 @@ class Database:
         with self.engine.begin() as connection:
             yield connection
 
+    @contextmanager
+    def statement(self) -> Iterator[Connection]:
+        """A Core connection for one statement that is a whole unit of work by itself.
+
+        On PostgreSQL it runs in autocommit: the statement is its own transaction, so
+        BEGIN and COMMIT cost no round trips (about 0.2 ms of CPU and 0.5 ms of
+        waiting less a statement here). Never for two statements that must hold
+        together. On SQLite it is `connection` (its BEGIN IMMEDIATE takes the write
+        lock up front)."""
+        if not self.is_postgres:
+            with self.connection() as connection:
+                yield connection
+            return
+        with self.engine.connect() as connection:
+            yield connection.execution_options(isolation_level="AUTOCOMMIT")
+
     def write_retrying(
         self, work: Callable[[Session], T], *, within: float = WRITE_RETRY_SECONDS
     ) -> T:
@@ -230,11 +246,11 @@ class Database:
         """
         return self._retrying(self.transaction, work, within)
 
-    def write_retrying_core(
+    def write_retrying_statement(
         self, work: Callable[[Connection], T], *, within: float = WRITE_RETRY_SECONDS
     ) -> T:
-        """`write_retrying` on a Core connection (`connection`)."""
-        return self._retrying(self.connection, work, within)
+        """`write_retrying` for one statement on its own (`statement`)."""
+        return self._retrying(self.statement, work, within)
 
     def _retrying(
         self,
