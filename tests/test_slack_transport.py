@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from urllib.error import URLError
 
@@ -65,6 +66,50 @@ def test_a_connection_idle_past_the_limit_is_not_reused(
     assert fake_slack.connections_accepted == 2
 
 
+def test_a_call_http_client_refuses_leaves_the_connection_usable(fake_slack: FakeSlack) -> None:
+    bad = build_web_client(token="xoxb-b\nad", base_url=fake_slack.api_url, retries=False)
+    good = build_web_client(token="xoxb-test", base_url=fake_slack.api_url, retries=False)
+    _post(good, "first")
+    with pytest.raises(ValueError, match="header"):  # as urllib raises it: never sent
+        _post(bad)
+    _post(good, "after")  # the thread's connection to this host still works
+    assert [c.params["text"] for c in fake_slack.calls("chat.postMessage")] == ["first", "after"]
+
+
+def test_a_kept_connection_waits_as_long_as_the_calling_client_says(
+    fake_slack: FakeSlack,
+) -> None:
+    patient = build_web_client(token="xoxb-test", base_url=fake_slack.api_url, timeout=10)
+    quick = build_web_client(
+        token="xoxb-test", base_url=fake_slack.api_url, timeout=0.5, retries=False
+    )
+    _post(patient)  # opens the connection with a 10 s timeout
+    hold = fake_slack.hold("chat.postMessage", timeout=3.0)
+    started = time.monotonic()
+    with pytest.raises(TimeoutError):
+        _post(quick)  # on the same connection: its own 0.5 s applies
+    assert time.monotonic() - started < 2.0
+    hold.release()
+
+
+@pytest.mark.parametrize(
+    ("header", "limit"),
+    [
+        (None, transport.IDLE_LIMIT_SECONDS),
+        ("timeout=2, max=100", 1.0),
+        ("max=100, timeout=3", 2.0),
+        ("Timeout = 1", 0.0),
+        ("timeout=60", transport.IDLE_LIMIT_SECONDS),
+        ("max=5", transport.IDLE_LIMIT_SECONDS),
+        ("timeout=soon", transport.IDLE_LIMIT_SECONDS),
+    ],
+)
+def test_the_server_s_keep_alive_timeout_can_only_shorten_the_idle_limit(
+    header: str | None, limit: float
+) -> None:
+    assert transport._idle_limit(header) == limit
+
+
 def test_each_thread_keeps_its_own_connection(fake_slack: FakeSlack) -> None:
     client = build_web_client(token="xoxb-test", base_url=fake_slack.api_url)
     _post(client)
@@ -92,12 +137,12 @@ def test_a_forked_process_opens_its_own_connection(
     client = build_web_client(token="xoxb-test", base_url=fake_slack.api_url)
     _post(client)
     # What a forked child sees: the parent's connections, under another pid.
-    parents = dict(transport._CONNECTIONS.kept)
+    port = fake_slack.server.server_address[1]
+    parent = transport._CONNECTIONS.kept[("http", "127.0.0.1", port)].connection
     monkeypatch.setattr(transport.os, "getpid", lambda: -1)
     _post(client)
     assert fake_slack.connections_accepted == 2
-    for kept in parents.values():  # the parent's connection was left open, not closed
-        assert kept.connection.sock is not None
+    assert parent.sock is not None  # the parent's connection was left open, not closed
 
 
 def test_rate_limit_and_server_errors_reach_the_sdk_s_handlers(fake_slack: FakeSlack) -> None:

@@ -19,17 +19,22 @@ kept exactly, because delivery decides on it whether Slack may have acted:
 - an answer outside 2xx is raised as `HTTPError`, which the SDK turns into its
   response (429 with Retry-After, 5xx, ...).
 
-A kept connection is not reused after `IDLE_LIMIT_SECONDS` without a call, or when
-the server has closed it (its socket reads as ready while no call is in flight):
-a server that drops idle connections would otherwise turn the next post into
-"maybe delivered". Connections belong to the thread that opened them and to the
-process that opened them (a forked worker opens its own).
+A kept connection is not reused after `IDLE_LIMIT_SECONDS` without a call (or less,
+when the server's `Keep-Alive: timeout=N` says it keeps idle connections for less),
+or when the server has closed it (its socket reads as ready while no call is in
+flight). A server closing an idle connection just as a call goes out on it would
+turn that call into "maybe delivered" (or, while sending, "never sent"), so the
+limit stays under the 5 s that common servers keep idle connections for.
+Connections belong to the thread that opened them and to the process that opened
+them (a forked worker opens its own). Slack's Web API does not redirect, so a 3xx is
+raised as HTTPError, where urllib would follow it.
 """
 
 from __future__ import annotations
 
 import http.client
 import os
+import re
 import select
 import ssl
 import threading
@@ -43,15 +48,17 @@ from urllib.request import Request
 
 from slack_sdk import WebClient
 
-# Well below the idle timeouts servers and load balancers commonly use (60 s and up).
-IDLE_LIMIT_SECONDS = 15.0
+# Under the idle timeouts servers commonly keep (5 s for Apache's and Node's defaults,
+# 60 s for load balancers'): an idle connection the server may be closing is not used.
+IDLE_LIMIT_SECONDS = 4.0
+_KEEP_ALIVE_TIMEOUT = re.compile(r"(?:^|,)\s*timeout\s*=\s*(\d+)", re.IGNORECASE)
 
 
 class KeepAliveWebClient(WebClient):
     """slack_sdk's WebClient, sending each call on a kept connection (see the module)."""
 
     def _perform_urllib_http_request_internal(self, url: str, req: Request) -> dict[str, Any]:
-        if self.proxy is not None or not url.lower().startswith(("http://", "https://")):
+        if self.proxy or not url.lower().startswith(("http://", "https://")):
             return super()._perform_urllib_http_request_internal(url, req)
         return _CONNECTIONS.send(url, req, timeout=float(self.timeout), context=self.ssl)
 
@@ -61,6 +68,7 @@ class _Kept:
     connection: http.client.HTTPConnection
     context: ssl.SSLContext | None
     used_at: float
+    idle_limit: float = IDLE_LIMIT_SECONDS  # the server's Keep-Alive timeout may lower it
 
 
 class _Connections(threading.local):
@@ -75,7 +83,8 @@ class _Connections(threading.local):
         self, url: str, req: Request, *, timeout: float, context: ssl.SSLContext | None
     ) -> dict[str, Any]:
         parts = urlsplit(url)
-        connection = self._connection(parts.scheme, parts.hostname or "", parts.port, context)
+        key = (parts.scheme, parts.hostname or "", parts.port)
+        connection = self._connection(key, context)
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
@@ -89,16 +98,23 @@ class _Connections(threading.local):
                 req.get_method(), path, body=req.data, headers=dict(req.header_items())
             )
         except OSError as error:
-            connection.close()
+            self._discard(key)
             raise URLError(error) from error  # as urllib: never reached Slack
+        except BaseException:
+            # Raised as urllib raises it (a header value http.client refuses, say). The
+            # connection goes: http.client keeps a failed request's lines for the next.
+            self._discard(key)
+            raise
         try:
             response = connection.getresponse()
             body = response.read()
         except BaseException:
-            connection.close()  # Slack may have acted: raised as it is, for the caller
+            self._discard(key)  # Slack may have acted: raised as it is, for the caller
             raise
-        self.kept[(parts.scheme, parts.hostname or "", parts.port)].used_at = time.monotonic()
         headers = response.headers
+        kept = self.kept[key]
+        kept.used_at = time.monotonic()
+        kept.idle_limit = _idle_limit(headers.get("Keep-Alive"))
         if not 200 <= response.status < 300:
             raise HTTPError(url, response.status, response.reason, headers, BytesIO(body))
         if headers.get_content_type() == "application/gzip":
@@ -106,17 +122,22 @@ class _Connections(threading.local):
         charset = headers.get_content_charset() or "utf-8"
         return {"status": response.status, "headers": headers, "body": body.decode(charset)}
 
+    def _discard(self, key: tuple[str, str, int | None]) -> None:
+        kept = self.kept.pop(key, None)
+        if kept is not None:
+            kept.connection.close()
+
     def _connection(
-        self, scheme: str, host: str, port: int | None, context: ssl.SSLContext | None
+        self, key: tuple[str, str, int | None], context: ssl.SSLContext | None
     ) -> http.client.HTTPConnection:
         if self.pid != os.getpid():
             # A forked child: the parent's connections are the parent's (closing one
             # here could end its TLS session), so they are only forgotten.
             self.pid, self.kept = os.getpid(), {}
-        key = (scheme, host, port)
+        scheme, host, port = key
         kept = self.kept.get(key)
         if kept is not None and kept.context is not context:
-            kept.connection.close()
+            self._discard(key)
             kept = None
         if kept is None:
             connection: http.client.HTTPConnection
@@ -129,10 +150,19 @@ class _Connections(threading.local):
             kept = self.kept[key] = _Kept(connection, context, time.monotonic())
         sock = kept.connection.sock
         if sock is not None and (
-            time.monotonic() - kept.used_at > IDLE_LIMIT_SECONDS or _closed_by_server(sock)
+            time.monotonic() - kept.used_at > kept.idle_limit or _closed_by_server(sock)
         ):
             kept.connection.close()  # the next request opens a new one
         return kept.connection
+
+
+def _idle_limit(keep_alive: str | None) -> float:
+    """How long a connection may sit idle before it is not reused: IDLE_LIMIT_SECONDS,
+    or a second less than the server's `Keep-Alive: timeout=N` when that is shorter."""
+    found = _KEEP_ALIVE_TIMEOUT.search(keep_alive or "")
+    if found is None:
+        return IDLE_LIMIT_SECONDS
+    return max(0.0, min(IDLE_LIMIT_SECONDS, int(found.group(1)) - 1.0))
 
 
 def _closed_by_server(sock: Any) -> bool:
