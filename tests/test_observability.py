@@ -102,7 +102,10 @@ def test_at_info_a_routine_ack_writes_no_line_but_is_counted(running_app: Runnin
     handler.emit = records.append  # type: ignore[method-assign]
     root = logging.getLogger()
     old_level, old_handlers = root.level, root.handlers[:]
-    root.handlers, root.level = [handler], logging.INFO
+    root.handlers = [handler]
+    # setLevel, not `root.level =`: it also clears every logger's isEnabledFor cache,
+    # which an earlier test in this process may have filled at another level.
+    root.setLevel(logging.INFO)
     try:
         text = running_app.slack.get("/metrics").body.decode()
         line = 'reframe_slack_requests_total{kind="message",status="200"}'
@@ -112,7 +115,8 @@ def test_at_info_a_routine_ack_writes_no_line_but_is_counted(running_app: Runnin
         refused = running_app.slack.post("{}", "application/json", signature="v0=" + "0" * 64)
         assert refused.status == 401
     finally:
-        root.handlers, root.level = old_handlers, old_level
+        root.handlers = old_handlers
+        root.setLevel(old_level)
     logged = [r for r in records if r.getMessage() == "slack request"]
     # The refusal is logged; the ack only if it was slow (a loaded test machine can
     # take a second over a rep's first message), never as a routine line.
