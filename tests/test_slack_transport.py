@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from urllib.error import URLError
 
 import pytest
+from prometheus_client import REGISTRY
 from slack_sdk.errors import SlackApiError
 
 from bot.services.ports import DeliveryFailed
@@ -21,18 +22,25 @@ from tests.fakes.slack_api import FakeSlack, Fault
 from tests.fakes.tls import serve_tls
 
 
+def _opened(reason: str) -> float:
+    """reframe_slack_connections_total for this reason, in this process."""
+    sample = REGISTRY.get_sample_value("reframe_slack_connections_total", {"reason": reason})
+    return sample or 0.0
+
+
 def _post(client: object, text: str = "a question?") -> None:
     client.chat_postMessage(channel="C1", text=text)  # type: ignore[attr-defined]
 
 
 def test_calls_share_one_connection(fake_slack: FakeSlack) -> None:
     client = build_web_client(token="xoxb-test", base_url=fake_slack.api_url)
-    opened = transport.connections_opened()
+    opened, counted = transport.connections_opened(), _opened("first")
     for n in range(5):
         _post(client, f"question {n}")
     assert len(fake_slack.calls("chat.postMessage")) == 5
     assert fake_slack.connections_accepted == 1
     assert transport.connections_opened() == opened + 1
+    assert _opened("first") == counted + 1  # what an operator sees at /metrics
 
 
 def test_clients_for_different_teams_share_the_thread_s_connection(fake_slack: FakeSlack) -> None:
@@ -51,7 +59,9 @@ def test_a_connection_the_server_closed_is_replaced_without_an_error(
     client = build_web_client(token="xoxb-test", base_url=fake_slack.api_url, retries=False)
     _post(client, "before")
     fake_slack.drop_connections()  # an idle timeout on Slack's side, say
+    counted = _opened("closed_by_server")
     _post(client, "after")  # no retry handlers: this must not fail even once
+    assert _opened("closed_by_server") == counted + 1
     assert [c.params["text"] for c in fake_slack.calls("chat.postMessage")] == ["before", "after"]
     assert fake_slack.connections_accepted == 2
 
@@ -62,8 +72,10 @@ def test_a_connection_idle_past_the_limit_is_not_reused(
     client = build_web_client(token="xoxb-test", base_url=fake_slack.api_url)
     monkeypatch.setattr(transport, "IDLE_LIMIT_SECONDS", 0.0)
     _post(client)
+    counted = _opened("idle")
     _post(client)
     assert fake_slack.connections_accepted == 2
+    assert _opened("idle") == counted + 1
 
 
 def test_a_call_http_client_refuses_leaves_the_connection_usable(fake_slack: FakeSlack) -> None:
@@ -72,7 +84,9 @@ def test_a_call_http_client_refuses_leaves_the_connection_usable(fake_slack: Fak
     _post(good, "first")
     with pytest.raises(ValueError, match="header"):  # as urllib raises it: never sent
         _post(bad)
+    counted = _opened("after_error")
     _post(good, "after")  # the thread's connection to this host still works
+    assert _opened("after_error") == counted + 1
     assert [c.params["text"] for c in fake_slack.calls("chat.postMessage")] == ["first", "after"]
 
 

@@ -58,6 +58,12 @@ SLACK_ERRORS = Counter(
     "Web API calls that failed, by Slack error code or exception type",
     ["reason"],
 )
+SLACK_CONNECTIONS = Counter(
+    "reframe_slack_connections_total",
+    "Connections opened to the Slack Web API, by why the thread's last one was not "
+    "reused: first, idle (past the idle limit), closed_by_server, after_error",
+    ["reason"],
+)
 ACK_SECONDS = Histogram(
     "reframe_slack_ack_seconds",
     "Time from receiving a Slack request to answering it",
@@ -96,6 +102,11 @@ def nudge_outcome(status: NudgeState) -> None:
 def slack_error(reason: str) -> None:
     # Reasons are Slack error codes or exception class names: a small, bounded set.
     SLACK_ERRORS.labels(reason=reason[:64]).inc()
+
+
+def slack_connection(reason: str) -> None:
+    # Reasons come from bot/slack/transport.py's fixed set.
+    SLACK_CONNECTIONS.labels(reason=reason).inc()
 
 
 def slack_request(kind: str, status: int, seconds: float) -> None:

@@ -48,6 +48,8 @@ from urllib.request import Request
 
 from slack_sdk import WebClient
 
+from bot.observability import metrics
+
 # Under the idle timeouts servers commonly keep (5 s for Apache's and Node's defaults,
 # 60 s for load balancers'): an idle connection the server may be closing is not used.
 IDLE_LIMIT_SECONDS = 4.0
@@ -69,6 +71,8 @@ class _Kept:
     context: ssl.SSLContext | None
     used_at: float
     idle_limit: float = IDLE_LIMIT_SECONDS  # the server's Keep-Alive timeout may lower it
+    # Why its next connection is opened (reframe_slack_connections_total's reason).
+    reopen: str = "first"
 
 
 class _Connections(threading.local):
@@ -77,6 +81,7 @@ class _Connections(threading.local):
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.kept: dict[tuple[str, str, int | None], _Kept] = {}
+        self.discarded: set[tuple[str, str, int | None]] = set()  # after an error
         self.opened = 0  # connections this thread opened (tests read it)
 
     def send(
@@ -92,6 +97,7 @@ class _Connections(threading.local):
             if connection.sock is None:
                 connection.timeout = timeout
                 self.opened += 1
+                metrics.slack_connection(self.kept[key].reopen)
             else:
                 connection.sock.settimeout(timeout)
             connection.request(
@@ -115,6 +121,8 @@ class _Connections(threading.local):
         kept = self.kept[key]
         kept.used_at = time.monotonic()
         kept.idle_limit = _idle_limit(headers.get("Keep-Alive"))
+        if connection.sock is None:  # the answer said `Connection: close`
+            kept.reopen = "closed_by_server"
         if not 200 <= response.status < 300:
             raise HTTPError(url, response.status, response.reason, headers, BytesIO(body))
         if headers.get_content_type() == "application/gzip":
@@ -126,6 +134,7 @@ class _Connections(threading.local):
         kept = self.kept.pop(key, None)
         if kept is not None:
             kept.connection.close()
+            self.discarded.add(key)
 
     def _connection(
         self, key: tuple[str, str, int | None], context: ssl.SSLContext | None
@@ -133,11 +142,12 @@ class _Connections(threading.local):
         if self.pid != os.getpid():
             # A forked child: the parent's connections are the parent's (closing one
             # here could end its TLS session), so they are only forgotten.
-            self.pid, self.kept = os.getpid(), {}
+            self.pid, self.kept, self.discarded = os.getpid(), {}, set()
         scheme, host, port = key
         kept = self.kept.get(key)
         if kept is not None and kept.context is not context:
-            self._discard(key)
+            del self.kept[key]  # a client with its own TLS settings: a connection of its own
+            kept.connection.close()
             kept = None
         if kept is None:
             connection: http.client.HTTPConnection
@@ -147,11 +157,17 @@ class _Connections(threading.local):
                 )
             else:
                 connection = http.client.HTTPConnection(host, port)
-            kept = self.kept[key] = _Kept(connection, context, time.monotonic())
+            reopen = "after_error" if key in self.discarded else "first"
+            self.discarded.discard(key)
+            kept = self.kept[key] = _Kept(connection, context, time.monotonic(), reopen=reopen)
         sock = kept.connection.sock
-        if sock is not None and (
-            time.monotonic() - kept.used_at > kept.idle_limit or _closed_by_server(sock)
-        ):
+        if sock is not None:
+            if time.monotonic() - kept.used_at > kept.idle_limit:
+                kept.reopen = "idle"
+            elif _closed_by_server(sock):
+                kept.reopen = "closed_by_server"
+            else:
+                return kept.connection
             kept.connection.close()  # the next request opens a new one
         return kept.connection
 
