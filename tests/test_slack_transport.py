@@ -100,10 +100,41 @@ def test_a_kept_connection_waits_as_long_as_the_calling_client_says(
     _post(patient)  # opens the connection with a 10 s timeout
     hold = fake_slack.hold("chat.postMessage", timeout=3.0)
     started = time.monotonic()
-    with pytest.raises(TimeoutError):
-        _post(quick)  # on the same connection: its own 0.5 s applies
-    assert time.monotonic() - started < 2.0
-    hold.release()
+    try:
+        with pytest.raises(TimeoutError):
+            _post(quick)  # on the same connection: its own 0.5 s applies
+        assert time.monotonic() - started < 2.0
+    finally:
+        hold.release()
+    # The connection that timed out mid-answer is not used again (its answer may
+    # still arrive on it): the next call opens a new one.
+    counted = _opened("after_error")
+    _post(patient, "after the timeout")
+    assert _opened("after_error") == counted + 1
+    assert fake_slack.connections_accepted == 2
+
+
+def test_an_answer_that_closes_the_connection_is_followed_by_a_new_one(
+    fake_slack: FakeSlack,
+) -> None:
+    client = build_web_client(token="xoxb-test", base_url=fake_slack.api_url, retries=False)
+    fake_slack.answer_headers["Connection"] = "close"
+    _post(client, "one")
+    counted = _opened("closed_by_server")
+    _post(client, "two")
+    assert [c.params["text"] for c in fake_slack.calls("chat.postMessage")] == ["one", "two"]
+    assert fake_slack.connections_accepted == 2
+    assert _opened("closed_by_server") == counted + 1
+
+
+def test_a_short_keep_alive_timeout_from_the_server_is_honoured(fake_slack: FakeSlack) -> None:
+    client = build_web_client(token="xoxb-test", base_url=fake_slack.api_url, retries=False)
+    fake_slack.answer_headers["Keep-Alive"] = "timeout=1, max=100"  # idle for under 0 s
+    _post(client)
+    counted = _opened("idle")
+    _post(client)
+    assert fake_slack.connections_accepted == 2
+    assert _opened("idle") == counted + 1
 
 
 @pytest.mark.parametrize(
@@ -116,6 +147,9 @@ def test_a_kept_connection_waits_as_long_as_the_calling_client_says(
         ("timeout=60", transport.IDLE_LIMIT_SECONDS),
         ("max=5", transport.IDLE_LIMIT_SECONDS),
         ("timeout=soon", transport.IDLE_LIMIT_SECONDS),
+        ("max=1;timeout=2", 1.0),
+        ('timeout="3"', 2.0),
+        ("timeout=" + "9" * 5000, transport.IDLE_LIMIT_SECONDS),  # no int() of 5,000 digits
     ],
 )
 def test_the_server_s_keep_alive_timeout_can_only_shorten_the_idle_limit(

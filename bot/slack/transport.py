@@ -53,7 +53,7 @@ from bot.observability import metrics
 # Under the idle timeouts servers commonly keep (5 s for Apache's and Node's defaults,
 # 60 s for load balancers'): an idle connection the server may be closing is not used.
 IDLE_LIMIT_SECONDS = 4.0
-_KEEP_ALIVE_TIMEOUT = re.compile(r"(?:^|,)\s*timeout\s*=\s*(\d+)", re.IGNORECASE)
+_KEEP_ALIVE_TIMEOUT = re.compile(r'(?:^|[,;])\s*timeout\s*=\s*"?(\d{1,9})', re.IGNORECASE)
 
 
 class KeepAliveWebClient(WebClient):
@@ -93,11 +93,10 @@ class _Connections(threading.local):
         path = parts.path or "/"
         if parts.query:
             path += "?" + parts.query
+        opening = connection.sock is None
         try:
-            if connection.sock is None:
+            if opening:
                 connection.timeout = timeout
-                self.opened += 1
-                metrics.slack_connection(self.kept[key].reopen)
             else:
                 connection.sock.settimeout(timeout)
             connection.request(
@@ -111,6 +110,9 @@ class _Connections(threading.local):
             # connection goes: http.client keeps a failed request's lines for the next.
             self._discard(key)
             raise
+        if opening:  # counted once connected and sent: a refused connect is not one
+            self.opened += 1
+            metrics.slack_connection(self.kept[key].reopen)
         try:
             response = connection.getresponse()
             body = response.read()
@@ -162,10 +164,10 @@ class _Connections(threading.local):
             kept = self.kept[key] = _Kept(connection, context, time.monotonic(), reopen=reopen)
         sock = kept.connection.sock
         if sock is not None:
-            if time.monotonic() - kept.used_at > kept.idle_limit:
-                kept.reopen = "idle"
-            elif _closed_by_server(sock):
+            if _closed_by_server(sock):
                 kept.reopen = "closed_by_server"
+            elif time.monotonic() - kept.used_at > kept.idle_limit:
+                kept.reopen = "idle"
             else:
                 return kept.connection
             kept.connection.close()  # the next request opens a new one

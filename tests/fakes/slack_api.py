@@ -79,6 +79,8 @@ class FakeSlack:
         # many were ever opened: a kept connection is one the count does not grow for.
         self.open_connections: set[Any] = set()
         self.scheme = "http"  # "https" once tests/fakes/tls.py wraps the server's socket
+        # Headers added to every answer (e.g. Keep-Alive, Connection: close).
+        self.answer_headers: dict[str, str] = {}
         self.connections_accepted = 0
         # A short poll: stop() waits for the loop to see it (0.5 s by default, per test).
         self.thread = threading.Thread(
@@ -410,7 +412,7 @@ def _make_handler(fake: FakeSlack) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=utf-8")
             self.send_header("Content-Length", str(len(payload)))
-            for key, value in extra.items():
+            for key, value in {**fake.answer_headers, **extra}.items():
                 self.send_header(key, value)
             self.end_headers()
             # A client that timed out has gone: Slack would not notice either.
