@@ -1,6 +1,6 @@
 """Where an ordinary message's CPU goes, in one process, one thread, no HTTP server.
 
-    python -m benchmarks.event_path [--events 3000] [--rounds 3] [--cprofile 25]
+    python -m benchmarks.event_path [--events 3000] [--rounds 3] [--cprofile 25] [--tls]
 
 Builds Reframe (bot.wiring.build, on PostgreSQL `reframe_bench_path` on BENCH_PG, or
 SQLite, against the fake Slack) and the bare Bolt app (benchmarks/bare_bolt.py), then
@@ -14,6 +14,9 @@ part by part):
     Bolt's adapter only         SlackRequestHandler(Reframe's Bolt app)
     the listener's work         NudgeService.on_message(message)
     ...and its parts, and bare Bolt through the same adapter.
+
+`--tls` serves the fake Slack over HTTPS with a throwaway certificate (SSL_CERT_FILE
+set for this process), so a vent's post pays what one to slack.com does.
 
 The difference between two lines is what the outer layer adds. What gunicorn,
 its threads and the sockets add on top is what `python -m benchmarks.load`
@@ -103,10 +106,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--vents", type=int, default=200, help="vents from new reps, whole path incl. delivery"
     )
+    parser.add_argument(
+        "--tls",
+        action="store_true",
+        help="the fake Slack over HTTPS (a throwaway certificate), as slack.com is",
+    )
     args = parser.parse_args(argv)
 
+    tls_files = None
+    if args.tls:
+        from tests.fakes.tls import self_signed
+
+        cert, key = self_signed(Path(tempfile.mkdtemp(prefix="reframe-bench-tls-")))
+        tls_files = (str(cert), str(key))
+        # Every TLS context the bot makes (its own, and urllib's) trusts it.
+        os.environ["SSL_CERT_FILE"] = str(cert)
     # In a child process: what the fake Slack spends answering is not the bot's CPU.
-    api_url, fake = _fake_slack_elsewhere()
+    api_url, fake = _fake_slack_elsewhere(tls_files)
     database_url, _admin = _prepare_database(args.database)
     os.environ.update(
         {
@@ -236,20 +252,28 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _serve_fake_slack(conn: Any) -> None:
-    fake = FakeSlack().start()
+def _serve_fake_slack(conn: Any, tls_files: tuple[str, str] | None = None) -> None:
+    fake = FakeSlack()
+    if tls_files is not None:
+        import ssl
+
+        server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server_side.load_cert_chain(*tls_files)
+        fake.server.socket = server_side.wrap_socket(fake.server.socket, server_side=True)
+        fake.scheme = "https"
+    fake.start()
     for i, channel in enumerate(CHANNELS):
         fake.add_channel(channel, f"deal-bench-{i:03d}")
     conn.send(fake.api_url)
     conn.recv()  # until the parent closes its end (or ends this process)
 
 
-def _fake_slack_elsewhere() -> tuple[str, Any]:
+def _fake_slack_elsewhere(tls_files: tuple[str, str] | None = None) -> tuple[str, Any]:
     import multiprocessing
 
     parent, child = multiprocessing.Pipe()
     process = multiprocessing.get_context("fork").Process(
-        target=_serve_fake_slack, args=(child,), daemon=True
+        target=_serve_fake_slack, args=(child, tls_files), daemon=True
     )
     process.start()
     return str(parent.recv()), process
