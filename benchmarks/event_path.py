@@ -255,12 +255,9 @@ def main(argv: list[str] | None = None) -> int:
 def _serve_fake_slack(conn: Any, tls_files: tuple[str, str] | None = None) -> None:
     fake = FakeSlack()
     if tls_files is not None:
-        import ssl
+        from tests.fakes.tls import answer_over_tls
 
-        server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        server_side.load_cert_chain(*tls_files)
-        fake.server.socket = server_side.wrap_socket(fake.server.socket, server_side=True)
-        fake.scheme = "https"
+        answer_over_tls(fake, *tls_files)
     fake.start()
     for i, channel in enumerate(CHANNELS):
         fake.add_channel(channel, f"deal-bench-{i:03d}")

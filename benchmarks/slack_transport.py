@@ -29,7 +29,7 @@ from slack_sdk import WebClient  # noqa: E402
 
 from bot.slack.transport import KeepAliveWebClient  # noqa: E402
 from tests.fakes.slack_api import FakeSlack  # noqa: E402
-from tests.fakes.tls import self_signed  # noqa: E402
+from tests.fakes.tls import answer_over_tls, self_signed  # noqa: E402
 
 BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "A reframing question?"}}]
 
@@ -37,10 +37,7 @@ BLOCKS = [{"type": "section", "text": {"type": "mrkdwn", "text": "A reframing qu
 def _serve(conn: Any, tls_files: tuple[str, str] | None) -> None:
     fake = FakeSlack()
     if tls_files is not None:
-        server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        server_side.load_cert_chain(*tls_files)
-        fake.server.socket = server_side.wrap_socket(fake.server.socket, server_side=True)
-        fake.scheme = "https"
+        answer_over_tls(fake, *tls_files)
     fake.add_channel("C1", "deal-bench")
     fake.start()
     conn.send(fake.api_url)

@@ -82,7 +82,6 @@ class _Connections(threading.local):
         self.pid = os.getpid()
         self.kept: dict[tuple[str, str, int | None], _Kept] = {}
         self.discarded: set[tuple[str, str, int | None]] = set()  # after an error
-        self.opened = 0  # connections this thread opened (tests read it)
 
     def send(
         self, url: str, req: Request, *, timeout: float, context: ssl.SSLContext | None
@@ -111,7 +110,6 @@ class _Connections(threading.local):
             self._discard(key)
             raise
         if opening:  # counted once connected and sent: a refused connect is not one
-            self.opened += 1
             metrics.slack_connection(self.kept[key].reopen)
         try:
             response = connection.getresponse()
@@ -209,8 +207,3 @@ def _default_context() -> ssl.SSLContext:
 
 
 _CONNECTIONS = _Connections()
-
-
-def connections_opened() -> int:
-    """How many connections this thread has opened (for tests and benchmarks)."""
-    return _CONNECTIONS.opened

@@ -49,13 +49,18 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     return cert_file, key_file
 
 
-def serve_tls(fake: FakeSlack) -> ssl.SSLContext:
-    """Make a fake Slack (before `start`) answer HTTPS only; returns a client context
-    that trusts it. Its `url` then starts with https://."""
-    directory = Path(tempfile.mkdtemp(prefix="fake-slack-tls-"))
-    cert_file, key_file = self_signed(directory)
+def answer_over_tls(fake: FakeSlack, cert_file: str | Path, key_file: str | Path) -> None:
+    """Make a fake Slack (before `start`) answer HTTPS only, with this certificate.
+    Its `url` then starts with https://."""
     server_side = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_side.load_cert_chain(cert_file, key_file)
     fake.server.socket = server_side.wrap_socket(fake.server.socket, server_side=True)
     fake.scheme = "https"
+
+
+def serve_tls(fake: FakeSlack) -> ssl.SSLContext:
+    """`answer_over_tls` with a throwaway certificate; returns a client context that
+    trusts it."""
+    cert_file, key_file = self_signed(Path(tempfile.mkdtemp(prefix="fake-slack-tls-")))
+    answer_over_tls(fake, cert_file, key_file)
     return ssl.create_default_context(cafile=str(cert_file))
