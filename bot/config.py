@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     web_concurrency: int = Field(default=2, ge=1)
     web_threads: int = Field(default=8, ge=1)
     web_graceful_timeout: int = Field(default=30, ge=0)
+    # Each worker on a CPU of its own: `auto` when there are as many workers as CPUs
+    # (bot/processes/cpu_pinning.py), `on`, or `off`.
+    web_cpu_pinning: Literal["auto", "on", "off"] = "auto"
     # A client must send its whole request (line, headers, body) this many seconds
     # after connecting, or it is disconnected: trickling clients cannot hold the
     # threads Slack's requests need (Slack waits 3 s for an answer).

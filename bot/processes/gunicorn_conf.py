@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.config import load_settings
+from bot.processes import cpu_pinning
 from bot.processes.memory import settle_after_build
 from bot.processes.roles import (
     METRICS_DIR_ENV,
@@ -122,3 +123,18 @@ def child_exit(server: Any, worker: Any) -> None:
     from bot.observability import metrics
 
     metrics.worker_exited(worker.pid)
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    """In the master, before each fork: the CPU the new worker will run on
+    (WEB_CPU_PINNING; bot/processes/cpu_pinning.py), away from the live workers'."""
+    cpu = cpu_pinning.choose_for_new_worker(
+        _settings.web_cpu_pinning, server.num_workers, server.WORKERS.values(), worker
+    )
+    if cpu is not None:
+        server.log.info("worker %s will run on CPU %s", worker.age, cpu)
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """In the new worker: onto the CPU the master chose for it, if any."""
+    cpu_pinning.pin_this_worker(worker)
