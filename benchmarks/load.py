@@ -1061,6 +1061,13 @@ def main(argv: list[str] | None = None) -> int:
         + (f"a team of {args.vent_reps} reps; " if args.vent_reps > 0 else "new reps; ")
         + f"{args.connections} keep-alive connections"
     )
+    from bot.processes.cpu_pinning import should_pin, usable_cpus
+
+    pinning = os.environ.get("WEB_CPU_PINNING", "auto")
+    pinned = pinning in ("auto", "on") and should_pin(pinning, usable_cpus(), args.workers)  # type: ignore[arg-type]
+    print(
+        f"WEB_CPU_PINNING={pinning}: each worker {'on a CPU of its own' if pinned else 'unpinned'}"
+    )
     fake = FakeSlack().start()
     for i, channel in enumerate(CHANNELS):
         fake.add_channel(channel, f"deal-bench-{i:03d}")
