@@ -41,9 +41,25 @@ def test_each_new_worker_takes_the_least_held_cpu() -> None:
     assert cpu_for(cpus, [2, 2, 5]) == 5
 
 
+def test_a_reload_spreads_the_new_workers_whatever_the_old_ones_held() -> None:
+    """SIGHUP: gunicorn spawns the new set while the old one still runs, then stops
+    the oldest. Each new worker is placed beside the younger ones only: counting the
+    old worker that is about to stop would put both new ones on the first CPU."""
+    cpus = cpu_pinning.usable_cpus()
+    if len(cpus) < 2:
+        assert cpu_pinning.choose_for_new_worker("on", 2, [], SimpleNamespace(age=1)) is None
+        return
+    # The worker on the first CPU died in the same moment: one old worker is left.
+    live = [SimpleNamespace(age=2, **{CPU_ATTRIBUTE: cpus[1]})]
+    first, second = SimpleNamespace(age=3), SimpleNamespace(age=4)
+    assert cpu_pinning.choose_for_new_worker("on", 2, live, first) == cpus[0]
+    live.append(first)
+    assert cpu_pinning.choose_for_new_worker("on", 2, live, second) == cpus[1]
+
+
 def test_the_master_records_the_cpu_on_the_new_worker_only_when_pinning() -> None:
     cpus = cpu_pinning.usable_cpus()
-    live = [SimpleNamespace(**{CPU_ATTRIBUTE: cpus[0]})] if cpus else []
+    live = [SimpleNamespace(age=1, **{CPU_ATTRIBUTE: cpus[0]})] if cpus else []
     new = SimpleNamespace()
     chosen = cpu_pinning.choose_for_new_worker("on", 2, live, new)
     if len(cpus) >= 2:

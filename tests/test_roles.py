@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -283,18 +283,28 @@ def children_of(pid: int) -> list[int]:
     return [int(p) for p in children.read_text().split()] if children.exists() else []
 
 
-def _workers_cpus(master: int, count: int, timeout: float = 30) -> dict[int, set[int]]:
-    """Each of the master's `count` workers and the CPUs it may run on."""
-    deadline = time.monotonic() + timeout
+def _workers_cpus(
+    master: int, count: int, settled: Callable[[dict[int, set[int]]], bool]
+) -> dict[int, set[int]]:
+    """Each of the master's `count` workers and the CPUs it may run on, once `settled`
+    holds (a worker is listed from its fork, before its post_fork hook has run)."""
+    deadline = time.monotonic() + 30
+    seen: dict[int, set[int]] = {}
     while time.monotonic() < deadline:
         workers = children_of(master)
         if len(workers) == count:
             try:
-                return {pid: os.sched_getaffinity(pid) for pid in workers}
+                seen = {pid: os.sched_getaffinity(pid) for pid in workers}
             except ProcessLookupError:
-                pass  # one exited between the two reads
-        time.sleep(0.1)
-    raise AssertionError(f"the master did not have {count} workers")
+                seen = {}  # one exited between the two reads
+            if seen and settled(seen):
+                return seen
+        time.sleep(0.05)
+    raise AssertionError(f"the master's {count} workers never settled: last seen {seen}")
+
+
+def _all_pinned(workers: dict[int, set[int]]) -> bool:
+    return all(len(allowed) == 1 for allowed in workers.values())
 
 
 @pytest.mark.parametrize("mode", ["on", "off"])
@@ -302,32 +312,34 @@ def test_web_workers_each_run_on_a_cpu_of_their_own_and_a_replacement_takes_the_
     tmp_path: Path, fake_slack: FakeSlack, database_url: str, mode: str
 ) -> None:
     """WEB_CPU_PINNING=on: each worker's threads stay on one CPU, not the one its
-    sibling has; a worker killed is replaced on the CPU it left. off: they may run
-    anywhere the master may."""
+    sibling has; a worker killed is replaced on the CPU it left, twice running (a
+    choice by the worker's number would put the second replacement beside the
+    survivor). off: they may run anywhere the master may."""
     usable = os.sched_getaffinity(0)
     port = free_port()
     env = _env(fake_slack, database_url, port, WEB_CONCURRENCY="2", WEB_CPU_PINNING=mode)
     process = _start(["-m", "bot", "web"], env, tmp_path)
     try:
         _wait_ready(process, port)
-        cpus = _workers_cpus(process.pid, 2)
         assert os.sched_getaffinity(process.pid) == usable  # the master is never pinned
         if mode == "off" or len(usable) < 2:
+            cpus = _workers_cpus(process.pid, 2, lambda _: True)
             assert all(allowed == usable for allowed in cpus.values())
             return
-        assert all(len(allowed) == 1 for allowed in cpus.values())
+        cpus = _workers_cpus(process.pid, 2, _all_pinned)
         assert len(set().union(*cpus.values())) == 2  # not the same one
-        victim, survivor = sorted(cpus)
-        os.kill(victim, signal.SIGKILL)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            now = _workers_cpus(process.pid, 2)
-            if victim not in now:
-                break
-            time.sleep(0.1)
-        replacement = next(pid for pid in now if pid != survivor)
-        assert now[survivor] == cpus[survivor]
-        assert now[replacement] == cpus[victim]
+        first = {min(min(allowed) for allowed in cpus.values())}
+        for _ in range(2):
+            victim = next(pid for pid, allowed in cpus.items() if allowed == first)
+            survivor = next(pid for pid in cpus if pid != victim)
+            os.kill(victim, signal.SIGKILL)
+            now = _workers_cpus(
+                process.pid, 2, lambda seen, gone=victim: gone not in seen and _all_pinned(seen)
+            )
+            assert now[survivor] == cpus[survivor]
+            replacement = next(pid for pid in now if pid != survivor)
+            assert now[replacement] == first
+            cpus = now
     finally:
         output = _stop(process)
     assert "will run on CPU" in output

@@ -15,8 +15,10 @@ threads all stay on one core hands the GIL over within that core's cache.
 itself. With more CPUs than workers, the affinity set is probably a whole host
 behind a CPU quota, where other containers would pin to the same first cores;
 `on` pins there too, `off` never. The master chooses the CPU (`cpu_for`, at fork,
-from the CPUs its live workers hold), so a worker that dies is replaced on the
-core it left.
+from the CPUs the workers it keeps hold), so a worker that dies is replaced on the
+core it left, and a reload (SIGHUP) spreads its new set as the first. Changing the
+count at run time (TTIN, TTOU) re-pins no live worker: until they are replaced, two
+may share a core (restart with a new WEB_CONCURRENCY instead).
 """
 
 from __future__ import annotations
@@ -63,7 +65,11 @@ def choose_for_new_worker(
     cpus = usable_cpus()
     if not should_pin(mode, cpus, workers):
         return None
-    taken = [getattr(worker, CPU_ATTRIBUTE, None) for worker in live]
+    # The workers the new one will work beside: gunicorn keeps the youngest and stops
+    # the oldest beyond its count (a reload spawns a whole new set before it stops the
+    # old one), so only the youngest `workers - 1` count.
+    kept = sorted(live, key=lambda worker: int(worker.age))[-(workers - 1) :] if workers > 1 else []
+    taken = [getattr(worker, CPU_ATTRIBUTE, None) for worker in kept]
     cpu = cpu_for(cpus, [c for c in taken if c is not None])
     setattr(new, CPU_ATTRIBUTE, cpu)
     return cpu
