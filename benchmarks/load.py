@@ -67,7 +67,7 @@ import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -1061,10 +1061,11 @@ def main(argv: list[str] | None = None) -> int:
         + (f"a team of {args.vent_reps} reps; " if args.vent_reps > 0 else "new reps; ")
         + f"{args.connections} keep-alive connections"
     )
-    from bot.processes.cpu_pinning import should_pin, usable_cpus
+    from bot.processes.cpu_pinning import PinningMode, should_pin, usable_cpus
 
-    pinning = os.environ.get("WEB_CPU_PINNING", "auto")
-    pinned = pinning in ("auto", "on") and should_pin(pinning, usable_cpus(), args.workers)  # type: ignore[arg-type]
+    # The servers read the same variable (and refuse a value outside auto|on|off).
+    pinning = cast(PinningMode, os.environ.get("WEB_CPU_PINNING", "auto"))
+    pinned = should_pin(pinning, usable_cpus(), args.workers)
     print(
         f"WEB_CPU_PINNING={pinning}: each worker {'on a CPU of its own' if pinned else 'unpinned'}"
     )

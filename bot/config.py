@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     web_concurrency: int = Field(default=2, ge=1)
     web_threads: int = Field(default=8, ge=1)
     web_graceful_timeout: int = Field(default=30, ge=0)
-    # Each worker on a CPU of its own: `auto` when there are as many workers as CPUs
+    # Each worker on a CPU of its own: `auto` when there are at least as many workers as CPUs
     # (bot/processes/cpu_pinning.py), `on`, or `off`.
     web_cpu_pinning: Literal["auto", "on", "off"] = "auto"
     # A client must send its whole request (line, headers, body) this many seconds
