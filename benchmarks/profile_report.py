@@ -4,12 +4,18 @@
 
 Each profile is one worker's threads holding the GIL, sampled `hz` times a second
 during one step, with the events that worker answered (its share of the workers'
-CPU, of the step's events). A sample is 1/hz seconds of that worker's CPU, so
-samples / hz / events is CPU per event. Prints, over all profiles given, CPU
+CPU, of the step's events). A sample stands for 1/hz seconds, so samples / hz /
+events is the CPU per event py-spy saw. Prints, over all profiles given, CPU
 milliseconds per event by function (inclusive: the function and all it calls;
 self: its own lines only) and by library. `--within` keeps only stacks through a
 matching frame (e.g. `handle_request` for the request path, without background
 threads and the worker's own loop).
+
+Read the shares, not the totals: py-spy's `--nonblocking --gil` samples catch only
+part of the time Python runs. At 1,200 events/s it saw 0.30 ms an event of a Reframe
+worker that /proc put at 0.96 ms, while `perf record` of the same kind of step put 76-78%
+of that worker's CPU inside the interpreter (libpython), 14-17% in the kernel and
+about 1% in psycopg and libpq (README, "Where a worker's CPU goes").
 """
 
 from __future__ import annotations
@@ -116,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print(
         f"{events:.0f} events, {total} samples at {hz} Hz = {ms(total):.3f} ms of one worker's "
-        f"GIL-holding CPU per event"
+        f"GIL-holding CPU per event, as sampled (an undercount: compare shares)"
         + (f"; {ms(kept):.3f} ms within /{args.within}/" if args.within else "")
     )
     if user or system:
