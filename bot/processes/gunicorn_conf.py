@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.config import load_settings
 from bot.processes import cpu_pinning
-from bot.processes.memory import settle_after_build
+from bot.processes.memory import settle_before_fork
 from bot.processes.roles import (
     METRICS_DIR_ENV,
     ensure_metrics_directory,
@@ -92,8 +92,9 @@ def when_ready(server: Any) -> None:
     """Before the first fork: what the master imported (settings, SQLAlchemy, psycopg,
     the Slack SDK and Bolt, from the start-up checks) moves out of the garbage
     collector's sight, so a worker's collections never write to those pages and they
-    stay shared instead of being copied into every worker."""
-    settle_after_build()
+    stay shared instead of being copied into every worker (no full collection first:
+    see settle_before_fork)."""
+    settle_before_fork()
 
 
 def pre_exec(server: Any) -> None:
