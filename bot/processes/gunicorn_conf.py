@@ -137,5 +137,12 @@ def pre_fork(server: Any, worker: Any) -> None:
 
 
 def post_fork(server: Any, worker: Any) -> None:
-    """In the new worker: onto the CPU the master chose for it, if any."""
+    """In the new worker: onto the CPU the master chose for it, if any; and a stop
+    signal that arrives before its own handlers are in place is acted on once they
+    are (bot/processes/gunicorn_worker.py)."""
+    # Imported here, where the worker class already is: at the top of this file it would
+    # load the web layer (and prometheus_client) wherever the settings are read.
+    from bot.processes.gunicorn_worker import keep_signals_from_boot
+
+    keep_signals_from_boot(server, worker)
     cpu_pinning.pin_this_worker(worker)
