@@ -140,3 +140,26 @@ def test_settling_before_the_fork_freezes_without_a_full_collection() -> None:
     finally:
         gc.callbacks.remove(seen)
         gc.unfreeze()
+
+
+def test_settling_after_the_build_collects_its_garbage_before_freezing() -> None:
+    """What the build left as garbage (cycles: parsed files, import-time temporaries)
+    is collected, not frozen in for the process's life."""
+    import gc
+    import weakref
+
+    from bot.processes.memory import settle_after_build
+
+    class Node:
+        other: Node | None = None
+
+    freed: list[bool] = []
+    first, second = Node(), Node()
+    first.other, second.other = second, first  # a cycle: only the collector frees it
+    weakref.finalize(first, freed.append, True)
+    del first, second
+    try:
+        settle_after_build()
+        assert freed == [True]
+    finally:
+        gc.unfreeze()

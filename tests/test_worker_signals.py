@@ -61,8 +61,12 @@ def _in_child(case: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
     child = context.Process(target=run)
     child.start()
-    child.join(20)
-    assert child.exitcode == 0, f"child exited with {child.exitcode}"
+    try:
+        child.join(20)
+        assert child.exitcode == 0, f"child exited with {child.exitcode}"
+    finally:
+        if child.is_alive():
+            child.kill()
     outcome: dict[str, Any] = results.get(timeout=5)
     assert "error" not in outcome, outcome["error"]
     return outcome
@@ -81,7 +85,7 @@ def _as_the_master_would(signals: Any, *sent: int) -> None:
             signal.signal(sig, handler)
 
 
-@pytest.mark.parametrize("kind", ["SimpleQueue", "list"])  # gunicorn 23+, and before
+@pytest.mark.parametrize("kind", ["SimpleQueue", "list"])  # gunicorn 27, and older
 def test_a_sigterm_sent_while_booting_stops_the_worker_once_its_handlers_are_in(
     kind: str,
 ) -> None:
@@ -105,6 +109,21 @@ def test_a_sigterm_sent_while_booting_stops_the_worker_once_its_handlers_are_in(
     assert outcome["alive_before"] is True
     assert outcome["alive"] is False  # SIGTERM acted on: the worker stops gracefully
     assert outcome["remaining"] == 0
+
+
+@pytest.mark.parametrize("stop", [signal.SIGQUIT, signal.SIGINT])
+def test_a_quick_stop_sent_while_booting_ends_the_worker_at_once(stop: int) -> None:
+    def case() -> dict[str, Any]:
+        signals: queue.SimpleQueue[int] = queue.SimpleQueue()
+        _as_the_master_would(signals, stop)
+        worker = _booting_worker(signals)
+        try:
+            worker.init_signals()
+        except SystemExit as exiting:
+            return {"exit": exiting.code, "alive": worker.alive}
+        return {"exit": None, "alive": worker.alive}
+
+    assert _in_child(case) == {"exit": 0, "alive": False}  # gunicorn's quick exit
 
 
 def test_signals_the_master_handles_itself_are_not_replayed_to_the_worker() -> None:

@@ -46,7 +46,8 @@ def keep_signals_from_boot(server: Any, worker: Any) -> None:
 
 
 def _drained(signals: Any) -> Iterator[int]:
-    """Everything in gunicorn's signal queue: a SimpleQueue since gunicorn 23, a list before."""
+    """Everything in gunicorn's signal queue: a SimpleQueue in gunicorn 27, a list in
+    older releases."""
     if isinstance(signals, list):
         while signals:
             yield signals.pop(0)
@@ -79,7 +80,14 @@ class BoundedThreadWorker(ThreadWorker):
         super().init_process()
 
     def init_signals(self) -> None:
-        super().init_signals()
+        # gunicorn first resets every handler to the default, then sets its own: held
+        # back meanwhile, a signal arriving in between waits for the new handler instead
+        # of the default action (USR1's would end the worker).
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, REPLAYED_SIGNALS)
+        try:
+            super().init_signals()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         self.replay_signals_from_boot()
 
     def replay_signals_from_boot(self) -> None:

@@ -59,6 +59,7 @@ def settle_after_build() -> bool:
     every few tens of seconds, and the check-ins due meanwhile went out together
     after it, bunched into one of Slack's rate-limit windows; frozen, 5-20 ms.
     """
+    gc.collect()
     gc.freeze()
     return release_free_memory()
 
