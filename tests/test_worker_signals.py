@@ -8,6 +8,7 @@ Each case runs in a child process of its own, since it installs signal handlers.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import queue
@@ -159,6 +160,7 @@ def test_the_web_roles_gunicorn_settings_keep_the_queue_for_each_new_worker(
 
     class Server:
         SIG_QUEUE: queue.SimpleQueue[int] = queue.SimpleQueue()
+        log = logging.getLogger("gunicorn.error")  # as gunicorn's arbiter has
 
     class Worker:
         signals_from_boot: Any = None

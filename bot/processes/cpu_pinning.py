@@ -75,16 +75,17 @@ def choose_for_new_worker(
     return cpu
 
 
-def pin_this_worker(worker: Any) -> int | None:
-    """gunicorn's `post_fork`, in the new worker: run on the CPU the master chose.
-    A refusal (a sandbox that forbids it) is logged and the worker runs unpinned."""
+def pin_this_worker(worker: Any, logger: Any = log) -> int | None:
+    """gunicorn's `post_fork`, in the new worker: run on the CPU the master chose (the
+    master logs the choice). A refusal (a sandbox that forbids it) is logged on `logger`
+    (gunicorn's: the app's logging is set up later in the worker) and the worker runs
+    unpinned."""
     cpu = getattr(worker, CPU_ATTRIBUTE, None)
     if cpu is None:
         return None
     try:
         os.sched_setaffinity(0, {cpu})
     except OSError as error:
-        log.warning("could not pin the worker to CPU %s: %s", cpu, error)
+        logger.warning("could not pin the worker to CPU %s: %s", cpu, error)
         return None
-    log.info("worker pinned to CPU %s", cpu)
     return int(cpu)

@@ -145,4 +145,4 @@ def post_fork(server: Any, worker: Any) -> None:
     from bot.processes.gunicorn_worker import keep_signals_from_boot
 
     keep_signals_from_boot(server, worker)
-    cpu_pinning.pin_this_worker(worker)
+    cpu_pinning.pin_this_worker(worker, server.log)

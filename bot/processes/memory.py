@@ -60,8 +60,7 @@ def settle_after_build() -> bool:
     after it, bunched into one of Slack's rate-limit windows; frozen, 5-20 ms.
     """
     gc.collect()
-    gc.freeze()
-    return release_free_memory()
+    return settle_before_fork()
 
 
 def settle_before_fork() -> bool:
